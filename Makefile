@@ -1,0 +1,81 @@
+# dunebench - top-level entry points.  `make help` lists them.
+#
+# Build products go under build/ (git-ignored).  Sub-directories have their
+# own Makefiles; this one only sequences them.
+
+SHELL      := /bin/bash
+TOP        := $(CURDIR)
+BUILD      := $(TOP)/build
+TAPDIR     := $(BUILD)/tap
+export TOP BUILD TAPDIR
+
+# Directories with native code: each Makefile has `all` and `test`
+# (`test` writes TAP files into $(TAPDIR)).
+SUBDIRS    := tests
+DEPS_BUILD := build
+DEPS_CHECK := build lab
+DEPS_BENCH := build
+
+.PHONY: all help deps deps-bench deps-check check unit bench conformance lab \
+	lab-shell module plots clean distclean
+
+all: ## build the libraries, tools and tests for this host
+	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d all || exit 1; done
+
+help: ## list the targets
+	@echo "dunebench targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 24
+	@echo
+	@echo "Knobs: LAB_TESTS=<glob> LAB_TIMEOUT=<s> LAB_INJECT_FAIL=1 KABI=<abi> KDIR=<headers>"
+	@echo "See README.md for what each host type can run."
+
+deps: ## install every Debian package any target needs (root)
+	@harness/deps.sh $(sort $(DEPS_BUILD) $(DEPS_CHECK) $(DEPS_BENCH))
+
+deps-check:
+	@harness/deps.sh $(DEPS_CHECK)
+
+deps-bench:
+	@harness/deps.sh $(DEPS_BENCH)
+
+unit: all ## run the native unit tests (TAP into build/tap/)
+	@mkdir -p $(TAPDIR)
+	@rc=0; for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d test || rc=1; done; exit $$rc
+
+lab: deps-check ## boot the VMX lab (Bochs) and run the lab tests inside it
+	@mkdir -p $(TAPDIR)
+	@harness/lab/lab.sh --tap $(TAPDIR)/lab.tap
+
+lab-shell: deps-check ## build the lab images and print how to boot them by hand
+	@harness/lab/lab.sh --build-only
+
+module: ## build ref-module/dune.ko (KDIR=<kernel headers>, default: running kernel, else the lab's)
+	@harness/lab/lab.sh --module-only $(if $(KDIR),--kdir $(KDIR))
+
+check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed, N failed"
+	@rm -rf $(TAPDIR) && mkdir -p $(TAPDIR)
+	@echo "== build"
+	@$(MAKE) --no-print-directory all
+	@echo "== unit tests"
+	@-$(MAKE) --no-print-directory unit
+	@echo "== VMX lab"
+	@-harness/lab/lab.sh --tap $(TAPDIR)/lab.tap
+	@echo "== summary"
+	@harness/tap-summary $(TAPDIR)/*.tap
+
+conformance: all ## run the conformance suite on this host's best backend
+	@build/bin/dunebench doctor
+
+bench: deps-bench all ## run the benchmarks on this host's best backend, write results/ and plots
+	@build/bin/dunebench doctor
+
+plots: ## render tables and figures from results/
+	@echo "plots: no results renderer yet"
+
+clean: ## remove build products (keeps downloaded lab packages)
+	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d clean || true; done
+	@find $(BUILD) -mindepth 1 -maxdepth 1 ! -name lab-cache -exec rm -rf {} + 2>/dev/null || true
+
+distclean: ## remove build/ entirely, downloads included
+	rm -rf $(BUILD)
