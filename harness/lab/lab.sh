@@ -1,0 +1,523 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# lab.sh - the VMX lab: boot an emulated Intel machine with VMX + EPT in
+# Bochs, run the declared lab tests inside it, and report TAP.
+#
+# usage: harness/lab/lab.sh [options]
+#
+#   --tap FILE        write the TAP result (guest tests + host checks) to FILE
+#   --tests GLOB      run only tests whose ID matches GLOB (e.g. 'lab.*');
+#                     repeatable; also LAB_TESTS='glob1 glob2'
+#   --list            print the declared tests and exit
+#   --timeout SEC     hard wall-clock limit for the emulator (LAB_TIMEOUT, 900)
+#   --cpu MODEL       Bochs CPU model (LAB_CPU, corei7_skylake_x)
+#   --append ARGS     extra kernel command line (LAB_APPEND)
+#   --build-only      build the images, print how to boot them, do not boot
+#   --module-only     only build the kernel modules (ref-module/) and print
+#                     where dune.ko is; with --kdir DIR build against DIR
+#   --kabi ABI        Debian kernel ABI, e.g. 6.1.0-56 (KABI; default: what
+#                     linux-image-cloud-amd64 depends on)
+#   --inject-fail     add a test that fails on purpose (LAB_INJECT_FAIL=1)
+#   -v, --verbose     echo every serial line
+#   -h, --help        this text
+#
+# Test lists: harness/lab/tests.list, then every */tests/lab-tests.list and
+# conformance/lab-tests.list in the tree (sorted).  Format: see tests.list.
+#
+# Everything is built under build/lab/ and downloads are cached in
+# build/lab-cache/ (LAB_CACHE); an unchanged initramfs reuses its ISO.
+# The emulator runs in a private network namespace (unshare -n) so that its
+# VNC display (Bochs' rfb, the only display Debian builds without X) is not
+# reachable from any network.
+#
+# Exit status: 0 when every test passed and the kernel stayed healthy,
+# 1 on any failure, 2 on bad usage or a setup error.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+LAB=$BUILD/lab
+CACHE=${LAB_CACHE:-$BUILD/lab-cache}
+TIMEOUT=${LAB_TIMEOUT:-900}
+CPU=${LAB_CPU:-corei7_skylake_x}
+IPS=${LAB_IPS:-4000000}
+MEGS=${LAB_MEGS:-512}
+APPEND_EXTRA=${LAB_APPEND:-}
+INJECT_FAIL=${LAB_INJECT_FAIL:-0}
+TAPFILE=
+VERBOSE=0
+MODE=run
+KDIR_OVERRIDE=
+read -r -a TEST_GLOBS <<< "${LAB_TESTS:-}"
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+die() { printf 'lab: error: %s\n' "$*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--tap) TAPFILE=$2; shift ;;
+	--tests) TEST_GLOBS+=("$2"); shift ;;
+	--list) MODE=list ;;
+	--timeout) TIMEOUT=$2; shift ;;
+	--cpu) CPU=$2; shift ;;
+	--append) APPEND_EXTRA="$APPEND_EXTRA $2"; shift ;;
+	--build-only) MODE=build ;;
+	--module-only) MODE=module ;;
+	--kdir) KDIR_OVERRIDE=$2; shift ;;
+	--kabi) KABI=$2; shift ;;
+	--inject-fail) INJECT_FAIL=1 ;;
+	-v|--verbose) VERBOSE=1 ;;
+	-h|--help) sed -n '4,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown option '$1' (see --help)" ;;
+	esac
+	shift
+done
+[[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout wants seconds, got '$TIMEOUT'"
+
+# ---------------------------------------------------------------- lists
+
+list_files() {
+	echo "$TOP/harness/lab/tests.list"
+	find "$TOP" -path "$BUILD" -prune -o \
+		\( -path '*/tests/lab-tests.list' -o -path "$TOP/conformance/lab-tests.list" \) \
+		-print 2>/dev/null | sort
+}
+
+selected() {	# ID -> 0 if it matches the globs (or there are none)
+	local g
+	[ ${#TEST_GLOBS[@]} -eq 0 ] && return 0
+	for g in "${TEST_GLOBS[@]}"; do
+		# shellcheck disable=SC2053
+		[[ $1 == $g ]] && return 0
+	done
+	return 1
+}
+
+# Parse every list into three arrays.
+BINS=() MODULES=() MAKES=() TESTS=()
+parse_lists() {
+	local f line kind a b c
+	while read -r f; do
+		while IFS= read -r line || [ -n "$line" ]; do
+			case "$line" in ''|'#'*) continue ;; esac
+			IFS=$'\t' read -r kind a b c <<< "$line"
+			case "$kind" in
+			@bin) BINS+=("$a${b:+	$b}") ;;
+			@module) MODULES+=("$a") ;;
+			@make) MAKES+=("$a	$b") ;;
+			@*) die "$f: unknown directive '$kind'" ;;
+			*)
+				[ -n "$a" ] && [ -n "$b" ] || die "$f: test line needs ID<TAB>TIMEOUT<TAB>COMMAND: $line"
+				[[ "$a" =~ ^[0-9]+$ ]] || die "$f: timeout of $kind is not a number: '$a'"
+				selected "$kind" && TESTS+=("$kind	$a	$b${c:+	$c}")
+				;;
+			esac
+		done < "$f"
+	done < <(list_files)
+	if [ "$INJECT_FAIL" = 1 ]; then
+		TESTS+=("lab.injected_failure	10	echo 'not ok 1 - deliberately injected failure (LAB_INJECT_FAIL=1)'")
+	fi
+	return 0
+}
+parse_lists
+
+if [ $MODE = list ]; then
+	for t in "${TESTS[@]}"; do
+		IFS=$'\t' read -r id tmo cmd <<< "$t"
+		printf '%-28s %4ss  %s\n' "$id" "$tmo" "$cmd"
+	done
+	exit 0
+fi
+
+# --------------------------------------------------------------- kernel
+
+if [ -z "${KABI:-}" ]; then
+	KABI=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+		sed -n 's/.*Depends: linux-image-\(.*\)-cloud-amd64$/\1/p' | head -1)
+	if [ -z "$KABI" ]; then
+		"$TOP/harness/deps.sh" lab >&2 || exit 2
+		apt-get update -q >/dev/null 2>&1 || true
+		KABI=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+			sed -n 's/.*Depends: linux-image-\(.*\)-cloud-amd64$/\1/p' | head -1)
+	fi
+	[ -n "$KABI" ] || die "cannot find the kernel ABI: 'apt-cache depends linux-image-cloud-amd64' names none (run apt-get update, or set KABI=6.1.0-NN)"
+fi
+KVER=$KABI-cloud-amd64
+HEADERS=/usr/src/linux-headers-$KVER
+
+"$TOP/harness/deps.sh" lab -- "linux-headers-$KVER" >&2 ||
+	die "could not install the lab's packages (see above)"
+
+KDIR_IMG=$CACHE/kernel-$KVER
+fetch_kernel() {
+	local deb
+	[ -f "$KDIR_IMG/boot/vmlinuz-$KVER" ] && return 0
+	mkdir -p "$CACHE/debs"
+	deb=$(ls "$CACHE"/debs/linux-image-"$KVER"_*.deb 2>/dev/null | head -1 || true)
+	if [ -z "$deb" ]; then
+		log "downloading linux-image-$KVER (not installed on this host)"
+		(cd "$CACHE/debs" && apt-get download "linux-image-$KVER" >/dev/null 2>&1) ||
+			die "apt-get download linux-image-$KVER failed (is apt-get update done?)"
+		deb=$(ls "$CACHE"/debs/linux-image-"$KVER"_*.deb | head -1)
+	fi
+	log "unpacking $(basename "$deb")"
+	rm -rf "$KDIR_IMG.tmp" && mkdir -p "$KDIR_IMG.tmp"
+	dpkg-deb -x "$deb" "$KDIR_IMG.tmp"
+	rm -rf "$KDIR_IMG" && mv "$KDIR_IMG.tmp" "$KDIR_IMG"
+}
+
+# -------------------------------------------------------------- modules
+
+build_modules() {	# $1 = kernel build dir; products into $LAB/mod
+	local kdir=$1 m name out
+	mkdir -p "$LAB/mod"
+	for m in "${MODULES[@]}"; do
+		[ -d "$TOP/$m" ] || die "@module $m: no such directory"
+		name=$(basename "$m")
+		out=$LAB/kbuild/$name
+		# Build in a copy so the source tree stays clean.
+		mkdir -p "$out"
+		cp -a "$TOP/$m/." "$out/"
+		log "building module $m against $(basename "$kdir")"
+		if ! make -s -C "$kdir" M="$out" W=1 modules >"$out/build.log" 2>&1; then
+			cat "$out/build.log" >&2
+			die "module build failed: $m"
+		fi
+		if grep -q 'warning:' "$out/build.log"; then
+			grep 'warning:' "$out/build.log" >&2
+			log "module $m built with warnings (W=1)"
+		fi
+		find "$out" -maxdepth 1 -name '*.ko' -exec cp {} "$LAB/mod/" \;
+	done
+}
+
+if [ $MODE = module ]; then
+	kdir=${KDIR_OVERRIDE:-}
+	if [ -z "$kdir" ]; then
+		if [ -d "/lib/modules/$(uname -r)/build" ]; then
+			kdir=/lib/modules/$(uname -r)/build
+		else
+			kdir=$HEADERS
+			log "no headers for the running kernel $(uname -r); building for the lab kernel $KVER"
+		fi
+	fi
+	build_modules "$kdir"
+	for k in "$LAB"/mod/*.ko; do [ -e "$k" ] && log "built $k"; done
+	exit 0
+fi
+
+# ------------------------------------------------------------- binaries
+
+build_bins() {
+	local b src flags out
+	mkdir -p "$LAB/bin"
+	for b in "${BINS[@]}"; do
+		IFS=$'\t' read -r src flags <<< "$b"
+		[ -f "$TOP/$src" ] || die "@bin $src: no such file"
+		out=$LAB/bin/$(basename "${src%.c}")
+		if [ ! -f "$out" ] || [ "$TOP/$src" -nt "$out" ] || [ -n "$(find "$TOP/include" -newer "$out" -name '*.h' 2>/dev/null)" ]; then
+			# shellcheck disable=SC2086
+			gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -no-pie \
+				-I"$TOP/include" $flags -o "$out" "$TOP/$src" ||
+				die "building $src failed"
+		fi
+	done
+	for b in "${MAKES[@]}"; do
+		IFS=$'\t' read -r dir target <<< "$b"
+		log "make -C $dir $target"
+		make -s -C "$TOP/$dir" "$target" LAB_BINDIR="$LAB/bin" LAB_KDIR="$HEADERS" \
+			LAB_MODDIR="$LAB/mod" >&2 || die "make -C $dir $target failed"
+	done
+}
+
+# Copy the shared libraries a dynamic binary needs (found with ldd).
+copy_libs() {	# $1 = initramfs root
+	local f lib
+	for f in "$1"/bin/* "$1"/usr/local/bin/*; do
+		[ -f "$f" ] && [ ! -L "$f" ] || continue
+		ldd "$f" >/dev/null 2>&1 || continue	# static: nothing to copy
+		ldd "$f" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | while read -r lib; do
+			[ -e "$1$lib" ] || { mkdir -p "$1$(dirname "$lib")"; cp -L "$lib" "$1$lib"; }
+		done
+	done
+}
+
+strip_modsig() {	# remove appended signatures: insmod skips RSA (3x faster)
+	python3 - "$@" <<'PY'
+import struct, sys
+MAGIC = b"~Module signature appended~\n"
+for p in sys.argv[1:]:
+    d = open(p, "rb").read()
+    if d.endswith(MAGIC):
+        n = len(d) - len(MAGIC) - 12 - struct.unpack(">I", d[-len(MAGIC) - 4:-len(MAGIC)])[0]
+        open(p, "wb").write(d[:n])
+PY
+}
+
+# ------------------------------------------------------------ initramfs
+
+write_init() {	# $1 = path
+	cat > "$1" <<'INIT'
+#!/bin/busybox sh
+# Lab guest /init: run /lab/tests (ID TAB TIMEOUT TAB COMMAND), print TAP.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/local/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+exec </dev/null
+echo "@@LAB init uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)"
+echo "TAP version 13"
+n=0
+tab=$(printf '\t')
+while IFS="$tab" read -r id tmo cmd; do
+	[ -n "$id" ] || continue
+	echo "@@LAB begin $id"
+	timeout "$tmo" sh -c "$cmd" >/tmp/out 2>&1 </dev/null
+	rc=$?
+	n=$(awk -v id="$id" -v n="$n" -v rc="$rc" -v tmo="$tmo" '
+		function emit(ok, desc) { n++; printf "%s %d - %s%s\n", ok, n, id, desc }
+		/^[ \t]*1\.\.[0-9]+/ { if (!plan) { sub(/^[ \t]*1\.\./, ""); plan = $0 + 0 }; next }
+		/^(not ok|ok)([ \t]|$)/ {
+			ok = ($1 == "ok") ? "ok" : "not ok"
+			line = $0
+			sub(/^(not ok|ok)[ \t]*[0-9]*[ \t]*-?[ \t]*/, "", line)
+			if (ok == "not ok" && line !~ /# *(SKIP|TODO)/) bad++
+			got++
+			emit(ok, line == "" ? "" : ": " line)
+			next
+		}
+		{ printf "# %s| %s\n", id, $0 }
+		END {
+			if (rc == 124 || rc == 143 || rc == 137) emit("not ok", ": timed out after " tmo " s")
+			else if (plan && got != plan) emit("not ok", ": planned " plan " results, got " got " (exit status " rc ")")
+			else if (rc != 0 && !bad) emit("not ok", ": exit status " rc)
+			else if (!got) emit(rc == 0 ? "ok" : "not ok", "")
+			print n > "/tmp/n"
+		}' /tmp/out >&2; cat /tmp/n)
+done < /lab/tests 2>&1
+echo "1..$n"
+echo "@@LAB tests-done uptime=$(cut -d' ' -f1 /proc/uptime)"
+dmesg | sed 's/^/@@DMESG /'
+echo "@@LAB end"
+sync
+/bin/bx_poweroff
+poweroff -f
+INIT
+	chmod +x "$1"
+}
+
+build_initramfs() {
+	local ir=$LAB/initramfs f src
+	rm -rf "$ir"
+	mkdir -p "$ir"/{bin,sbin,proc,sys,dev,tmp,mod,lab,usr/bin}
+	cp /bin/busybox "$ir/bin/busybox"
+	cp "$LAB"/bin/* "$ir/bin/"
+	copy_libs "$ir"
+	local M=$KDIR_IMG/lib/modules/$KVER/kernel
+	for f in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-intel.ko arch/x86/kvm/kvm-amd.ko; do
+		src=$M/$f
+		[ -f "$src" ] || src=$src.xz
+		[ -f "$src" ] || die "lab kernel lacks $f"
+		case "$src" in
+		*.xz) xz -dc "$src" > "$ir/mod/$(basename "$f")" ;;
+		*) cp "$src" "$ir/mod/" ;;
+		esac
+	done
+	cp "$LAB"/mod/*.ko "$ir/mod/" 2>/dev/null || true
+	strip_modsig "$ir"/mod/*.ko
+	: > "$ir/lab/tests"
+	for t in "${TESTS[@]}"; do printf '%s\n' "$t" >> "$ir/lab/tests"; done
+	write_init "$ir/init"
+	(cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 --reproducible 2>/dev/null |
+		gzip -1 -n) > "$LAB/initrd.gz.new"
+	mv "$LAB/initrd.gz.new" "$LAB/initrd.gz"
+}
+
+APPEND="console=ttyS0,115200 quiet mitigations=off tsc=reliable no_timer_check rdinit=/init panic=-1 cryptomgr.notests rodata=off"
+case "$CPU" in
+corei7_skylake_x) APPEND="$APPEND clearcpuid=avx512f,xsaveopt,xsavec,xsaves" ;;
+ryzen) APPEND="$APPEND clearcpuid=mwaitx,xsaveopt,xsavec,xsaves" ;;
+esac
+APPEND="$APPEND $APPEND_EXTRA"
+
+build_iso() {
+	local key iso=$LAB/boot.iso
+	key=$( { sha256sum "$LAB/initrd.gz" "$KDIR_IMG/boot/vmlinuz-$KVER"; echo "$APPEND"; } | sha256sum | cut -c1-16)
+	if [ -f "$iso" ] && [ "$(cat "$LAB/boot.iso.key" 2>/dev/null)" = "$key" ]; then
+		log "initramfs unchanged: reusing $iso"
+		return 0
+	fi
+	local d=$LAB/iso
+	rm -rf "$d" && mkdir -p "$d/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$d/isolinux/"
+	cp "$KDIR_IMG/boot/vmlinuz-$KVER" "$d/vmlinuz"
+	cp "$LAB/initrd.gz" "$d/initrd.gz"
+	cat > "$d/isolinux/isolinux.cfg" <<EOF
+DEFAULT linux
+PROMPT 0
+TIMEOUT 0
+LABEL linux
+  KERNEL /vmlinuz
+  INITRD /initrd.gz
+  APPEND $APPEND
+EOF
+	genisoimage -quiet -o "$iso.new" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+		-no-emul-boot -boot-load-size 4 -boot-info-table -J -R "$d"
+	mv "$iso.new" "$iso"
+	echo "$key" > "$LAB/boot.iso.key"
+}
+
+write_bochsrc() {	# $1 = run dir
+	cat > "$1/bochsrc" <<EOF
+# Generated by harness/lab/lab.sh.  Debian's Bochs has no 'nogui'; rfb is
+# its only display without X, and it runs in a private network namespace.
+display_library: rfb, options="timeout=0"
+megs: $MEGS
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+cpu: model=$CPU, count=1, ips=$IPS, reset_on_triple_fault=0, ignore_bad_msrs=1
+clock: sync=none, time0=local
+pci: enabled=1, chipset=i440fx
+ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
+ata0-master: type=cdrom, path=$LAB/boot.iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$1/serial.txt
+plugin_ctrl: speaker=0, parallel=0, gameport=0
+log: $1/bochs.log
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+EOF
+	echo c > "$1/debugger.rc"
+}
+
+# ------------------------------------------------------------------ run
+
+fetch_kernel
+build_modules "$HEADERS"
+build_bins
+mkdir -p "$LAB/bin"
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$LAB/bin/bx_poweroff" \
+	"$TOP/harness/lab/guest/bx_poweroff.c"
+build_initramfs
+build_iso
+RUN=$LAB/run-$CPU
+rm -rf "$RUN" && mkdir -p "$RUN"
+write_bochsrc "$RUN"
+log "kernel $KVER, cpu $CPU, ${#TESTS[@]} test(s), timeout ${TIMEOUT}s"
+
+if [ $MODE = build ]; then
+	log "images ready: $LAB/boot.iso (bochsrc: $RUN/bochsrc)"
+	log "boot by hand: cd $RUN && bochs -q -f bochsrc -rc debugger.rc; serial output goes to $RUN/serial.txt"
+	exit 0
+fi
+
+: > "$RUN/serial.txt"
+T0=$(date +%s)
+elapsed() { echo $(( $(date +%s) - T0 )); }
+NETNS=(unshare --net --)
+unshare --net true 2>/dev/null || { NETNS=(); log "warning: cannot make a network namespace; Bochs' rfb display listens on port 5900"; }
+"${NETNS[@]}" timeout -s KILL "$TIMEOUT" bochs -q -f "$RUN/bochsrc" -rc "$RUN/debugger.rc" \
+	</dev/null >"$RUN/bochs.stdout" 2>&1 &
+BPID=$!
+trap 'kill $BPID 2>/dev/null || true' EXIT INT TERM
+log "booting (bochs pid $BPID, serial log $RUN/serial.txt)"
+
+seen=0 last_beat=0 state=booting
+while :; do
+	alive=1
+	kill -0 $BPID 2>/dev/null || alive=0
+	# New complete serial lines since last look.
+	total=$(wc -l < "$RUN/serial.txt")	# complete lines only
+	if [ "$total" -gt "$seen" ]; then
+		while IFS= read -r line; do
+			line=${line%$'\r'}
+			case "$line" in
+			'@@LAB init'*) state=running; log "[+$(elapsed)s] /init reached (${line#@@LAB init })" ;;
+			'@@LAB begin '*) log "[+$(elapsed)s] ${line#@@LAB begin }" ;;
+			'@@LAB tests-done'*) state=done; log "[+$(elapsed)s] tests done, powering off" ;;
+			'ok '*|'not ok '*) printf '    %s\n' "$line" >&2 ;;
+			*'Kernel panic'*|*'BUG:'*|*'Oops'*) log "[+$(elapsed)s] $line" ;;
+			*) [ $VERBOSE = 1 ] && printf '    | %s\n' "$line" >&2 ;;
+			esac
+		done < <(sed -n "$((seen + 1)),${total}p" "$RUN/serial.txt")
+		seen=$total
+		last_beat=$(elapsed)
+	fi
+	[ $alive = 1 ] || break
+	if [ $(( $(elapsed) - last_beat )) -ge 20 ]; then
+		last_beat=$(elapsed)
+		log "[+$(elapsed)s] still $state ($(stat -c %s "$RUN/serial.txt") bytes of serial output)"
+	fi
+	sleep 1
+done
+wait $BPID 2>/dev/null && brc=0 || brc=$?
+trap - EXIT INT TERM
+WALL=$(elapsed)
+log "emulator finished after ${WALL}s wall (status $brc)"
+
+# --------------------------------------------------------------- verdict
+
+tr -d '\r' < "$RUN/serial.txt" > "$RUN/serial.clean"
+S=$RUN/serial.clean
+OUT=$RUN/result.tap
+{
+	echo "TAP version 13"
+	grep -E '^(ok|not ok) [0-9]+ ' "$S" || true
+} > "$OUT.body"
+n=$(grep -cE '^(ok|not ok) ' "$OUT.body" || true)
+plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$S" | tail -1)
+host_check() {	# ok? description
+	n=$((n + 1))
+	if [ "$1" = 1 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi >> "$OUT.body"
+}
+ids_missing=()
+for t in "${TESTS[@]}"; do
+	id=${t%%$'\t'*}
+	grep -qE "^(ok|not ok) [0-9]+ - $(printf '%s' "$id" | sed 's/[.[\*^$]/\\&/g')(:|$)" "$S" || ids_missing+=("$id")
+done
+ok_init=0; grep -q '^@@LAB init' "$S" && ok_init=1
+ok_end=0; grep -q '^@@LAB end' "$S" && ok_end=1
+host_check $ok_init "lab.host.boot: /init reached"
+if [ -n "$plan" ] && [ "$plan" = "$(grep -cE '^(ok|not ok) [0-9]+ ' "$S")" ] && [ ${#ids_missing[@]} -eq 0 ]; then
+	host_check 1 "lab.host.plan: guest plan 1..$plan complete, all ${#TESTS[@]} declared tests reported"
+else
+	host_check 0 "lab.host.plan: guest plan '${plan:-missing}', missing tests: ${ids_missing[*]:-none}"
+fi
+bad=$(grep -E 'Kernel panic|Oops|BUG:|WARNING:|general protection fault|unable to handle|soft lockup|hard LOCKUP|Call Trace' "$S" | head -5 || true)
+if [ -z "$bad" ]; then
+	host_check 1 "lab.host.kernel_clean: no panic/Oops/BUG/WARNING in console or dmesg"
+else
+	host_check 0 "lab.host.kernel_clean: $(echo "$bad" | head -1 | cut -c1-160)"
+fi
+if [ $ok_end = 1 ]; then
+	host_check 1 "lab.host.poweroff: guest finished in ${WALL}s wall"
+elif [ "$brc" = 137 ]; then
+	host_check 0 "lab.host.poweroff: timed out after ${TIMEOUT}s wall"
+else
+	host_check 0 "lab.host.poweroff: emulator stopped (status $brc) before the guest finished"
+fi
+{ echo "TAP version 13"; echo "1..$n"; grep -E '^(ok|not ok) ' "$OUT.body"; } > "$OUT"
+rm -f "$OUT.body"
+[ -n "$TAPFILE" ] && cp "$OUT" "$TAPFILE"
+
+fails=$(grep -c '^not ok' "$OUT" || true)
+passes=$(grep -c '^ok' "$OUT" || true)
+if [ "$fails" -gt 0 ]; then
+	log "FAILED: $fails of $n lab checks failed:"
+	grep '^not ok' "$OUT" | sed 's/^/    /' >&2
+	log "last 40 lines of the serial log ($RUN/serial.txt):"
+	grep -v '^@@DMESG' "$S" | tail -40 | sed 's/^/    | /' >&2
+	if grep -q '^@@DMESG' "$S"; then
+		log "last 15 lines of the guest's dmesg:"
+		grep '^@@DMESG' "$S" | tail -15 | sed 's/^@@DMESG /    | /' >&2
+	fi
+	exit 1
+fi
+log "PASSED: $passes lab checks in ${WALL}s wall"
+exit 0
