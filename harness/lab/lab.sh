@@ -23,7 +23,8 @@
 #   -h, --help        this text
 #
 # Test lists: harness/lab/tests.list, then every */tests/lab-tests.list and
-# conformance/lab-tests.list in the tree (sorted).  Format: see tests.list.
+# conformance/lab-tests.list in the tree (sorted), or the files named in
+# LAB_LISTS.  Format: see tests.list.
 #
 # Everything is built under build/lab/ and downloads are cached in
 # build/lab-cache/ (LAB_CACHE); an unchanged initramfs reuses its ISO.
@@ -78,6 +79,10 @@ done
 # ---------------------------------------------------------------- lists
 
 list_files() {
+	if [ -n "${LAB_LISTS:-}" ]; then	# explicit lists (tests of this script)
+		printf '%s\n' $LAB_LISTS
+		return
+	fi
 	echo "$TOP/harness/lab/tests.list"
 	find "$TOP" -path "$BUILD" -prune -o \
 		\( -path '*/tests/lab-tests.list' -o -path "$TOP/conformance/lab-tests.list" \) \

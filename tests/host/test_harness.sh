@@ -1,0 +1,48 @@
+#!/bin/bash
+# test_harness.sh - host-side tests of the lab runner and the TAP summary.
+# Prints TAP 13.  Needs no emulator: it checks parsing and verdict logic.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+n=0 failed=0
+check() {	# description, command...
+	local d=$1; shift
+	n=$((n + 1))
+	if "$@" >"$T/out" 2>&1; then
+		echo "ok $n - $d"
+	else
+		echo "not ok $n - $d"
+		sed 's/^/# /' "$T/out" | tail -5
+		failed=1
+	fi
+}
+summary() { "$TOP/harness/tap-summary" "$@"; }
+fails() { ! "$@"; }
+has() { local pat=$1; shift; "$@" 2>&1 | grep -qE -- "$pat"; }
+
+printf '1..2\nok 1 - a\nok 2 - b # SKIP no x\n' > "$T/pass.tap"
+printf '1..2\nok 1 - a\nnot ok 2 - b\n' > "$T/fail.tap"
+printf 'ok 1 - a\n' > "$T/noplan.tap"
+printf '1..3\nok 1 - a\nok 2 - b\n' > "$T/short.tap"
+printf 'TAP version 13\n1..1\nnot ok 1 - known # TODO later\n' > "$T/todo.tap"
+
+echo "TAP version 13"
+echo "1..12"
+check "tap-summary: all ok passes" summary "$T/pass.tap"
+check "tap-summary: counts a SKIP as skipped" has '^1 passed, 0 failed, 1 skipped$' summary "$T/pass.tap"
+check "tap-summary: a not ok fails" fails summary "$T/fail.tap"
+check "tap-summary: a missing plan fails" fails summary "$T/noplan.tap"
+check "tap-summary: a short plan fails" fails summary "$T/short.tap"
+check "tap-summary: no files fails" fails summary
+check "tap-summary: TODO is not a failure" summary "$T/todo.tap"
+
+printf '@bin\tharness/lab/guest/kvm_smoke.c\ngood.one\t10\ttrue\ngood.two\t5\techo "ok 1 - x"\nother.three\t5\ttrue\n' > "$T/good.list"
+printf 'broken\tnotanumber\ttrue\n' > "$T/bad-timeout.list"
+printf '@frobnicate\tx\n' > "$T/bad-directive.list"
+check "lab --list: shows declared tests" has '^good\.two +5s' env LAB_LISTS="$T/good.list" "$TOP/harness/lab/lab.sh" --list
+check "lab --list: --tests glob filters" fails has '^other' env LAB_LISTS="$T/good.list" "$TOP/harness/lab/lab.sh" --list --tests 'good.*'
+check "lab --list: a bad timeout is a clear error" has 'timeout of broken is not a number' fails env LAB_LISTS="$T/bad-timeout.list" "$TOP/harness/lab/lab.sh" --list
+check "lab --list: an unknown directive is a clear error" has "unknown directive '@frobnicate'" fails env LAB_LISTS="$T/bad-directive.list" "$TOP/harness/lab/lab.sh" --list
+check "lab --list: --inject-fail declares the failing test" has '^lab\.injected_failure' env LAB_LISTS="$T/good.list" "$TOP/harness/lab/lab.sh" --list --inject-fail
+exit $failed
