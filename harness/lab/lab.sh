@@ -26,8 +26,9 @@
 # conformance/lab-tests.list in the tree (sorted), or the files named in
 # LAB_LISTS.  Format: see tests.list.
 #
-# Everything is built under build/lab/ and downloads are cached in
-# build/lab-cache/ (LAB_CACHE); an unchanged initramfs reuses its ISO.
+# Everything is built under build/lab/ (LAB_WORKDIR: use one per concurrent
+# lab) and downloads are cached in build/lab-cache/ (LAB_CACHE); an
+# unchanged initramfs reuses its ISO.
 # The emulator runs in a private network namespace (unshare -n) so that its
 # VNC display (Bochs' rfb, the only display Debian builds without X) is not
 # reachable from any network.
@@ -38,7 +39,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
-LAB=$BUILD/lab
+LAB=${LAB_WORKDIR:-$BUILD/lab}
 CACHE=${LAB_CACHE:-$BUILD/lab-cache}
 TIMEOUT=${LAB_TIMEOUT:-900}
 CPU=${LAB_CPU:-corei7_skylake_x}
