@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Declarations shared by the files of dune.ko.
+ */
+#ifndef DUNE_MOD_H
+#define DUNE_MOD_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <asm/vmx.h>
+
+#include <dune/abi.h>
+
+/* ---- vcpu.c: vCPUs of one open file of /dev/dune ---- */
+
+/*
+ * struct dune_file - per open file: the vCPUs created through it.
+ * Handles in struct dune_config.vcpu name entries of @vcpus.
+ */
+struct dune_file {
+	struct mutex lock;		/* protects @vcpus and @next_handle */
+	struct list_head vcpus;
+	u64 next_handle;
+};
+
+void dune_file_init(struct dune_file *df);
+void dune_file_destroy(struct dune_file *df);
+long dune_enter(struct dune_file *df, struct dune_config __user *uconf);
+int dune_core_init(void);
+void dune_core_exit(void);
+
+/* ---- dune_stats.c: counters under /sys/kernel/debug/dune/ ---- */
+
+#define DUNE_EXIT_REASON_MAX	80	/* basic exit reasons are < 80 */
+
+struct dune_stats {
+	atomic_t vcpus_live;
+	atomic_t vcpus_created;
+	atomic64_t exits[DUNE_EXIT_REASON_MAX];
+	atomic64_t exits_failed_entry;
+};
+
+extern struct dune_stats dune_stats;
+
+void dune_stats_init(void);
+void dune_stats_exit(void);
+
+static inline void dune_stats_count_exit(u32 exit_reason)
+{
+	u16 basic = (u16)exit_reason;
+
+	if (exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
+		atomic64_inc(&dune_stats.exits_failed_entry);
+	if (basic < DUNE_EXIT_REASON_MAX)
+		atomic64_inc(&dune_stats.exits[basic]);
+}
+
+#endif /* DUNE_MOD_H */

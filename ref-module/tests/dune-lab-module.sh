@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# dune-lab-module.sh load|debugfs|unload - module life-cycle checks for the
+# VMX lab (busybox sh).  Prints TAP.
+MOD=${DUNE_KO:-/mod/dune.ko}
+DBG=/sys/kernel/debug/dune
+
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1 # $2"; }
+check() { id=$1; why=$2; shift 2; if "$@"; then ok "$id"; else notok "$id" "$why"; fi; }
+
+case "$1" in
+load)
+	echo "1..3"
+	out=$(insmod "$MOD" 2>&1)
+	check module.load "expected insmod $MOD to succeed, got: $out" \
+		grep -qw '^dune' /proc/modules
+	# devtmpfs creates the node; without it, make one
+	[ -c /dev/dune ] || mknod /dev/dune c 10 233 2>/dev/null
+	check module.load.devnode "expected /dev/dune, got: $(ls -l /dev/dune 2>&1)" \
+		test -c /dev/dune
+	dmesg | grep -E 'dune: ' | sed 's/^/# /'
+	check module.load.quiet "expected no WARN/BUG/Oops in dmesg" \
+		sh -c '! dmesg | grep -qE "WARNING:|BUG:|Oops|Call Trace"'
+	;;
+debugfs)
+	echo "1..4"
+	grep -qw debugfs /proc/mounts || mount -t debugfs none /sys/kernel/debug
+	check module.debugfs.dir "expected $DBG/" test -d "$DBG"
+	missing=
+	for f in vcpus_live vcpus_created exits caps; do
+		[ -r "$DBG/$f" ] || missing="$missing $f"
+	done
+	check module.debugfs.files "expected readable files, missing:$missing" \
+		test -z "$missing"
+	check module.debugfs.caps "expected 'ept 1' and 'vpid 1' in caps, got: $(tr '\n' ' ' < $DBG/caps)" \
+		sh -c "grep -qx 'ept 1' $DBG/caps && grep -qx 'vpid 1' $DBG/caps"
+	live=$(cat $DBG/vcpus_live 2>/dev/null)
+	check module.debugfs.no_live_vcpus "expected 0 live vCPUs after tests, got '$live'" \
+		test "$live" = 0
+	sed 's/^/# caps: /' "$DBG/caps"
+	sed 's/^/# exits: /' "$DBG/exits"
+	echo "# vcpus_created: $(cat $DBG/vcpus_created)"
+	;;
+unload)
+	echo "1..2"
+	out=$(rmmod dune 2>&1)
+	check module.unload "expected rmmod dune to succeed, got: $out" \
+		sh -c '! grep -qw "^dune" /proc/modules'
+	check module.unload.quiet "expected no WARN/BUG/Oops in dmesg" \
+		sh -c '! dmesg | grep -qE "WARNING:|BUG:|Oops|Call Trace"'
+	;;
+*)
+	echo "usage: $0 load|debugfs|unload" >&2
+	exit 2
+	;;
+esac
+exit $fail
