@@ -1,0 +1,60 @@
+#!/bin/bash
+# test_runner.sh - proof that the conformance runner reports what happened.
+# usage: test_runner.sh PATH/TO/ctest-fixtures      (prints TAP 13)
+set -u
+BIN=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1
+n=0 failed=0
+check() {	# description, command...
+	local d=$1; shift
+	n=$((n + 1))
+	if "$@" >"$T/check.out" 2>&1; then
+		echo "ok $n - $d"
+	else
+		echo "not ok $n - $d"
+		sed 's/^/# /' "$T/check.out" | tail -8
+		failed=1
+	fi
+}
+line() { grep -qE -- "$1" "$T/tap"; }
+
+DUNE_DEV=/nonexistent "$BIN" -b kvm -j "$T/junit.xml" -J "$T/report.json" >"$T/tap" 2>"$T/err"
+rc=$?
+echo "TAP version 13"
+echo "1..21"
+check "runner exits 1 when tests fail" test "$rc" = 1
+check "plan covers all 11 fixtures" line '^1\.\.11$'
+check "pass is ok" line '^ok [0-9]+ - selftest\.pass$'
+check "failed assertion names both values" line '^not ok [0-9]+ - selftest\.assert_fail # .*got 42 .*want 41'
+check "failed expectations: first one is the reason" line "^not ok [0-9]+ - selftest\.expect_fail # .*expectation '0' failed: first miss"
+check "expectations let the test go on (its output shown)" line '^#   still running after two expectations'
+check "SIGSEGV is a clean failure" line '^not ok [0-9]+ - selftest\.segv # '
+check "SIGABRT is reported with the signal" line '^not ok [0-9]+ - selftest\.abort # .*signal 6'
+check "a hang is killed at its timeout" line '^not ok [0-9]+ - selftest\.hang # timed out after 1 s'
+check "exit status without message is reported" line '^not ok [0-9]+ - selftest\.exit_code # exit status 3'
+check "self-skip names its reason" line '^ok [0-9]+ - selftest\.skip # SKIP no frobnicator'
+check "missing capability is a SKIP naming it" line '^ok [0-9]+ - selftest\.needs_missing # SKIP missing capability dev-dune'
+check "backend-specific test skipped on the other backend" line '^ok [0-9]+ - selftest\.vmx_only # SKIP vmx-only'
+check "summary line last on stderr" bash -c "tail -1 '$T/err' | grep -qx '2 passed, 6 failed, 3 skipped'"
+check "JUnit XML is well-formed with 6 failures" python3 -c "
+import xml.etree.ElementTree as E, sys
+r = E.parse('$T/junit.xml').getroot()
+assert r.get('failures') == '6', r.get('failures')
+assert len(r.findall('.//testcase')) == 11"
+check "JSON report parses and agrees" python3 -c "
+import json
+d = json.load(open('$T/report.json'))
+assert d['summary'] == {'passed': 2, 'failed': 6, 'skipped': 3, 'xfail': 0, 'xpass': 0}, d['summary']
+assert {t['id']: t['result'] for t in d['tests']}['selftest.hang'] == 'fail'"
+
+printf 'selftest.abort\tknown: aborts on purpose\nselftest.pass\tlisted, but it passes\n' > "$T/dep.txt"
+"$BIN" -b kvm -d "$T/dep.txt" -t 'selftest.abort' -t 'selftest.pass' >"$T/tap" 2>"$T/err"
+rc=$?
+check "departure: failure becomes XFAIL (TAP TODO), run passes" bash -c "test $rc = 0 && grep -qE '^not ok [0-9]+ - selftest\.abort # TODO known departure: known: aborts on purpose' '$T/tap'"
+check "departure: an unexpected pass is flagged XPASS" bash -c "grep -qE '^ok [0-9]+ - selftest\.pass # TODO XPASS' '$T/tap' && grep -q '^XPASS selftest.pass' '$T/err'"
+check "profile filter selects by profile" bash -c "'$BIN' -p vm --list | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'selftest.expect_fail '"
+check "unknown profile is a usage error (2)" bash -c "'$BIN' -p nosuch >/dev/null 2>&1; test \$? = 2"
+check "--list --markdown writes the TESTS.md table" bash -c "'$BIN' --list --markdown | grep -qF '| \`selftest.hang\` | the test never returns'"
+exit $failed
