@@ -50,8 +50,8 @@ lab: deps-check ## boot the VMX lab (Bochs) and run the lab tests inside it
 lab-shell: deps-check ## build the lab images and print how to boot them by hand
 	@harness/lab/lab.sh --build-only
 
-module: ## build ref-module/dune.ko (KDIR=<kernel headers>, default: running kernel, else the lab's)
-	@harness/lab/lab.sh --module-only $(if $(KDIR),--kdir $(KDIR))
+module: ## build build/module/dune.ko (KDIR=<headers>; default: running kernel's, else the lab kernel's)
+	@harness/build-module.sh $(if $(KDIR),--kdir $(KDIR))
 
 check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed, N failed"
 	@rm -rf $(TAPDIR) && mkdir -p $(TAPDIR)
