@@ -418,7 +418,9 @@ static void collect_kernel(struct doctor_report *r)
 	setf(hp, sizeof(hp), "/lib/modules/%s/build", r->kernel.release);
 	copy(r->kernel.headers_path, sizeof(r->kernel.headers_path), hp);
 	rpath(r, p, sizeof(p), hp);
-	if (stat(p, &st) == 0)
+	if (!strcmp(r->kernel.release, "unknown"))
+		cap_set(&r->kernel.headers, TRI_UNKNOWN, "kernel release unknown");
+	else if (stat(p, &st) == 0)
 		cap_set(&r->kernel.headers, TRI_YES, "%s", hp);
 	else if (lstat(p, &st) == 0)
 		cap_set(&r->kernel.headers, TRI_NO, "%s is a dangling link (headers package removed?)", hp);
@@ -516,6 +518,7 @@ static void collect_kvm(struct doctor_report *r, unsigned flags)
 	}
 	fd = open(p, O_RDWR | O_CLOEXEC);
 	r->kvm.openable = fd >= 0;
+	r->kvm.open_errno = fd >= 0 ? 0 : errno;
 	if (fd >= 0)
 		close(fd);
 	if (flags & DOCTOR_NO_PROBE) {
@@ -607,7 +610,8 @@ static void backend_kvm(struct doctor_report *r)
 		backend_set(b, TRI_NO, "no /dev/kvm: KVM not loaded (modprobe %s)",
 			    r->cpu.svm.v == TRI_YES ? "kvm_amd" : "kvm_intel");
 	else if (!r->kvm.openable)
-		backend_set(b, TRI_NO, "%s (add your user to group kvm)", p->error);
+		backend_set(b, TRI_NO, "%s%s", p->error,
+			    r->kvm.open_errno == EACCES ? " (add your user to group kvm)" : "");
 	else if (p->verdict == DUNE_KVM_UNUSABLE)
 		backend_set(b, TRI_NO, "%s", p->error);
 	else if (!r->probe_run)
@@ -688,9 +692,12 @@ static void print_cpu(FILE *f, const struct doctor_report *r)
 
 	fprintf(f, "CPU\n");
 	row(f, "vendor", r->cpu.vendor, NULL);
-	setf(buf, sizeof(buf), "%s (family %d, model %d, stepping %d%s%s)", r->cpu.model,
-	     r->cpu.family, r->cpu.model_num, r->cpu.stepping,
-	     r->cpu.microcode[0] ? ", microcode " : "", r->cpu.microcode);
+	if (r->cpu.count)
+		setf(buf, sizeof(buf), "%s (family %d, model %d, stepping %d%s%s)", r->cpu.model,
+		     r->cpu.family, r->cpu.model_num, r->cpu.stepping,
+		     r->cpu.microcode[0] ? ", microcode " : "", r->cpu.microcode);
+	else
+		setf(buf, sizeof(buf), "%s", r->cpu.model);
 	row(f, "model", buf, NULL);
 	setf(buf, sizeof(buf), "%d", r->cpu.count);
 	row(f, "cpus", buf, NULL);

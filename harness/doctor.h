@@ -77,6 +77,7 @@ struct doctor_report {
 	struct {
 		bool device;		/* /dev/kvm exists */
 		bool openable;
+		int open_errno;		/* why not, 0 if it opened */
 		int api_version;	/* -1 if unknown */
 		char module[32];	/* kvm_intel, kvm_amd, kvm_pvm or "none" */
 		struct dune_kvm_probe probe;
