@@ -43,9 +43,9 @@ unit: all ## run the native unit tests (TAP into build/tap/)
 	@mkdir -p $(TAPDIR)
 	@rc=0; for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d test || rc=1; done; exit $$rc
 
-lab: deps-check ## boot the VMX lab (Bochs) and run the lab tests inside it
+lab: deps-check ## boot the VMX lab (Bochs) and run the lab tests inside it (LAB_CPU=trinity_apu: AMD)
 	@mkdir -p $(TAPDIR)
-	@harness/lab/lab.sh --tap $(TAPDIR)/lab.tap
+	@harness/lab/lab.sh --tap $(TAPDIR)/lab-$(or $(LAB_CPU),intel).tap
 
 lab-shell: deps-check ## build the lab images and print how to boot them by hand
 	@harness/lab/lab.sh --build-only
@@ -59,8 +59,11 @@ check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed,
 	@$(MAKE) --no-print-directory all
 	@echo "== unit tests"
 	@-$(MAKE) --no-print-directory unit
-	@echo "== VMX lab"
-	@-harness/lab/lab.sh --tap $(TAPDIR)/lab.tap
+	@echo "== VMX lab (Intel, corei7_skylake_x) and, alongside, an AMD lab (trinity_apu)"
+	@LAB_TAG=amd LAB_WORKDIR=$(BUILD)/lab-amd harness/lab/lab.sh --cpu trinity_apu \
+		--tap $(TAPDIR)/lab-amd.tap > $(BUILD)/lab-amd.log 2>&1 & amd=$$!; \
+	LAB_TAG=intel harness/lab/lab.sh --tap $(TAPDIR)/lab-intel.tap; \
+	wait $$amd; echo "-- AMD lab:"; tail -n 30 $(BUILD)/lab-amd.log; true
 	@echo "== summary"
 	@harness/tap-summary $(TAPDIR)/*.tap
 

@@ -53,6 +53,16 @@ if [ "$(id -u)" != 0 ]; then
 	echo "deps: run 'sudo make deps' (or: sudo apt-get install --no-install-recommends ${missing[*]})" >&2
 	exit 1
 fi
+# One installer at a time (labs run in parallel); re-check under the lock.
+exec 9>/var/lock/dunebench-deps.lock
+flock 9
+still=()
+for p in "${missing[@]}"; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || still+=("$p")
+done
+[ ${#still[@]} -eq 0 ] && exit 0
+missing=("${still[@]}")
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 stamp=/var/lib/apt/periodic/dunebench-update-stamp

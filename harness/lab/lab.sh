@@ -11,11 +11,13 @@
 #                     repeatable; also LAB_TESTS='glob1 glob2'
 #   --list            print the declared tests and exit
 #   --timeout SEC     hard wall-clock limit for the emulator (LAB_TIMEOUT, 900)
-#   --cpu MODEL       Bochs CPU model (LAB_CPU, corei7_skylake_x)
+#   --cpu MODEL       Bochs CPU model (LAB_CPU, corei7_skylake_x); AMD models
+#                     (trinity_apu: SVM + nested paging; ryzen) run the tests
+#                     declared '@cpu amd' or '@cpu any'
 #   --append ARGS     extra kernel command line (LAB_APPEND)
 #   --build-only      build the images, print how to boot them, do not boot
-#   --module-only     only build the kernel modules (ref-module/) and print
-#                     where dune.ko is; with --kdir DIR build against DIR
+#   --module-only     only build the @module directories of the lists (for
+#                     ref-module/ itself use `make module`); --kdir DIR
 #   --kabi ABI        Debian kernel ABI, e.g. 6.1.0-56 (KABI; default: what
 #                     linux-image-cloud-amd64 depends on)
 #   --inject-fail     add a test that fails on purpose (LAB_INJECT_FAIL=1)
@@ -53,7 +55,7 @@ MODE=run
 KDIR_OVERRIDE=
 read -r -a TEST_GLOBS <<< "${LAB_TESTS:-}"
 
-log() { printf 'lab: %s\n' "$*" >&2; }
+log() { printf 'lab%s: %s\n' "${LAB_TAG:+[$LAB_TAG]}" "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
@@ -100,11 +102,18 @@ selected() {	# ID -> 0 if it matches the globs (or there are none)
 	return 1
 }
 
-# Parse every list into three arrays.
+# CPU vendor of the emulated model: tests declare which they need (@cpu).
+case "$CPU" in
+trinity_apu|ryzen|zambezi|athlon64_*|phenom_*|turion64_*) VENDOR=amd ;;
+*) VENDOR=intel ;;
+esac
+
+# Parse every list into arrays.
 BINS=() MODULES=() MAKES=() TESTS=()
 parse_lists() {
-	local f line kind a b c
+	local f line kind a b c want
 	while read -r f; do
+		want=intel	# the VMX lab: tests are Intel-only unless declared
 		while IFS= read -r line || [ -n "$line" ]; do
 			case "$line" in ''|'#'*) continue ;; esac
 			IFS=$'\t' read -r kind a b c <<< "$line"
@@ -112,10 +121,14 @@ parse_lists() {
 			@bin) BINS+=("$a${b:+	$b}") ;;
 			@module) MODULES+=("$a") ;;
 			@make) MAKES+=("$a	$b") ;;
+			@cpu)
+				case "$a" in intel|amd|any) want=$a ;;
+				*) die "$f: @cpu wants intel, amd or any, not '$a'" ;; esac ;;
 			@*) die "$f: unknown directive '$kind'" ;;
 			*)
 				[ -n "$a" ] && [ -n "$b" ] || die "$f: test line needs ID<TAB>TIMEOUT<TAB>COMMAND: $line"
 				[[ "$a" =~ ^[0-9]+$ ]] || die "$f: timeout of $kind is not a number: '$a'"
+				[ "$want" = any ] || [ "$want" = "$VENDOR" ] || continue
 				selected "$kind" && TESTS+=("$kind	$a	$b${c:+	$c}")
 				;;
 			esac
@@ -404,7 +417,11 @@ EOF
 
 # ------------------------------------------------------------------ run
 
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9		# concurrent labs share the cache: one fetches, the others wait
 fetch_kernel
+flock -u 9
 build_modules "$HEADERS"
 build_bins
 mkdir -p "$LAB/bin"
