@@ -371,10 +371,27 @@ static bool dmi_says_vm(const struct doctor_report *r)
 	return false;
 }
 
+/* append ", "-separated text to buf */
+static void append(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void append(char *buf, size_t n, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	if (len && len + 2 < n) {
+		memcpy(buf + len, ", ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + len, n - len, fmt, ap);
+	va_end(ap);
+}
+
 static void collect_virt(struct doctor_report *r)
 {
 	char ev[DOCTOR_REASON_MAX] = "";
-	size_t n = 0;
 
 	if (!r->sysroot[0] && r->virt.hypervisor_flag)
 		cpuid_hypervisor(r->virt.cpuid_vendor, sizeof(r->virt.cpuid_vendor));
@@ -383,16 +400,14 @@ static void collect_virt(struct doctor_report *r)
 	read_line(r, "/sys/hypervisor/type", r->virt.sys_hypervisor, sizeof(r->virt.sys_hypervisor));
 
 	if (r->virt.hypervisor_flag)
-		n += (size_t)snprintf(ev + n, sizeof(ev) - n, "hypervisor CPU flag");
-	if (r->virt.cpuid_vendor[0] && n < sizeof(ev))
-		n += (size_t)snprintf(ev + n, sizeof(ev) - n, ", CPUID \"%s\"", r->virt.cpuid_vendor);
-	if (dmi_says_vm(r) && n < sizeof(ev))
-		n += (size_t)snprintf(ev + n, sizeof(ev) - n, "%sDMI \"%s %s\"", n ? ", " : "",
-				      r->virt.dmi_vendor, r->virt.dmi_product);
-	if (r->virt.sys_hypervisor[0] && n < sizeof(ev))
-		n += (size_t)snprintf(ev + n, sizeof(ev) - n, "%s/sys/hypervisor: %s", n ? ", " : "",
-				      r->virt.sys_hypervisor);
-	if (n)
+		append(ev, sizeof(ev), "hypervisor CPU flag");
+	if (r->virt.cpuid_vendor[0])
+		append(ev, sizeof(ev), "CPUID \"%s\"", r->virt.cpuid_vendor);
+	if (dmi_says_vm(r))
+		append(ev, sizeof(ev), "DMI \"%s %s\"", r->virt.dmi_vendor, r->virt.dmi_product);
+	if (r->virt.sys_hypervisor[0])
+		append(ev, sizeof(ev), "/sys/hypervisor: %s", r->virt.sys_hypervisor);
+	if (ev[0])
 		cap_set(&r->virt.in_vm, TRI_YES, "%s", ev);
 	else
 		cap_set(&r->virt.in_vm, TRI_NO, "no hypervisor CPU flag, no VM in DMI or /sys/hypervisor");
