@@ -600,7 +600,7 @@ static void backend_vmx(struct doctor_report *r)
 			    "(apt-get install linux-headers-%s; make module)",
 			    r->kernel.release, r->kernel.release);
 	else
-		backend_set(b, TRI_NO, "dune.ko not loaded (make module && insmod ref-module/dune.ko)");
+		backend_set(b, TRI_NO, "dune.ko not loaded (make module && insmod build/module/dune.ko)");
 }
 
 static const char *why_emulated(const struct doctor_report *r)

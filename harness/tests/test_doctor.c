@@ -596,7 +596,7 @@ Test(generated, vmx_without_ept_and_module_loaded)
 	    "vmx flags\t: ept vpid unrestricted_guest\n\n");
 	r = collect(root, DOCTOR_NO_PROBE);
 	cr_expect_str_eq(r->backend[BACKEND_VMX].reason,
-			 "dune.ko not loaded (make module && insmod ref-module/dune.ko)");
+			 "dune.ko not loaded (make module && insmod build/module/dune.ko)");
 	free(r);
 	rmroot(root);
 }
