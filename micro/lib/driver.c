@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * driver.c - the timing machinery, once for every benchmark.
+ *
+ * Each Google Benchmark iteration is one batch of b->batch ops:
+ *
+ *	prepare(n)                           untimed
+ *	CPUID; RDTSC  run(n)  RDTSCP         timed; minus the timer overhead
+ *	finish(n)                            untimed
+ *	(baseline(n), timed the same way and subtracted, if the bench has one)
+ *
+ * Per repetition the counters are the totals over all batches divided by
+ * the ops: "cycles" (net TSC cycles per op), "ns" (net wall time per op),
+ * and bookkeeping (ops, overhead).  Setup happens once per process, lazily,
+ * followed by a warm-up; Google Benchmark calibrates the batch count.
+ */
+#define _GNU_SOURCE
+#include "driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gbench/gbench.h"
+#include "pmu.h"
+#include "tsc.h"
+
+#define WARMUP_NS	(20 * 1000 * 1000)
+#define WARMUP_MAX	1000
+
+#define INFO_MAX	16
+
+struct micro_info {
+	int n;
+	struct {
+		char key[48];
+		double value;
+	} kv[INFO_MAX];
+};
+
+struct slot {
+	const struct micro_bench *b;
+	enum micro_mode mode;
+	int state;		/* 0 not set up, 1 ready, -1 unavailable */
+	void *priv;
+	char why[MICRO_WHY_LEN];
+	int pmu_ok;
+	struct pmu pmu;
+};
+
+static uint64_t overhead;
+static struct slot *slots;
+static size_t nr_slots;
+
+void micro_info_add(struct micro_info *info, const char *key, double value)
+{
+	if (info->n >= INFO_MAX)
+		return;
+	snprintf(info->kv[info->n].key, sizeof(info->kv[0].key), "%s", key);
+	info->kv[info->n].value = value;
+	info->n++;
+}
+
+struct sample {
+	double cycles;
+	double ns;
+};
+
+static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
+				uint64_t n, int with_pmu)
+{
+	const struct micro_ops *o = s->b->ops;
+	struct sample r;
+	uint64_t w0, w1, t0, t1;
+
+	if (o->prepare)
+		o->prepare(s->priv, n);
+	w0 = now_ns();
+	if (with_pmu)
+		pmu_start(&s->pmu);
+	t0 = tsc_begin();
+	fn(s->priv, n);
+	t1 = tsc_end();
+	if (with_pmu)
+		pmu_stop(&s->pmu);
+	w1 = now_ns();
+	if (o->finish)
+		o->finish(s->priv, n);
+	r.cycles = (double)(t1 - t0) - (double)overhead;
+	r.ns = (double)(w1 - w0);
+	return r;
+}
+
+static void slot_setup(struct slot *s)
+{
+	const struct micro_ops *o = s->b->ops;
+	uint64_t start;
+	char why[MICRO_WHY_LEN];
+
+	s->state = -1;
+	if (o->setup && o->setup(s->mode, &s->priv, s->why, sizeof(s->why)))
+		return;
+	s->state = 1;
+	if (s->b->hw_counters)
+		s->pmu_ok = pmu_open(&s->pmu, why, sizeof(why)) == 0;
+	start = now_ns();
+	for (int i = 0; i < WARMUP_MAX && (i < 2 || now_ns() - start < WARMUP_NS); i++) {
+		time_batch(s, o->run, s->b->batch, 0);
+		if (o->baseline)
+			time_batch(s, o->baseline, s->b->batch, 0);
+	}
+}
+
+static void bench_fn(struct gb_state *st, void *arg)
+{
+	struct slot *s = arg;
+	const struct micro_ops *o = s->b->ops;
+	uint64_t n = s->b->batch, ops = 0, batches = 0;
+	struct sample run = { 0, 0 }, base = { 0, 0 };
+	struct micro_info info = { 0 };
+
+	if (s->state == 0)
+		slot_setup(s);
+	if (s->state < 0) {
+		gb_skip(st, s->why);
+		return;
+	}
+	if (s->pmu_ok)
+		memset(s->pmu.total, 0, sizeof(s->pmu.total));
+	while (gb_keep_running(st)) {
+		struct sample r = time_batch(s, o->run, n, s->pmu_ok);
+		double wall = r.ns;
+
+		run.cycles += r.cycles;
+		run.ns += r.ns;
+		if (o->baseline) {
+			struct sample b = time_batch(s, o->baseline, n, 0);
+
+			base.cycles += b.cycles;
+			base.ns += b.ns;
+			wall += b.ns;
+		}
+		gb_set_iteration_time(st, wall * 1e-9);
+		ops += n;
+		batches++;
+	}
+	if (!ops)
+		return;
+	gb_counter(st, "cycles", (run.cycles - base.cycles) / ops);
+	gb_counter(st, "ns", (run.ns - base.ns) / ops);
+	if (o->baseline) {
+		gb_counter(st, "cycles_raw", run.cycles / ops);
+		gb_counter(st, "cycles_baseline", base.cycles / ops);
+	}
+	gb_counter(st, "ops", (double)ops);
+	gb_counter(st, "batches", (double)batches);
+	gb_counter(st, "timer_overhead", (double)overhead);
+	if (s->pmu_ok)
+		for (int i = 0; i < PMU_NR_EVENTS; i++) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "pmu_%s", pmu_event_name[i]);
+			gb_counter(st, key, (double)s->pmu.total[i] / ops);
+		}
+	if (o->report) {
+		o->report(s->priv, &info);
+		for (int i = 0; i < info.n; i++) {
+			char key[64];
+
+			snprintf(key, sizeof(key), "info_%s", info.kv[i].key);
+			gb_counter(st, key, info.kv[i].value);
+		}
+	}
+}
+
+uint64_t micro_timer_overhead(void)
+{
+	if (!overhead)
+		overhead = tsc_overhead();
+	return overhead;
+}
+
+void micro_register(enum micro_mode mode)
+{
+	micro_timer_overhead();
+	slots = calloc(micro_table_len, sizeof(*slots));
+	if (!slots) {
+		perror("calloc");
+		exit(1);
+	}
+	for (size_t i = 0; i < micro_table_len; i++) {
+		const struct micro_bench *b = &micro_table[i];
+
+		if (!(b->modes & MICRO_M(mode)))
+			continue;
+		slots[nr_slots].b = b;
+		slots[nr_slots].mode = mode;
+		gb_register(b->name, bench_fn, &slots[nr_slots]);
+		nr_slots++;
+	}
+}
+
+void micro_teardown(void)
+{
+	for (size_t i = 0; i < nr_slots; i++) {
+		struct slot *s = &slots[i];
+
+		if (s->state > 0 && s->pmu_ok)
+			pmu_close(&s->pmu);
+		if (s->state > 0 && s->b->ops->teardown)
+			s->b->ops->teardown(s->priv);
+		s->state = 0;
+	}
+}
