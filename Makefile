@@ -11,7 +11,7 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests conformance
+SUBDIRS    := tests harness conformance
 DEPS_BUILD := build
 DEPS_CHECK := build lab
 DEPS_BENCH := build
