@@ -41,8 +41,8 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
-LAB=${LAB_WORKDIR:-$BUILD/lab}
-CACHE=${LAB_CACHE:-$BUILD/lab-cache}
+LAB=$(realpath -m "${LAB_WORKDIR:-$BUILD/lab}")
+CACHE=$(realpath -m "${LAB_CACHE:-$BUILD/lab-cache}")
 TIMEOUT=${LAB_TIMEOUT:-900}
 CPU=${LAB_CPU:-corei7_skylake_x}
 IPS=${LAB_IPS:-4000000}
