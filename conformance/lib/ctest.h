@@ -26,8 +26,9 @@
  *   .profile   one of: core vm traps user signals threads fork apic robustness
  *   .what      one sentence: what conforming behaviour looks like
  *   .needs     space-separated capabilities (see `runner --caps`): "dune"
- *              (some libdune backend works), "dev-dune" (/dev/dune opens),
- *              "kvm" (/dev/kvm opens), "root"; empty = none.  A test whose
+ *              (the selected libdune backend can work here), "dev-dune"
+ *              (/dev/dune opens), "kvm" (/dev/kvm opens), "kvm-native" (and
+ *              runs guest ring 0 in hardware), "root"; empty = none.  A test whose
  *              capability is missing is reported SKIP naming it.
  *   .backends  "all" (default), "vmx" or "kvm": backend-specific tests (raw
  *              VMCALL hypercalls are vmx-only) are SKIPped on the others.

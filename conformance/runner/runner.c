@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "ctest.h"
+#include "kvm_probe.h"
 
 extern const struct ctest *const __start_ctest_list[] __attribute__((weak));
 extern const struct ctest *const __stop_ctest_list[] __attribute__((weak));
@@ -109,6 +110,18 @@ static bool cap_kvm(void)
 	return fd >= 0;
 }
 
+/* KVM runs guest ring 0 in hardware (not a paravirtual nested emulation). */
+static bool cap_kvm_native(void)
+{
+	static int known = -1;
+	struct dune_kvm_probe p;
+
+	if (known < 0)
+		known = dune_kvm_probe_ring0(&p, NULL, 300) == 0 &&
+			p.verdict == DUNE_KVM_NATIVE;
+	return known;
+}
+
 static bool cap_root(void)
 {
 	return geteuid() == 0;
@@ -119,8 +132,8 @@ static bool cap_dune(void)
 	if (!strcmp(backend_name, "vmx"))
 		return cap_dev_dune();
 	if (!strcmp(backend_name, "kvm"))
-		return cap_kvm();
-	return cap_dev_dune() || cap_kvm();
+		return cap_kvm_native();
+	return cap_dev_dune() || cap_kvm_native();
 }
 
 static const struct capability {
@@ -128,9 +141,10 @@ static const struct capability {
 	const char *missing;	/* what SKIP says */
 	bool (*have)(void);
 } caps[] = {
-	{ "dune", "no Dune backend device (/dev/dune or /dev/kvm) for the selected backend", cap_dune },
+	{ "dune", "no usable Dune backend: vmx needs /dev/dune, kvm needs a /dev/kvm that runs guest ring 0 in hardware", cap_dune },
 	{ "dev-dune", "no /dev/dune (load a Dune module, or set DUNE_DEV)", cap_dev_dune },
 	{ "kvm", "no usable /dev/kvm", cap_kvm },
+	{ "kvm-native", "KVM emulates guest ring 0 here (paravirtual nested KVM; see dunebench doctor)", cap_kvm_native },
 	{ "root", "needs root", cap_root },
 	{ NULL, NULL, NULL },
 };
