@@ -12,6 +12,9 @@ export TOP BUILD TAPDIR
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
 SUBDIRS    := tests harness conformance
+# Testing another implementation (see README "Validate your implementation"):
+# LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
+export LIBDUNE DUNE_INCLUDE MODULE
 DEPS_BUILD := build
 DEPS_CHECK := build lab
 DEPS_BENCH := build
@@ -67,8 +70,12 @@ check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed,
 	@echo "== summary"
 	@harness/tap-summary $(TAPDIR)/*.tap
 
-conformance: all ## run the conformance suite on this host's best backend
-	@build/bin/dunebench doctor
+conformance: all ## the conformance suite natively (LIBDUNE=, DUNE_INCLUDE= to test another library)
+	@build/bin/dunebench conform
+
+lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, MODULE=/path/other.ko)
+	@mkdir -p $(TAPDIR)
+	@build/bin/dunebench conform --lab
 
 bench: deps-bench all ## run the benchmarks on this host's best backend, write results/ and plots
 	@build/bin/dunebench doctor

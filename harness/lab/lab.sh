@@ -21,6 +21,8 @@
 #   --kabi ABI        Debian kernel ABI, e.g. 6.1.0-56 (KABI; default: what
 #                     linux-image-cloud-amd64 depends on)
 #   --inject-fail     add a test that fails on purpose (LAB_INJECT_FAIL=1)
+#   --module FILE     put FILE in the guest as /mod/dune.ko instead of ours
+#                     (LAB_MODULE; another implementation of /dev/dune)
 #   -v, --verbose     echo every serial line
 #   -h, --help        this text
 #
@@ -71,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--kdir) KDIR_OVERRIDE=$2; shift ;;
 	--kabi) KABI=$2; shift ;;
 	--inject-fail) INJECT_FAIL=1 ;;
+	--module) LAB_MODULE=$(realpath "$2"); shift ;;
 	-v|--verbose) VERBOSE=1 ;;
 	-h|--help) sed -n '4,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
@@ -78,6 +81,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout wants seconds, got '$TIMEOUT'"
+[ -z "${LAB_MODULE:-}" ] || [ -f "$LAB_MODULE" ] || die "--module: no such file '$LAB_MODULE'"
 
 # ---------------------------------------------------------------- lists
 
@@ -230,7 +234,8 @@ fi
 
 build_bins() {
 	local b src flags out
-	mkdir -p "$LAB/bin"
+	rm -rf "$LAB/lab-extra"	# files a @make puts here land in the guest's /
+	mkdir -p "$LAB/bin" "$LAB/lab-extra"
 	for b in "${BINS[@]}"; do
 		IFS=$'\t' read -r src flags <<< "$b"
 		[ -f "$TOP/$src" ] || die "@bin $src: no such file"
@@ -347,6 +352,10 @@ build_initramfs() {
 		esac
 	done
 	cp "$LAB"/mod/*.ko "$ir/mod/" 2>/dev/null || true
+	if [ -n "${LAB_MODULE:-}" ]; then	# someone else's /dev/dune module
+		cp "$LAB_MODULE" "$ir/mod/dune.ko"
+	fi
+	cp -a "$LAB/lab-extra/." "$ir/"
 	strip_modsig "$ir"/mod/*.ko
 	: > "$ir/lab/tests"
 	for t in "${TESTS[@]}"; do printf '%s\n' "$t" >> "$ir/lab/tests"; done

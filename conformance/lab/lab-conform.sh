@@ -1,0 +1,46 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# lab-conform.sh BACKEND [dune-conform args...] - run the conformance suite
+# inside the VMX lab guest (busybox sh) on one backend, loading what that
+# backend needs first and unloading it after.  Prints the runner's TAP.
+#
+#   vmx: insmod /mod/dune.ko (ours, or the one `make lab-conformance
+#        MODULE=...` put there); departures: /lab/departures/<impl>-vmx.txt
+#   kvm: insmod irqbypass, kvm, kvm-intel or kvm-amd (by CPU vendor)
+backend=$1
+shift
+impl=${DUNE_CONFORM_IMPL:-dunebench}
+loaded=
+case "$backend" in
+vmx)
+	if ! grep -qw '^dune' /proc/modules; then
+		insmod /mod/dune.ko || { echo "Bail out! insmod /mod/dune.ko failed"; exit 1; }
+		loaded="dune"
+	fi
+	[ -c /dev/dune ] || mknod /dev/dune c 10 233
+	;;
+kvm)
+	vendor=intel
+	grep -qw svm /proc/cpuinfo && vendor=amd
+	for m in irqbypass kvm kvm-$vendor; do
+		name=$(echo $m | tr - _)
+		grep -qw "^$name" /proc/modules && continue
+		insmod /mod/$m.ko || { echo "Bail out! insmod /mod/$m.ko failed"; exit 1; }
+		loaded="$name $loaded"
+	done
+	;;
+*)
+	echo "Bail out! lab-conform.sh: backend must be vmx or kvm, not '$backend'"
+	exit 1
+	;;
+esac
+dep=
+[ -f "/lab/departures/$impl-$backend.txt" ] && dep="-d /lab/departures/$impl-$backend.txt"
+# The runner's TAP goes to stdout; its progress (stderr) becomes '#' lines.
+dune-conform -b "$backend" $dep "$@" 2>&1
+rc=$?
+for m in $loaded; do
+	[ "$m" = irqbypass ] && continue
+	rmmod "$m" || { echo "not ok - rmmod $m after the suite"; rc=1; }
+done
+exit $rc
