@@ -28,24 +28,29 @@
 #include "micro.h"
 
 #define SECCOMP_BENCH_MAGIC	0xd00eUL
+#define SECCOMP_BENCH_STOP	0x570bUL	/* second argument: the last call */
 
 struct seccomp_bench {
 	pthread_t thread;
 	int listener;
 	int pipe[2];		/* hands the listener fd to the supervisor */
-	volatile int stop;
 	pid_t pid;
 };
 
-static long magic_getpid(void)
+static long magic_getpid2(unsigned long arg1)
 {
 	long ret;
 
 	asm volatile("syscall"
 		     : "=a"(ret)
-		     : "0"((long)SYS_getpid), "D"(SECCOMP_BENCH_MAGIC)
+		     : "0"((long)SYS_getpid), "D"(SECCOMP_BENCH_MAGIC), "S"(arg1)
 		     : "rcx", "r11", "memory");
 	return ret;
+}
+
+static long magic_getpid(void)
+{
+	return magic_getpid2(0);
 }
 
 static void *supervisor(void *arg)
@@ -68,7 +73,7 @@ static void *supervisor(void *arg)
 		resp.id = req.id;
 		resp.val = s->pid;
 		ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-		if (s->stop)
+		if (req.data.args[1] == SECCOMP_BENCH_STOP)
 			return NULL;
 	}
 }
@@ -148,8 +153,7 @@ static void seccomp_notify_teardown(void *priv)
 {
 	struct seccomp_bench *s = priv;
 
-	s->stop = 1;
-	magic_getpid();		/* the last one the supervisor answers */
+	magic_getpid2(SECCOMP_BENCH_STOP);	/* the last one it answers */
 	pthread_join(s->thread, NULL);
 	close(s->listener);
 	close(s->pipe[0]);

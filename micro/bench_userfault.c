@@ -32,8 +32,10 @@ struct userfault {
 	int uffd;
 	volatile char *mem;
 	pthread_t thread;
-	volatile int stop;
 };
+
+/* Pages 0..NPG-1 are measured; a fault on page NPG tells the handler to stop. */
+#define REGION	((NPG + 1) * MICRO_PAGE)
 
 static int uffd_wp(int uffd, volatile char *addr, size_t len, int protect)
 {
@@ -59,10 +61,10 @@ static void *uffd_handler(void *arg)
 			return NULL;
 		if (msg.event != UFFD_EVENT_PAGEFAULT)
 			continue;
-		uffd_wp(u->uffd, (volatile char *)(uintptr_t)(msg.arg.pagefault.address &
-							       ~(MICRO_PAGE - 1)),
-			MICRO_PAGE, 0);
-		if (u->stop)
+		uintptr_t page = msg.arg.pagefault.address & ~(MICRO_PAGE - 1);
+
+		uffd_wp(u->uffd, (volatile char *)page, MICRO_PAGE, 0);
+		if (page == (uintptr_t)(u->mem + NPG * MICRO_PAGE))
 			return NULL;
 	}
 }
@@ -115,19 +117,19 @@ static int userfault_setup(enum micro_mode mode, void **priv, char *why, size_t 
 		snprintf(why, len, "kernel lacks UFFD_FEATURE_PAGEFAULT_FLAG_WP");
 		goto fail_fd;
 	}
-	m = mmap(NULL, NPG * MICRO_PAGE, PROT_READ | PROT_WRITE,
+	m = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
 		snprintf(why, len, "mmap: %s", strerror(errno));
 		goto fail_fd;
 	}
-	madvise(m, NPG * MICRO_PAGE, MADV_NOHUGEPAGE);
+	madvise(m, REGION, MADV_NOHUGEPAGE);
 	u->mem = m;
-	for (unsigned long i = 0; i < NPG; i++)
+	for (unsigned long i = 0; i <= NPG; i++)
 		u->mem[i * MICRO_PAGE] = (char)i;
 	memset(&reg, 0, sizeof(reg));
 	reg.range.start = (uintptr_t)m;
-	reg.range.len = NPG * MICRO_PAGE;
+	reg.range.len = REGION;
 	reg.mode = UFFDIO_REGISTER_MODE_WP;
 	if (ioctl(u->uffd, UFFDIO_REGISTER, &reg)) {
 		snprintf(why, len, "UFFDIO_REGISTER(MODE_WP) on anonymous memory: %s",
@@ -146,7 +148,7 @@ static int userfault_setup(enum micro_mode mode, void **priv, char *why, size_t 
 	*priv = u;
 	return 0;
 fail_map:
-	munmap(m, NPG * MICRO_PAGE);
+	munmap(m, REGION);
 fail_fd:
 	close(u->uffd);
 fail:
@@ -169,11 +171,10 @@ static void userfault_teardown(void *priv)
 {
 	struct userfault *u = priv;
 
-	u->stop = 1;
-	uffd_wp(u->uffd, u->mem, MICRO_PAGE, 1);
-	u->mem[0] = 1;		/* the handler's last fault */
+	uffd_wp(u->uffd, u->mem + NPG * MICRO_PAGE, MICRO_PAGE, 1);
+	u->mem[NPG * MICRO_PAGE] = 1;	/* the stop page: the handler's last fault */
 	pthread_join(u->thread, NULL);
-	munmap((void *)u->mem, NPG * MICRO_PAGE);
+	munmap((void *)u->mem, REGION);
 	close(u->uffd);
 	free(u);
 }

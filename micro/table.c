@@ -15,7 +15,7 @@ const struct micro_bench micro_table[] = {
 	  "hypercall", M_DUNE, 1000, 0, &micro_vmexit_ops },
 	{ "pgfault", "first write to a fresh anonymous 4 KB page (mmap/munmap untimed)",
 	  "page", M_LINUX | M_DUNE, 1024, 1, &micro_pgfault_ops },
-	{ "pagewalk", "TLB miss: dependent random reads over 1 GB minus the same reads over a TLB-resident buffer, 4 KB pages",
+	{ "pagewalk", "TLB miss: dependent random reads of 4096 pages over 1 GB minus the same reads packed in 256 KB; 4 KB pages",
 	  "read", M_LINUX | M_DUNE, 4096, 1, &micro_pagewalk_ops },
 	{ "pagewalk-thp", "as pagewalk, 2 MB pages (MADV_HUGEPAGE; THP obtained is recorded)",
 	  "read", M_LINUX | M_DUNE, 4096, 1, &micro_pagewalk_thp_ops },
