@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/* user.c - ring 3: dune_jump_to_user, syscall handler, passthrough, ret_from_user */
+#include "common.h"
+
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAGIC_DONE	1000
+
+static volatile long seen_nr, seen_args[6], passthrough_ret;
+static volatile int seen_cs;
+
+static void syscall_handler(struct dune_tf *tf)
+{
+	if (tf->rax == MAGIC_DONE)
+		dune_ret_from_user((int)ARG0(tf));
+	seen_nr = (long)tf->rax;
+	seen_args[0] = (long)ARG0(tf);
+	seen_args[1] = (long)ARG1(tf);
+	seen_args[2] = (long)ARG2(tf);
+	seen_args[3] = (long)ARG3(tf);
+	seen_args[4] = (long)ARG4(tf);
+	seen_args[5] = (long)ARG5(tf);
+	seen_cs = tf->cs;
+	dune_passthrough_syscall(tf);
+	passthrough_ret = (long)tf->rax;
+}
+
+static long usys(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10),
+			 "r"(r8), "r"(r9) : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* runs in ring 3 */
+static void __attribute__((noinline)) user_main(void)
+{
+	long pid = usys(SYS_getpid, 11, 22, 33, 44, 55, 66);
+
+	usys(MAGIC_DONE, pid, 0, 0, 0, 0, 0);
+	for (;;)
+		;
+}
+
+static char ustack[65536] __attribute__((aligned(16)));
+
+static void user_tf(struct dune_tf *tf, void (*fn)(void))
+{
+	memset(tf, 0, sizeof(*tf));
+	tf->rip = (uintptr_t)fn;
+	tf->rsp = (uintptr_t)(ustack + sizeof(ustack) - 8);
+	tf->rflags = 0x202;
+}
+
+CTEST(user_syscall,
+      .id = "api.user.syscall",
+      .profile = "user",
+      .what = "code run with dune_jump_to_user makes a syscall from ring 3; the handler sees its number and arguments, passthrough returns the right value, ret_from_user returns to the caller",
+      .needs = "dune")
+{
+	struct dune_tf tf;
+	int ret;
+
+	ENTER();
+	dune_register_syscall_handler(syscall_handler);
+	user_tf(&tf, user_main);
+	ret = dune_jump_to_user(&tf);
+	CT_EXPECT_EQ(seen_nr, SYS_getpid);
+	CT_EXPECT_EQ(seen_args[0], 11);
+	CT_EXPECT_EQ(seen_args[1], 22);
+	CT_EXPECT_EQ(seen_args[2], 33);
+	CT_EXPECT_EQ(seen_args[3], 44);
+	CT_EXPECT_EQ(seen_args[4], 55);
+	CT_EXPECT_EQ(seen_args[5], 66);
+	CT_EXPECT_EQ(seen_cs & 3, 3);
+	CT_EXPECT_EQ(passthrough_ret, getpid());
+	CT_EXPECT_EQ(ret, getpid());
+	CT_EXPECT_EQ(read_cs() & 3, 0);
+	/* and again: ring-0 state is intact */
+	seen_nr = 0;
+	user_tf(&tf, user_main);
+	CT_EXPECT_EQ(dune_jump_to_user(&tf), getpid());
+}
+
+static volatile int trap_cs;
+
+static void illop_handler(struct dune_tf *tf)
+{
+	trap_cs = tf->cs;
+	dune_ret_from_user(77);
+}
+
+static void __attribute__((noinline)) user_ud2(void)
+{
+	__asm__ volatile("ud2");
+}
+
+CTEST(user_exception,
+      .id = "api.user.exception",
+      .profile = "user",
+      .what = "an invalid opcode in ring 3 reaches the registered T_ILLOP handler, whose ret_from_user value comes back",
+      .needs = "dune")
+{
+	struct dune_tf tf;
+
+	ENTER();
+	dune_register_intr_handler(T_ILLOP, illop_handler);
+	user_tf(&tf, user_ud2);
+	CT_EXPECT_EQ(dune_jump_to_user(&tf), 77);
+	CT_EXPECT_EQ(trap_cs & 3, 3);
+}
+
+static volatile unsigned long user_fs_seen;
+
+static void __attribute__((noinline)) user_read_fs(void)
+{
+	unsigned long v;
+
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(v));
+	usys(MAGIC_DONE, (long)(v == 0x1234abcdUL), 0, 0, 0, 0, 0);
+}
+
+static unsigned long fake_tls[8] __attribute__((aligned(64))) = { 0x1234abcdUL };
+
+CTEST(user_fs,
+      .id = "api.user.fs_base",
+      .profile = "user",
+      .what = "dune_set_user_fs sets the FS base ring-3 code sees; ring 0 keeps its own TLS",
+      .needs = "dune")
+{
+	struct dune_tf tf;
+	unsigned long old;
+	static __thread int tls_probe = 5;
+
+	ENTER();
+	dune_register_syscall_handler(syscall_handler);
+	old = dune_get_user_fs();
+	dune_set_user_fs((uintptr_t)fake_tls);
+	CT_EXPECT_EQ(dune_get_user_fs(), (uintptr_t)fake_tls);
+	user_tf(&tf, user_read_fs);
+	CT_EXPECT_EQ(dune_jump_to_user(&tf), 1);
+	CT_EXPECT_EQ(tls_probe, 5);
+	dune_set_user_fs(old);
+	(void)user_fs_seen;
+}

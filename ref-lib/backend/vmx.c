@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmx.c - the vmx backend: /dev/dune (our ref-module, or the original
+ * project-dune module), per ../shared/dune-abi.md.
+ *
+ * DUNE_ENTER runs the guest until it stops; system calls are VMCALLs
+ * handled inside the module (the guest's `syscall` reaches a copy of the
+ * trampoline mapped at the host's LSTAR).  The run loop here only sees
+ * stops: EXIT ends the thread (or the process for exit_group),
+ * SIGNAL re-enters after Linux delivered the signal (a dune_signal()
+ * handler is then entered in the guest through its IDT stub, on the
+ * guest's stack below the red zone), anything else is fatal with a
+ * register dump.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../core/internal.h"
+
+static int dune_fd = -1;
+static uintptr_t host_lstar;
+static __thread uint64_t vmx_sig_pending;
+
+static int vmx_open(void)
+{
+	struct dune_layout layout;
+	long lstar;
+	int err;
+
+	dune_fd = open(DUNE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (dune_fd < 0) {
+		err = errno;
+		dune_err("vmx: open %s: %s (load dune.ko: make module; or use DUNE_BACKEND=kvm)",
+			 DUNE_DEVICE_PATH, strerror(err));
+		return -err;
+	}
+	if (ioctl(dune_fd, DUNE_GET_LAYOUT, &layout) < 0) {
+		err = errno;
+		dune_err("vmx: %s: DUNE_GET_LAYOUT: %s (is the module a Dune module?)",
+			 DUNE_DEVICE_PATH, strerror(err));
+		return -err;
+	}
+	phys_limit = layout.phys_limit;
+	mmap_base = layout.base_map;
+	stack_base = layout.base_stack;
+	dune_identity_limit = DUNE_GPA_IDENTITY_END(phys_limit);
+	lstar = ioctl(dune_fd, DUNE_GET_SYSCALL);
+	if (lstar == -1 && errno) {
+		err = errno;
+		dune_err("vmx: %s: DUNE_GET_SYSCALL: %s", DUNE_DEVICE_PATH, strerror(err));
+		return -err;
+	}
+	host_lstar = (uintptr_t)lstar;
+	{
+		extern char __executable_start[] __attribute__((weak));
+		uintptr_t exe = (uintptr_t)__executable_start;
+
+		if (exe && exe >= dune_identity_limit &&
+		    !(exe >= mmap_base && exe < mmap_base + GPA_MAP_SIZE)) {
+			dune_err("vmx: this executable is position independent (loaded at %#lx, above "
+				 "the identity window that ends at %#lx) and the module has no layout "
+				 "extension: rebuild it with -no-pie", (unsigned long)exe,
+				 (unsigned long)dune_identity_limit);
+			return -ENOEXEC;
+		}
+	}
+	extern bool dune_nx_ok;
+	dune_nx_ok = false;	/* the ABI's guest EFER has no NXE */
+	return 0;
+}
+
+static int vmx_setup(void)
+{
+	return 0;
+}
+
+static uintptr_t vmx_syscall_gva(bool *copy)
+{
+	*copy = true;
+	return host_lstar;
+}
+
+static long enter_ioctl(struct dune_config *conf)
+{
+	return dune_raw_syscall6(SYS_ioctl, dune_fd, (long)DUNE_ENTER, (long)conf, 0, 0, 0);
+}
+
+/* enter the dune_signal() handler: a fake interrupt frame below the red zone */
+static void vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig)
+{
+	uint64_t *sp;
+
+	if (pc->in_usermode)
+		return;		/* delivered at the next ring-0 stop */
+	/* a hardware-style interrupt frame; the stub pushes error code and vector */
+	sp = (uint64_t *)((conf->rsp - 128) & ~15UL);
+	*--sp = GD_KD;
+	*--sp = conf->rsp;
+	*--sp = conf->rflags;
+	*--sp = GD_KT;
+	*--sp = conf->rip;
+	conf->rsp = (uintptr_t)sp;
+	conf->rip = (uintptr_t)dune_idt_stubs + (uintptr_t)(DUNE_SIGNAL_INTR_BASE + sig) * 16;
+	conf->rflags &= ~0x200UL;
+}
+
+static long vmx_enter(struct dune_percpu *pc)
+{
+	struct dune_config conf;
+	long r;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.rip = (uintptr_t)__dune_vmx_boot;
+	conf.rsp = pc->enter_rsp;
+	conf.rdi = (uintptr_t)pc;
+	conf.rflags = 0x2;
+	conf.cr3 = (uintptr_t)pgroot;
+	conf.vcpu = 0;
+	for (;;) {
+		r = enter_ioctl(&conf);
+		if (r < 0 && conf.vcpu == 0) {
+			dune_err("vmx: dune_enter: DUNE_ENTER: %s", strerror((int)-r));
+			return r;
+		}
+		if (r < 0) {
+			conf.ret = DUNE_RET_NOENTER;
+			conf.status = -r;
+		}
+		switch (conf.ret) {
+		case DUNE_RET_EXIT:
+			dune_pc = NULL;
+			for (;;)
+				dune_raw_syscall6(conf.rax == SYS_exit_group ? SYS_exit_group : SYS_exit,
+						  conf.status, 0, 0, 0, 0, 0);
+		case DUNE_RET_SIGNAL: {
+			uint64_t p = vmx_sig_pending;
+
+			if (p) {
+				int sig = __builtin_ctzll(p);
+
+				vmx_sig_pending &= ~(1ULL << sig);
+				vmx_inject(pc, &conf, sig);
+			}
+			continue;
+		}
+		case DUNE_RET_INTERRUPT:
+			dune_err("vmx: guest took #%s (vector %lld) at rip %#llx: no debugger attached",
+				 conf.status == 3 ? "BP" : "DB", (long long)conf.status,
+				 (unsigned long long)conf.rip);
+			exit(EXIT_FAILURE);
+		case DUNE_RET_EPT_VIOLATION:
+			dune_err("vmx: EPT violation at rip %#llx rsp %#llx: the guest touched an address "
+				 "outside the Dune windows (see dmesg)", (unsigned long long)conf.rip,
+				 (unsigned long long)conf.rsp);
+			exit(EXIT_FAILURE);
+		case DUNE_RET_NOENTER:
+			dune_err("vmx: re-entering the guest failed: %s", strerror((int)conf.status));
+			exit(EXIT_FAILURE);
+		default:
+			dune_err("vmx: guest stopped, code %lld status %lld, rip %#llx rsp %#llx "
+				 "(unhandled VM exit; see dmesg)", (long long)conf.ret,
+				 (long long)conf.status, (unsigned long long)conf.rip,
+				 (unsigned long long)conf.rsp);
+			exit(EXIT_FAILURE);
+		}
+	}
+}
+
+static void vmx_deliver_signal(int sig)
+{
+	if (sig > 0 && sig < 64)
+		vmx_sig_pending |= 1ULL << sig;
+}
+
+const struct dune_backend dune_backend_vmx = {
+	.name = "vmx",
+	.open = vmx_open,
+	.setup = vmx_setup,
+	.syscall_gva = vmx_syscall_gva,
+	.enter = vmx_enter,
+	.deliver_signal = vmx_deliver_signal,
+	.apic = true,
+	.mirrors_host = false,
+};

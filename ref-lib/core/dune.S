@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dune.S - libdune's guest-side assembly: entry into Dune mode, the IDT
+ * stubs and common trap entry, the syscall trampolines (kvm: `out`, vmx:
+ * VMCALL), ring-3 entry/exit, and the child side of forwarded clone/fork.
+ *
+ * Trap entry: every vector runs on an IST stack (IST1 for #DF, NMI, #MC;
+ * IST2 for the rest).  Code in guest ring 0 is ordinary user code compiled
+ * with a red zone, so a trap from ring 0 is moved off IST2 at once to
+ * 128 bytes below the interrupted stack pointer (nesting works, the red
+ * zone survives); a trap from ring 3 is moved to the per-CPU trap stack.
+ */
+#include "internal.h"
+
+
+	.text
+
+/* long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(pc)) */
+	.globl __dune_enter_asm
+	.type __dune_enter_asm, @function
+__dune_enter_asm:
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rdi, %rbx
+	mov %rsp, PC_ENTER_RSP(%rbx)
+	mov PC_HOST_TOP(%rbx), %rsp
+	mov %rbx, %rdi
+	call *%rsi
+	/* only reached when entering failed: rax = -errno */
+	mov PC_ENTER_RSP(%rbx), %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
+	.size __dune_enter_asm, . - __dune_enter_asm
+
+/* first guest instruction (kvm); vmx gets here through __dune_vmx_boot */
+	.globl __dune_enter_resume
+	.type __dune_enter_resume, @function
+__dune_enter_resume:
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	xor %eax, %eax
+	ret
+	.size __dune_enter_resume, . - __dune_enter_resume
+
+/* vmx: the module starts us with GDTR/IDTR base 0; rdi = percpu */
+	.globl __dune_vmx_boot
+	.type __dune_vmx_boot, @function
+__dune_vmx_boot:
+	sub $16, %rsp
+	movw $(NR_GDT_ENTRIES * 8 - 1), (%rsp)
+	lea PC_GDT(%rdi), %rax
+	mov %rax, 2(%rsp)
+	lgdt (%rsp)
+	movw $(256 * 16 - 1), (%rsp)
+	mov dune_guest_idt(%rip), %rax
+	mov %rax, 2(%rsp)
+	lidt (%rsp)
+	add $16, %rsp
+	mov $GD_KD, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	pushq $GD_KT
+	lea 1f(%rip), %rax
+	push %rax
+	lretq
+1:	mov $GD_TSS, %ax
+	ltr %ax
+	mov $MSR_GS_BASE, %ecx
+	mov %rdi, %rax
+	mov %rdi, %rdx
+	shr $32, %rdx
+	wrmsr
+	jmp __dune_enter_resume
+	.size __dune_vmx_boot, . - __dune_vmx_boot
+
+/* ------------------------------------------------------------ traps */
+
+/* 256 stubs, 16 bytes apart; vectors with a hardware error code skip the push */
+	.p2align 4
+	.globl dune_idt_stubs
+dune_idt_stubs:
+	.set vec, 0
+	.rept 256
+	.p2align 4
+	.if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+	.else
+	pushq $0
+	.endif
+	pushq $vec
+	jmp dune_trap_common
+	.set vec, vec + 1
+	.endr
+
+dune_trap_common:
+	/* stack: vec, err, rip, cs, rflags, rsp, ss */
+	testb $3, 24(%rsp)
+	jnz 2f
+	cmpq $2, (%rsp)
+	je 4f
+	cmpq $8, (%rsp)
+	je 4f
+	cmpq $18, (%rsp)
+	je 4f
+	push %rax
+	push %rcx
+	mov 56(%rsp), %rax		/* interrupted rsp */
+	sub $128, %rax			/* skip its red zone */
+	jmp 3f
+2:	push %rax
+	push %rcx
+	mov %gs:PC_TRAP_TOP, %rax
+3:	and $-16, %rax
+	sub $56, %rax
+	mov 16(%rsp), %rcx
+	mov %rcx, 0(%rax)
+	mov 24(%rsp), %rcx
+	mov %rcx, 8(%rax)
+	mov 32(%rsp), %rcx
+	mov %rcx, 16(%rax)
+	mov 40(%rsp), %rcx
+	mov %rcx, 24(%rax)
+	mov 48(%rsp), %rcx
+	mov %rcx, 32(%rax)
+	mov 56(%rsp), %rcx
+	mov %rcx, 40(%rax)
+	mov 64(%rsp), %rcx
+	mov %rcx, 48(%rax)
+	pop %rcx
+	xchg %rax, %rsp			/* rsp = moved frame, rax -> saved rax */
+	mov (%rax), %rax
+4:	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
+	push %r11
+	push %r10
+	push %r9
+	push %r8
+	push %rcx
+	push %rdx
+	push %rsi
+	push %rdi
+	mov %rax, %rsi
+	mov %rsp, %rdi
+	testb $3, TF_CS(%rsp)
+	jz 5f
+	movq $0, %gs:PC_IN_USER
+	mov $MSR_FS_BASE, %ecx
+	mov %gs:PC_KFS, %eax
+	mov %gs:PC_KFS+4, %edx
+	wrmsr
+5:	cld
+	sub $8, %rsp
+	call dune_trap_dispatch
+	add $8, %rsp
+	jmp __dune_pop_tf
+
+/* rsp = struct dune_tf: return to it */
+	.globl __dune_pop_tf
+	.type __dune_pop_tf, @function
+__dune_pop_tf:
+	testb $3, TF_CS(%rsp)
+	jz 1f
+	movq $1, %gs:PC_IN_USER
+	mov $MSR_FS_BASE, %ecx
+	mov %gs:PC_UFS, %eax
+	mov %gs:PC_UFS+4, %edx
+	wrmsr
+1:	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %r8
+	pop %r9
+	pop %r10
+	pop %r11
+	pop %rbx
+	pop %rbp
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
+	pop %rax
+	add $8, %rsp
+	iretq
+	.size __dune_pop_tf, . - __dune_pop_tf
+
+	.globl dune_pop_trap_frame
+	.type dune_pop_trap_frame, @function
+dune_pop_trap_frame:
+	mov %rdi, %rsp
+	jmp __dune_pop_tf
+	.size dune_pop_trap_frame, . - dune_pop_trap_frame
+
+/* int dune_jump_to_user(struct dune_tf *tf) */
+	.globl dune_jump_to_user
+	.type dune_jump_to_user, @function
+dune_jump_to_user:
+	pushfq
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	pushq %gs:PC_JTU_RSP
+	mov %rsp, %gs:PC_JTU_RSP
+	movw $(GD_UT | 3), TF_CS(%rdi)
+	movw $(GD_UD | 3), TF_SS(%rdi)
+	cli
+	mov %rdi, %rsp
+	jmp __dune_pop_tf
+	.size dune_jump_to_user, . - dune_jump_to_user
+
+/* void dune_ret_from_user(int ret) */
+	.globl dune_ret_from_user
+	.type dune_ret_from_user, @function
+dune_ret_from_user:
+	movslq %edi, %rax
+	cli
+	movq $0, %gs:PC_IN_USER
+	mov %gs:PC_JTU_RSP, %rsp
+	popq %gs:PC_JTU_RSP
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	popfq
+	ret
+	.size dune_ret_from_user, . - dune_ret_from_user
+
+/* ------------------------------------------------------- syscalls */
+
+/*
+ * kvm: guest LSTAR points here.  From ring 0 the arguments go to the
+ * per-CPU area and `out` leaves to the thread's run loop, which runs the
+ * call and puts the result back in PC_SC_NR.  Nothing below rsp is
+ * touched until the red zone is skipped.
+ */
+	.p2align 4
+	.globl __dune_syscall_kvm
+	.type __dune_syscall_kvm, @function
+__dune_syscall_kvm:
+	cmpq $0, %gs:PC_IN_USER
+	jne __dune_syscall_user
+	mov %rax, %gs:PC_SC_NR
+	mov %rdi, %gs:PC_SC_A0
+	mov %rsi, %gs:PC_SC_A1
+	mov %rdx, %gs:PC_SC_A2
+	mov %r10, %gs:PC_SC_A3
+	mov %r8, %gs:PC_SC_A4
+	mov %r9, %gs:PC_SC_A5
+	outb %al, $DUNE_KVM_SYSCALL_PORT
+	mov %gs:PC_SC_NR, %rax
+	cmpq $0, %gs:PC_FLUSH
+	jne 2f
+1:	lea -128(%rsp), %rsp
+	push %r11
+	popfq
+	lea 128(%rsp), %rsp
+	jmp *%rcx
+2:	movq $0, %gs:PC_FLUSH		/* the page tables changed: flush */
+	mov %cr3, %rdi
+	mov %rdi, %cr3
+	mov %gs:PC_SC_A0, %rdi
+	jmp 1b
+	.size __dune_syscall_kvm, . - __dune_syscall_kvm
+
+/*
+ * vmx: position independent, copied to the guest-virtual address of the
+ * host's LSTAR (the module leaves the guest's LSTAR alone).
+ */
+	.p2align 4
+	.globl __dune_syscall_vmx
+__dune_syscall_vmx:
+	cmpq $0, %gs:PC_IN_USER
+	jne 1f
+	lea -128(%rsp), %rsp
+	push %r11
+	popfq
+	lea 128(%rsp), %rsp
+	vmcall
+	jmp *%rcx
+1:	jmp *%gs:PC_SYSCALL_USER
+	.globl __dune_syscall_vmx_end
+__dune_syscall_vmx_end:
+
+/* `syscall` from ring 3: build a dune_tf on the trap stack, call the handler */
+	.p2align 4
+	.globl __dune_syscall_user
+	.type __dune_syscall_user, @function
+__dune_syscall_user:
+	mov %rsp, %gs:PC_USER_RSP
+	mov %gs:PC_TRAP_TOP, %rsp
+	pushq $(GD_UD | 3)
+	pushq %gs:PC_USER_RSP
+	push %r11
+	pushq $(GD_UT | 3)
+	push %rcx
+	pushq $0
+	push %rax
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
+	push %r11
+	push %r10
+	push %r9
+	push %r8
+	push %r10			/* rcx slot: syscall arg3 */
+	push %rdx
+	push %rsi
+	push %rdi
+	movq $0, %gs:PC_IN_USER
+	mov $MSR_FS_BASE, %ecx
+	mov %gs:PC_KFS, %eax
+	mov %gs:PC_KFS+4, %edx
+	wrmsr
+	mov %rsp, %rdi
+	cld
+	sub $8, %rsp
+	call dune_syscall_dispatch_user
+	add $8, %rsp
+	jmp __dune_pop_tf
+	.size __dune_syscall_user, . - __dune_syscall_user
+
+/*
+ * long __dune_clone_resume(nr, a0, a1, a2, a3, a4, uint64_t *regs)
+ * Host mode: run clone/fork/vfork.  The parent returns the result; the
+ * child continues, in normal Linux mode, where the guest made the call,
+ * with the registers in regs[] (RR_*; rsp already the child's).
+ */
+	.globl __dune_clone_resume
+	.type __dune_clone_resume, @function
+__dune_clone_resume:
+	push %rbx
+	mov 16(%rsp), %rbx
+	mov %rdi, %rax
+	mov %rsi, %rdi
+	mov %rdx, %rsi
+	mov %rcx, %rdx
+	mov %r8, %r10
+	mov %r9, %r8
+	syscall
+	test %rax, %rax
+	jz 1f
+	pop %rbx
+	ret
+1:	lea -128(%rbx), %rsp
+	and $-16, %rsp
+	mov %rbx, %rdi
+	call dune_child_after_clone
+	ldmxcsr (RR_MXCSR * 8)(%rbx)
+	fldcw (RR_FCW * 8)(%rbx)
+	mov (RR_RSP * 8)(%rbx), %rcx
+	mov (RR_RIP * 8)(%rbx), %rax
+	mov %rax, -136(%rcx)
+	mov (RR_RFLAGS * 8)(%rbx), %rax
+	mov %rax, -144(%rcx)
+	lea -144(%rcx), %rsp
+	popfq
+	lea 136(%rsp), %rsp
+	mov (RR_RAX * 8)(%rbx), %rax
+	mov (RR_RCX * 8)(%rbx), %rcx
+	mov (RR_RDX * 8)(%rbx), %rdx
+	mov (RR_RSI * 8)(%rbx), %rsi
+	mov (RR_RDI * 8)(%rbx), %rdi
+	mov (RR_RBP * 8)(%rbx), %rbp
+	mov (RR_R8 * 8)(%rbx), %r8
+	mov (RR_R9 * 8)(%rbx), %r9
+	mov (RR_R10 * 8)(%rbx), %r10
+	mov (RR_R11 * 8)(%rbx), %r11
+	mov (RR_R12 * 8)(%rbx), %r12
+	mov (RR_R13 * 8)(%rbx), %r13
+	mov (RR_R14 * 8)(%rbx), %r14
+	mov (RR_R15 * 8)(%rbx), %r15
+	mov (RR_RBX * 8)(%rbx), %rbx
+	jmp *-136(%rsp)
+	.size __dune_clone_resume, . - __dune_clone_resume
+
+/* ------------------------------------------------- vsyscall page */
+
+/* copied to a pool page mapped at 0xffffffffff600000 */
+	.section .rodata
+	.p2align 12
+	.globl __dune_vsyscall_page
+__dune_vsyscall_page:
+	.byte 0xb8, 0x60, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xc3	/* gettimeofday */
+	.fill 0x400 - 8, 1, 0xcc
+	.byte 0xb8, 0xc9, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xc3	/* time */
+	.fill 0x400 - 8, 1, 0xcc
+	.byte 0xb8, 0x35, 0x01, 0x00, 0x00, 0x0f, 0x05, 0xc3	/* getcpu */
+	.fill 0x400 - 8, 1, 0xcc
+	.globl __dune_vsyscall_page_end
+__dune_vsyscall_page_end:
+
+	.section .note.GNU-stack, "", @progbits

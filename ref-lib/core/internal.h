@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - libdune internals shared by core/ and backend/.
+ *
+ * The per-CPU area (struct dune_percpu) is reached from guest ring 0
+ * through %gs; the assembly in dune.S uses the PC_* offsets below, which
+ * are checked against the structure at compile time.
+ */
+#ifndef DUNE_INTERNAL_H
+#define DUNE_INTERNAL_H
+
+/* offsets into struct dune_percpu, for dune.S */
+#define PC_SELF		0x00
+#define PC_KFS		0x08
+#define PC_UFS		0x10
+#define PC_IN_USER	0x18
+#define PC_TRAP_TOP	0x20
+#define PC_HOST_TOP	0x28
+#define PC_ENTER_RSP	0x30
+#define PC_USER_RSP	0x38
+#define PC_JTU_RSP	0x40
+#define PC_FLUSH	0x48
+#define PC_SC_NR	0x50
+#define PC_SC_A0	0x58
+#define PC_SC_A1	0x60
+#define PC_SC_A2	0x68
+#define PC_SC_A3	0x70
+#define PC_SC_A4	0x78
+#define PC_SC_A5	0x80
+#define PC_SC_RCX	0x88
+#define PC_SC_R11	0x90
+#define PC_SC_RSP	0x98
+#define PC_SYSCALL_USER	0xa0
+#define PC_GDT		0x100
+
+/* offsets into struct dune_tf */
+#define TF_RDI		0
+#define TF_RAX		112
+#define TF_ERR		120
+#define TF_RIP		128
+#define TF_CS		136
+#define TF_RFLAGS	144
+#define TF_RSP		152
+#define TF_SS		160
+#define TF_SIZE		168
+
+#define MSR_FS_BASE		0xc0000100
+#define MSR_GS_BASE		0xc0000101
+#define MSR_KERNEL_GS_BASE	0xc0000102
+#define MSR_EFER		0xc0000080
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SFMASK		0xc0000084
+
+/* I/O port the kvm backend's syscall trampoline writes to */
+#define DUNE_KVM_SYSCALL_PORT	0xd8
+
+/* GDT selectors (same values as dune.h) */
+#ifndef GD_KT
+#define GD_KT		0x10
+#define GD_KD		0x18
+#define GD_UD		0x28
+#define GD_UT		0x30
+#define GD_TSS		0x38
+#define GD_TSS2		0x40
+#define NR_GDT_ENTRIES	9
+#endif
+
+/* register block for __dune_clone_resume (host mode), index * 8 */
+#define RR_RAX		0
+#define RR_RBX		1
+#define RR_RCX		2
+#define RR_RDX		3
+#define RR_RSI		4
+#define RR_RDI		5
+#define RR_RSP		6
+#define RR_RBP		7
+#define RR_R8		8
+#define RR_R9		9
+#define RR_R10		10
+#define RR_R11		11
+#define RR_R12		12
+#define RR_R13		13
+#define RR_R14		14
+#define RR_R15		15
+#define RR_RIP		16
+#define RR_RFLAGS	17
+#define RR_MXCSR	18
+#define RR_FCW		19
+#define RR_FLAGS	20	/* clone flags */
+#define RR_NR		21
+
+/* IST slots */
+#define IST_CRITICAL	1	/* #DF, NMI, #MC: stay on their own stack */
+#define IST_TRAP	2	/* everything else: moved off at once */
+
+#ifndef __ASSEMBLER__
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <dune/dune.h>
+
+struct dune_tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomb;
+} __attribute__((packed));
+
+struct dune_percpu {
+	uint64_t self;
+	uint64_t kfs_base;		/* FS base in ring 0 (the thread's TLS) */
+	uint64_t ufs_base;		/* FS base in ring 3 */
+	uint64_t in_usermode;
+	uint64_t trap_stack_top;	/* == tss.rsp[0] */
+	uint64_t host_stack_top;	/* where the backend's run loop runs */
+	uint64_t enter_rsp;
+	uint64_t user_rsp;
+	uint64_t jtu_rsp;		/* dune_jump_to_user's saved context */
+	uint64_t flush_pending;		/* kvm: reload CR3 after this syscall */
+	uint64_t sc_nr;			/* kvm: syscall nr in, result out */
+	uint64_t sc_arg[6];		/* rdi rsi rdx r10 r8 r9 */
+	uint64_t sc_rcx, sc_r11, sc_rsp;
+	uint64_t syscall_user_entry;	/* __dune_syscall_user, for the vmx copy */
+	uint8_t pad0[PC_GDT - 0xa8];
+	uint64_t gdt[NR_GDT_ENTRIES];
+	struct dune_tss tss;
+	/* not touched by assembly */
+	void *backend_priv;
+	int tid;
+	int cpu;			/* vCPU number */
+	void *stacks;			/* one mapping: guard, IST1, IST2, trap, host */
+	size_t stacks_len;
+} __attribute__((aligned(64)));
+
+_Static_assert(__builtin_offsetof(struct dune_percpu, flush_pending) == PC_FLUSH, "PC_FLUSH");
+_Static_assert(__builtin_offsetof(struct dune_percpu, sc_nr) == PC_SC_NR, "PC_SC_NR");
+_Static_assert(__builtin_offsetof(struct dune_percpu, sc_arg) == PC_SC_A0, "PC_SC_A0");
+_Static_assert(__builtin_offsetof(struct dune_percpu, sc_rsp) == PC_SC_RSP, "PC_SC_RSP");
+_Static_assert(__builtin_offsetof(struct dune_percpu, gdt) == PC_GDT, "PC_GDT");
+_Static_assert(__builtin_offsetof(struct dune_percpu, syscall_user_entry) == PC_SYSCALL_USER, "PC_SYSCALL_USER");
+
+#include "../backend/backend.h"
+
+/* ---- core state ---- */
+
+extern bool dune_map_full;
+extern __thread struct dune_percpu *dune_pc;	/* this thread's area, NULL outside */
+extern uintptr_t dune_guest_idt __attribute__((visibility("hidden")));	/* the IDT (256 * 16 bytes) */
+extern uint64_t dune_host_brk;
+
+/* print "libdune: <fmt>" on stderr (host mode only) */
+void dune_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* a guest-ring-0 safe write of a string to fd 2 */
+void dune_puts_raw(const char *s);
+
+/* page pool */
+int dune_page_init(void);
+int dune_page_init_at(uintptr_t base, size_t npages);	/* unit tests */
+
+/* layout and host-mapping mirror */
+int dune_layout_map_all(void);		/* from /proc/self/maps; only-absent pages */
+int dune_mirror_range(uintptr_t va, size_t len, int prot);	/* prot: PROT_* or -1 = unmap */
+int dune_mirror_range_locked(uintptr_t va, size_t len, int prot);
+uintptr_t dune_gpa_of(uintptr_t va, bool *ok);	/* va -> gpa through the windows */
+int dune_prot_to_perm(int prot);
+void dune_mirror_lock(void);
+void dune_mirror_unlock(void);
+int dune_mirror_vsyscall(void);
+extern uintptr_t dune_vdso_lo, dune_vdso_hi, dune_vdso_gpa;	/* extra window (kvm) */
+extern uintptr_t dune_identity_limit;
+
+/* host-side syscall forwarding shared by the backends (kvm: all syscalls;
+ * vmx: those libdune issues itself) */
+long dune_host_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+long dune_raw_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+void dune_after_syscall(long nr, const uint64_t *a, long ret, uint64_t old_pte_perm);
+int dune_perm_of_va(uintptr_t va);
+
+/* traps */
+void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec);
+void dune_syscall_dispatch_user(struct dune_tf *tf);
+void dune_deliver_signal(int sig);
+bool dune_signal_wanted(int sig);
+void dune_setup_idt(void);
+
+/* percpu */
+struct dune_percpu *dune_percpu_create(void);
+void dune_percpu_fill_gdt(struct dune_percpu *pc);
+
+/* assembly (dune.S) */
+extern char dune_idt_stubs[];		/* 256 stubs, 16 bytes apart */
+extern char __dune_syscall_kvm[];
+extern char __dune_syscall_vmx[], __dune_syscall_vmx_end[];
+extern char __dune_vsyscall_page[], __dune_vsyscall_page_end[];
+long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(struct dune_percpu *));
+void __dune_vmx_boot(void);
+long __dune_clone_resume(long nr, long a0, long a1, long a2, long a3, long a4,
+			 const uint64_t *regs_child);
+extern char __dune_enter_resume[], __dune_syscall_user[];
+void __dune_pop_tf(void);
+void dune_child_after_clone(uint64_t *regs) __attribute__((visibility("hidden")));
+
+
+#endif /* __ASSEMBLER__ */
+#endif /* DUNE_INTERNAL_H */

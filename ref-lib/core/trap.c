@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * trap.c - trap and ring-3 syscall dispatch (guest ring 0), the default
+ * handlers, and dune_signal().
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static dune_intr_cb intr_cbs[256];
+static dune_pgflt_cb pgflt_cb;
+static dune_syscall_cb syscall_cb;
+static sighandler_t sig_cbs[64];
+
+static const char *const trap_names[] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound",
+	"invalid opcode", "device not available", "double fault", "coprocessor",
+	"invalid TSS", "segment not present", "stack fault", "general protection",
+	"page fault", "reserved", "x87 FPU error", "alignment check",
+	"machine check", "SIMD error", "virtualization", "control protection",
+};
+
+int dune_register_intr_handler(int vec, dune_intr_cb cb)
+{
+	if (vec < 0 || vec > 255)
+		return -EINVAL;
+	intr_cbs[vec] = cb;
+	return 0;
+}
+
+int dune_register_signal_handler(int signum, dune_intr_cb cb)
+{
+	if (signum < 1 || DUNE_SIGNAL_INTR_BASE + signum > 255)
+		return -EINVAL;
+	return dune_register_intr_handler(DUNE_SIGNAL_INTR_BASE + signum, cb);
+}
+
+void dune_register_pgflt_handler(dune_pgflt_cb cb)
+{
+	pgflt_cb = cb;
+}
+
+void dune_register_syscall_handler(dune_syscall_cb cb)
+{
+	syscall_cb = cb;
+}
+
+void dune_dump_trap_frame(struct dune_tf *tf)
+{
+	dune_printf("--- Begin Trap Dump ---\n");
+	dune_printf("RIP 0x%016lx  CS 0x%04x  RFLAGS 0x%016lx\n", (unsigned long)tf->rip,
+		    tf->cs, (unsigned long)tf->rflags);
+	dune_printf("RSP 0x%016lx  SS 0x%04x  ERR 0x%08x\n", (unsigned long)tf->rsp, tf->ss,
+		    tf->err);
+	dune_printf("RAX 0x%016lx RCX 0x%016lx RDX 0x%016lx RBX 0x%016lx\n",
+		    (unsigned long)tf->rax, (unsigned long)tf->rcx, (unsigned long)tf->rdx,
+		    (unsigned long)tf->rbx);
+	dune_printf("RBP 0x%016lx RSI 0x%016lx RDI 0x%016lx\n", (unsigned long)tf->rbp,
+		    (unsigned long)tf->rsi, (unsigned long)tf->rdi);
+	dune_printf("R8  0x%016lx R9  0x%016lx R10 0x%016lx R11 0x%016lx\n",
+		    (unsigned long)tf->r8, (unsigned long)tf->r9, (unsigned long)tf->r10,
+		    (unsigned long)tf->r11);
+	dune_printf("R12 0x%016lx R13 0x%016lx R14 0x%016lx R15 0x%016lx\n",
+		    (unsigned long)tf->r12, (unsigned long)tf->r13, (unsigned long)tf->r14,
+		    (unsigned long)tf->r15);
+	dune_printf("--- End Trap Dump ---\n");
+}
+
+static unsigned long read_cr2(void)
+{
+	unsigned long cr2;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	return cr2;
+}
+
+static void die_on_trap(struct dune_tf *tf, uint64_t vec, unsigned long cr2)
+{
+	const char *name = vec < sizeof(trap_names) / sizeof(trap_names[0]) ?
+			   trap_names[vec] : "interrupt";
+
+	if (vec == 14)
+		dune_printf("libdune: unhandled page fault at %#lx (error code %#x) in ring %d, rip %#lx\n",
+			    cr2, tf->err, tf->cs & 3, (unsigned long)tf->rip);
+	else
+		dune_printf("libdune: unhandled trap %lu (%s) in ring %d, rip %#lx\n",
+			    (unsigned long)vec, name, tf->cs & 3, (unsigned long)tf->rip);
+	dune_dump_trap_frame(tf);
+	dune_printf("libdune: no handler registered for it: exiting\n");
+	syscall(SYS_exit_group, 128 + (vec == 14 ? SIGSEGV : SIGILL));
+	for (;;)
+		;
+}
+
+/* a not-present fault on memory the host has mapped since we last looked */
+static bool resync_fault(unsigned long addr, uint64_t fec)
+{
+	ptent_t *pte;
+
+	if (fec & FEC_P || !dune_be || !dune_be->mirrors_host)
+		return false;
+	if (dune_layout_map_all())
+		return false;
+	if (dune_vm_lookup(pgroot, (void *)addr, CREATE_NONE, &pte) || !(*pte & PTE_P))
+		return false;
+	dune_flush_tlb_one(addr);
+	return true;
+}
+
+__attribute__((visibility("hidden")))
+void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec)
+{
+	if (vec == 14) {
+		unsigned long cr2 = read_cr2();
+
+		if (pgflt_cb) {
+			pgflt_cb(cr2, tf->err, tf);
+			return;
+		}
+		if (resync_fault(cr2, tf->err))
+			return;
+		die_on_trap(tf, vec, cr2);
+	}
+	if (intr_cbs[vec]) {
+		intr_cbs[vec](tf);
+		return;
+	}
+	die_on_trap(tf, vec, 0);
+}
+
+__attribute__((visibility("hidden")))
+void dune_syscall_dispatch_user(struct dune_tf *tf)
+{
+	if (syscall_cb) {
+		syscall_cb(tf);
+		return;
+	}
+	/* no handler: the original's behaviour would be undefined; run it */
+	dune_passthrough_syscall(tf);
+}
+
+void dune_passthrough_syscall(struct dune_tf *tf)
+{
+	tf->rax = (uint64_t)dune_raw_syscall6((long)tf->rax, (long)tf->rdi, (long)tf->rsi,
+					      (long)tf->rdx, (long)tf->rcx, (long)tf->r8,
+					      (long)tf->r9);
+}
+
+/* ------------------------------------------------------------ signals */
+
+static void signal_intr(struct dune_tf *tf)
+{
+	(void)tf;
+}
+
+/* vector 200 + sig in the guest: run the dune_signal() handler */
+static void signal_vector(int sig)
+{
+	if (sig > 0 && sig < 64 && sig_cbs[sig] && sig_cbs[sig] != SIG_IGN &&
+	    sig_cbs[sig] != SIG_DFL)
+		sig_cbs[sig](sig);
+}
+
+#define SIGVEC(n) static void sigvec_##n(struct dune_tf *tf) { (void)tf; signal_vector(n); }
+SIGVEC(1) SIGVEC(2) SIGVEC(3) SIGVEC(4) SIGVEC(5) SIGVEC(6) SIGVEC(7) SIGVEC(8)
+SIGVEC(9) SIGVEC(10) SIGVEC(11) SIGVEC(12) SIGVEC(13) SIGVEC(14) SIGVEC(15) SIGVEC(16)
+SIGVEC(17) SIGVEC(18) SIGVEC(19) SIGVEC(20) SIGVEC(21) SIGVEC(22) SIGVEC(23) SIGVEC(24)
+SIGVEC(25) SIGVEC(26) SIGVEC(27) SIGVEC(28) SIGVEC(29) SIGVEC(30) SIGVEC(31)
+static const dune_intr_cb sigvecs[32] = {
+	signal_intr, sigvec_1, sigvec_2, sigvec_3, sigvec_4, sigvec_5, sigvec_6, sigvec_7,
+	sigvec_8, sigvec_9, sigvec_10, sigvec_11, sigvec_12, sigvec_13, sigvec_14,
+	sigvec_15, sigvec_16, sigvec_17, sigvec_18, sigvec_19, sigvec_20, sigvec_21,
+	sigvec_22, sigvec_23, sigvec_24, sigvec_25, sigvec_26, sigvec_27, sigvec_28,
+	sigvec_29, sigvec_30, sigvec_31,
+};
+
+bool dune_signal_wanted(int sig)
+{
+	return sig > 0 && sig < 32 && intr_cbs[DUNE_SIGNAL_INTR_BASE + sig];
+}
+
+/* host handler: in Dune mode the backend delivers it as an interrupt */
+static void host_signal_handler(int sig)
+{
+	if (dune_pc)
+		dune_deliver_signal(sig);
+	else
+		signal_vector(sig);
+}
+
+sighandler_t dune_signal(int sig, sighandler_t cb)
+{
+	struct sigaction sa, old;
+	sighandler_t prev;
+
+	if (sig < 1 || sig >= 32) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	prev = sig_cbs[sig];
+	memset(&sa, 0, sizeof(sa));
+	if (cb == SIG_IGN || cb == SIG_DFL) {
+		sa.sa_handler = cb;
+		intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = NULL;
+	} else {
+		sa.sa_handler = host_signal_handler;
+		sa.sa_flags = SA_RESTART;
+		intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = sigvecs[sig];
+	}
+	sig_cbs[sig] = cb;
+	if (sigaction(sig, &sa, &old) < 0)
+		return SIG_ERR;
+	return prev ? prev : old.sa_handler;
+}

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm.c - guest page tables (4-level x86-64), built from pool pages.
+ *
+ * Table pages come from the page pool, whose guest-physical address is
+ * its host virtual address, so a PTE's address field can be followed as a
+ * pointer in guest ring 0 and in host mode alike.  Runs natively in the
+ * unit tests (on a pool somewhere else; see dune_page_init_at()).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+bool dune_nx_ok = true;		/* EFER.NXE is set in the guest */
+
+static inline bool pte_present(ptent_t pte)
+{
+	return pte & PTE_P;
+}
+
+static inline bool pte_big(ptent_t pte)
+{
+	return pte & PTE_PS;
+}
+
+static ptent_t *alloc_table(void)
+{
+	struct page *pg = dune_page_alloc();
+	ptent_t *t;
+
+	if (!pg)
+		return NULL;
+	dune_page_get(pg);
+	t = (ptent_t *)dune_page2pa(pg);
+	memset(t, 0, PGSIZE);
+	return t;
+}
+
+static void free_table(ptent_t *t)
+{
+	dune_page_put(dune_pa2page((physaddr_t)(uintptr_t)t));
+}
+
+static ptent_t perm_to_flags(int perm)
+{
+	ptent_t f = 0;
+
+	if (perm & PERM_R)
+		f |= PTE_P;
+	if (perm & PERM_W)
+		f |= PTE_W;
+	if (!(perm & PERM_X) && dune_nx_ok)
+		f |= PTE_NX;
+	if (perm & PERM_U)
+		f |= PTE_U;
+	if (perm & PERM_UC)
+		f |= PTE_PCD;
+	if (perm & PERM_COW)
+		f |= PTE_COW;
+	if ((perm & PERM_USR3) == PERM_USR3)
+		f |= PTE_USR3;
+	else if (perm & PERM_USR1)
+		f |= PTE_USR1;
+	else if (perm & PERM_USR2)
+		f |= PTE_USR2;
+	return f;
+}
+
+int dune_perm_of_pte(ptent_t pte)
+{
+	int perm = 0;
+
+	if (pte & PTE_P)
+		perm |= PERM_R;
+	if (pte & PTE_W)
+		perm |= PERM_W;
+	if (!(pte & PTE_NX))
+		perm |= PERM_X;
+	if (pte & PTE_U)
+		perm |= PERM_U;
+	return perm;
+}
+
+/* next-level table of *e, creating it when asked */
+static ptent_t *next_table(ptent_t *e, bool create, int *err)
+{
+	ptent_t *t;
+
+	if (pte_present(*e))
+		return (ptent_t *)(uintptr_t)PTE_ADDR(*e);
+	if (!create) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	t = alloc_table();
+	if (!t) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*e = PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS;
+	return t;
+}
+
+int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
+{
+	ptent_t *pdpt, *pd, *pt;
+	int err = 0;
+
+	pdpt = next_table(&root[PDX(3, va)], create != CREATE_NONE, &err);
+	if (!pdpt)
+		return err;
+	if (create == CREATE_BIG_1GB || pte_big(pdpt[PDX(2, va)])) {
+		*pte_out = &pdpt[PDX(2, va)];
+		return 0;
+	}
+	pd = next_table(&pdpt[PDX(2, va)], create != CREATE_NONE, &err);
+	if (!pd)
+		return err;
+	if (create == CREATE_BIG || pte_big(pd[PDX(1, va)])) {
+		*pte_out = &pd[PDX(1, va)];
+		return 0;
+	}
+	pt = next_table(&pd[PDX(1, va)], create != CREATE_NONE, &err);
+	if (!pt)
+		return err;
+	*pte_out = &pt[PDX(0, va)];
+	return 0;
+}
+
+/* split the 2M/1G leaf at *e (level 1 or 2) into a table of smaller leaves */
+static int split_big(ptent_t *e, int level)
+{
+	ptent_t *t = alloc_table();
+	ptent_t flags = PTE_FLAGS(*e);
+	uint64_t step = level == 2 ? BIG_PGSIZE : PGSIZE;
+	physaddr_t base = level == 2 ? PTE_HUGE_ADDR(*e) : PTE_BIG_ADDR(*e);
+	int i;
+
+	if (!t)
+		return -ENOMEM;
+	/* libdune never sets PAT bits, so only PS needs care */
+	if (level == 1)
+		flags &= ~PTE_PS;
+	for (i = 0; i < NPTENTRIES; i++)
+		t[i] = (base + i * step) | flags;
+	*e = PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS;
+	return 0;
+}
+
+/* 4K entry for va, splitting big pages on the way; NULL if absent */
+static ptent_t *lookup_4k(ptent_t *root, void *va, bool create, int *err)
+{
+	ptent_t *e = &root[PDX(3, va)];
+	int level;
+
+	*err = 0;
+	for (level = 3; level > 0; level--) {
+		ptent_t *t;
+
+		if (level < 3 && pte_present(*e) && pte_big(*e)) {
+			*err = split_big(e, level);
+			if (*err)
+				return NULL;
+		}
+		t = next_table(e, create, err);
+		if (!t)
+			return NULL;
+		e = &t[PDX(level - 1, va)];
+	}
+	return e;
+}
+
+static void put_leaf(ptent_t pte)
+{
+	if (pte_present(pte) && !pte_big(pte) && dune_page_isfrompool(PTE_ADDR(pte)))
+		dune_page_put(dune_pa2page(PTE_ADDR(pte)));
+}
+
+int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
+{
+	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
+	physaddr_t p = PGROUNDDOWN(pa);
+	ptent_t flags = perm_to_flags(perm);
+	ptent_t *pte;
+	int ret;
+
+	if (!(perm & PERM_R) && (perm & ~(PERM_BIG | PERM_BIG_1GB)))
+		return -EINVAL;
+	while (v < end) {
+		if ((perm & PERM_BIG_1GB) && !(v & (HUGE_PGSIZE - 1)) &&
+		    !(p & (HUGE_PGSIZE - 1)) && end - v >= HUGE_PGSIZE) {
+			ret = dune_vm_lookup(root, (void *)v, CREATE_BIG_1GB, &pte);
+			if (ret)
+				return ret;
+			*pte = PTE_ADDR(p) | flags | PTE_PS;
+			v += HUGE_PGSIZE;
+			p += HUGE_PGSIZE;
+		} else if ((perm & (PERM_BIG | PERM_BIG_1GB)) && !(v & (BIG_PGSIZE - 1)) &&
+			   !(p & (BIG_PGSIZE - 1)) && end - v >= BIG_PGSIZE) {
+			ret = dune_vm_lookup(root, (void *)v, CREATE_BIG, &pte);
+			if (ret)
+				return ret;
+			*pte = PTE_ADDR(p) | flags | PTE_PS;
+			v += BIG_PGSIZE;
+			p += BIG_PGSIZE;
+		} else {
+			pte = lookup_4k(root, (void *)v, true, &ret);
+			if (!pte)
+				return ret;
+			*pte = PTE_ADDR(p) | flags;
+			v += PGSIZE;
+			p += PGSIZE;
+		}
+	}
+	return 0;
+}
+
+int dune_vm_insert_page(ptent_t *root, void *va, struct page *pg, int perm)
+{
+	ptent_t *pte;
+	int ret;
+
+	pte = lookup_4k(root, va, true, &ret);
+	if (!pte)
+		return ret;
+	dune_page_get(pg);
+	put_leaf(*pte);
+	*pte = PTE_ADDR(dune_page2pa(pg)) | perm_to_flags(perm);
+	return 0;
+}
+
+int dune_vm_map_pages(ptent_t *root, void *va, size_t len, int perm)
+{
+	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
+	int ret;
+
+	if (!(perm & PERM_R))
+		return -EINVAL;
+	if (perm & (PERM_BIG | PERM_BIG_1GB)) {
+		/* a big page needs physically contiguous pool pages: the pool is
+		 * carved 4K at a time, so big mappings of fresh memory are built
+		 * from 4K pages (the permission is still honoured) */
+		perm &= ~(PERM_BIG | PERM_BIG_1GB);
+	}
+	for (; v < end; v += PGSIZE) {
+		struct page *pg = dune_page_alloc();
+
+		if (!pg)
+			return -ENOMEM;
+		memset((void *)dune_page2pa(pg), 0, PGSIZE);
+		ret = dune_vm_insert_page(root, (void *)v, pg, perm);
+		if (ret) {
+			dune_page_free(pg);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+struct page *dune_vm_lookup_page(ptent_t *root, void *va)
+{
+	ptent_t *pte;
+
+	if (dune_vm_lookup(root, va, CREATE_NONE, &pte) || !pte_present(*pte) || pte_big(*pte))
+		return NULL;
+	if (!dune_page_isfrompool(PTE_ADDR(*pte)))
+		return NULL;
+	return dune_pa2page(PTE_ADDR(*pte));
+}
+
+int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
+{
+	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
+	ptent_t flags = perm_to_flags(perm);
+	ptent_t *pte;
+	int ret;
+
+	while (v < end) {
+		ret = dune_vm_lookup(root, (void *)v, CREATE_NONE, &pte);
+		if (ret || !*pte) {
+			v = PGROUNDDOWN(v) + PGSIZE;
+			continue;
+		}
+		if (pte_big(*pte)) {
+			uint64_t size;
+			ptent_t *e2;
+
+			/* which level?  try the 1G entry first */
+			if (!dune_vm_lookup(root, (void *)v, CREATE_BIG_1GB, &e2) && e2 == pte)
+				size = HUGE_PGSIZE;
+			else
+				size = BIG_PGSIZE;
+			if ((v & (size - 1)) || end - v < size) {
+				/* partial: split, then handle 4K entries */
+				if (!lookup_4k(root, (void *)v, false, &ret))
+					return ret;
+				continue;
+			}
+			*pte = PTE_ADDR(*pte) | flags | PTE_PS;
+			v += size;
+			continue;
+		}
+		*pte = PTE_ADDR(*pte) | flags;
+		v += PGSIZE;
+	}
+	return 0;
+}
+
+void dune_vm_unmap(ptent_t *root, void *va, size_t len)
+{
+	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
+	ptent_t *pte;
+	int ret;
+
+	while (v < end) {
+		if (dune_vm_lookup(root, (void *)v, CREATE_NONE, &pte)) {
+			v += PGSIZE;
+			continue;
+		}
+		if (pte_big(*pte) && pte_present(*pte)) {
+			ptent_t *e2;
+			uint64_t size = BIG_PGSIZE;
+
+			if (!dune_vm_lookup(root, (void *)v, CREATE_BIG_1GB, &e2) && e2 == pte)
+				size = HUGE_PGSIZE;
+			if (!(v & (size - 1)) && end - v >= size) {
+				*pte = 0;
+				v += size;
+				continue;
+			}
+			if (!lookup_4k(root, (void *)v, false, &ret))
+				return;
+			continue;
+		}
+		put_leaf(*pte);
+		*pte = 0;
+		v += PGSIZE;
+	}
+}
+
+/* visit present leaves of the table at @level covering [start, end] */
+static int walk(ptent_t *table, int level, uintptr_t base, uintptr_t start,
+		uintptr_t end, page_walk_cb cb, const void *arg)
+{
+	uint64_t span = 1ULL << PDSHIFT(level);
+	int i, ret;
+
+	for (i = 0; i < NPTENTRIES; i++) {
+		uintptr_t lo = base + i * span, hi = lo + span - 1;
+
+		if (level == 3 && i >= 256)	/* sign-extend the upper half */
+			lo |= 0xffff000000000000ULL, hi |= 0xffff000000000000ULL;
+		if (hi < start || lo > end)
+			continue;
+		if (!pte_present(table[i]))
+			continue;
+		if (level == 0 || pte_big(table[i])) {
+			ret = cb(arg, &table[i], (void *)lo);
+			if (ret)
+				return ret;
+			continue;
+		}
+		ret = walk((ptent_t *)(uintptr_t)PTE_ADDR(table[i]), level - 1,
+			   lo, start, end, cb, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* [start_va, end_va] inclusive, as the original (callers pass va + len - 1) */
+int dune_vm_page_walk(ptent_t *root, void *start_va, void *end_va,
+		      page_walk_cb cb, const void *arg)
+{
+	return walk(root, 3, 0, (uintptr_t)start_va, (uintptr_t)end_va, cb, arg);
+}
+
+static ptent_t *clone_table(ptent_t *src, int level)
+{
+	ptent_t *dst = alloc_table();
+	int i;
+
+	if (!dst)
+		return NULL;
+	for (i = 0; i < NPTENTRIES; i++) {
+		ptent_t e = src[i];
+
+		if (!pte_present(e)) {
+			dst[i] = e;
+			continue;
+		}
+		if (level == 0 || pte_big(e)) {
+			if (level == 0 && dune_page_isfrompool(PTE_ADDR(e)))
+				dune_page_get(dune_pa2page(PTE_ADDR(e)));
+			dst[i] = e;
+			continue;
+		}
+		ptent_t *sub = clone_table((ptent_t *)(uintptr_t)PTE_ADDR(e), level - 1);
+
+		if (!sub) {
+			dst[i] = 0;
+			continue;
+		}
+		dst[i] = PTE_ADDR((uintptr_t)sub) | PTE_FLAGS(e);
+	}
+	return dst;
+}
+
+ptent_t *dune_vm_clone(ptent_t *root)
+{
+	return clone_table(root, 3);
+}
+
+static void free_tables(ptent_t *t, int level)
+{
+	int i;
+
+	for (i = 0; i < NPTENTRIES; i++) {
+		ptent_t e = t[i];
+
+		if (!pte_present(e))
+			continue;
+		if (level == 0)
+			put_leaf(e);
+		else if (!pte_big(e))
+			free_tables((ptent_t *)(uintptr_t)PTE_ADDR(e), level - 1);
+	}
+	free_table(t);
+}
+
+void dune_vm_free(ptent_t *root)
+{
+	free_tables(root, 3);
+}
+
+void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
+{
+	ptent_t *pte;
+	struct page *pg, *npg;
+
+	if (dune_vm_lookup(pgroot, (void *)addr, CREATE_NONE, &pte) ||
+	    !(*pte & PTE_COW) || !(fec & FEC_W) || pte_big(*pte)) {
+		dune_printf("libdune: unhandled page fault at %#lx (error code %#lx)\n",
+			    (unsigned long)addr, (unsigned long)fec);
+		dune_die();
+	}
+	pg = dune_page_isfrompool(PTE_ADDR(*pte)) ? dune_pa2page(PTE_ADDR(*pte)) : NULL;
+	if (pg && pg->ref == 1) {
+		*pte = (*pte & ~PTE_COW) | PTE_W;
+	} else {
+		npg = dune_page_alloc();
+		if (!npg) {
+			dune_printf("libdune: out of pool pages for copy-on-write at %#lx\n",
+				    (unsigned long)addr);
+			dune_die();
+		}
+		dune_page_get(npg);
+		memcpy((void *)dune_page2pa(npg), (void *)(uintptr_t)PTE_ADDR(*pte), PGSIZE);
+		*pte = PTE_ADDR(dune_page2pa(npg)) | ((PTE_FLAGS(*pte) & ~PTE_COW) | PTE_W);
+		if (pg)
+			dune_page_put(pg);
+	}
+	dune_flush_tlb_one(addr);
+}
