@@ -1,0 +1,473 @@
+"""dbplots - read dunebench results files and turn them into tables and charts.
+
+Shared by plots/report.py and plots/compare.py.  Reads only results files
+(results/schema/results-v1.json) and plots/paper_numbers.json.
+
+Units are never mixed: every table holds one unit and every chart axis one
+unit.  "cycles" (TSC cycles on a real or virtual CPU) and "ticks" (emulated
+steps in the VMX lab: path lengths, not speed) get separate tables and
+charts, each titled with its unit.
+"""
+import glob
+import html
+import json
+import math
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+SCHEMA = os.path.join(TOP, 'results', 'schema', 'results-v1.json')
+PAPER = os.path.join(HERE, 'paper_numbers.json')
+
+NA_HOST = 'n/a on this host'
+NOT_RUN = '—'
+UNIT_LABEL = {
+    'cycles': 'cycles',
+    'ticks': 'ticks (VMX lab path length, not speed)',
+}
+
+
+def warn(msg):
+    print(f'plots: {msg}', file=sys.stderr)
+
+
+# ---------------------------------------------------------------- loading
+
+def _validator():
+    try:
+        import jsonschema
+    except ImportError:
+        warn('python3-jsonschema missing: results files are not validated')
+        return None
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def find_files(paths):
+    """Results files under paths (files or directories, recursively)."""
+    out = []
+    for p in paths:
+        if os.path.isdir(p):
+            for f in sorted(glob.glob(os.path.join(p, '**', '*.json'), recursive=True)):
+                parts = os.path.relpath(f, p).split(os.sep)
+                if 'schema' in parts or 'tests' in parts:
+                    continue  # the schema and test fixtures are not results
+                out.append(f)
+        else:
+            out.append(p)
+    return out
+
+
+def load(paths):
+    """[(path, doc)] of the valid results files; invalid ones are skipped loudly."""
+    v = _validator()
+    docs = []
+    for f in find_files(paths):
+        try:
+            with open(f) as fh:
+                doc = json.load(fh)
+        except (OSError, ValueError) as e:
+            warn(f'{f}: skipped: {e}')
+            continue
+        if v is not None:
+            errs = list(v.iter_errors(doc))
+            if errs:
+                warn(f'{f}: skipped: not a results-v1 file ({errs[0].message[:120]})')
+                continue
+        docs.append((f, doc))
+    return docs
+
+
+def latest(docs):
+    """The newest run per (host, implementation, unit)."""
+    best = {}
+    for f, d in docs:
+        key = (d['host']['hostname'], d['implementation']['name'], doc_unit(d))
+        if key not in best or d['created'] > best[key][1]['created']:
+            best[key] = (f, d)
+    return sorted(best.values(), key=lambda x: (x[1]['host']['hostname'],
+                                                x[1]['implementation']['name']))
+
+
+def doc_unit(d):
+    units = [r['unit'] for r in d['benchmarks'] if r.get('available')]
+    if units:
+        return statistics.mode(units)
+    return d.get('run', {}).get('unit', 'cycles')
+
+
+def paper():
+    with open(PAPER) as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------- values
+
+def entry(d, bench, mode, backend=Ellipsis):
+    """The results entry for bench/mode (and backend if given), or None."""
+    for r in d['benchmarks']:
+        if r['name'] == bench and r['mode'] == mode and \
+                (backend is Ellipsis or r.get('backend') == backend):
+            return r
+    return None
+
+
+def dune_backends(d):
+    """Backends the file has dune-mode entries for (available or not), in order."""
+    seen = []
+    for r in d['benchmarks']:
+        if r['mode'] in ('dune', 'dune-user') and r.get('backend') not in seen:
+            seen.append(r.get('backend'))
+    return seen
+
+
+def fmt(v):
+    if v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v))):
+        return NOT_RUN
+    a = abs(v)
+    if a >= 100:
+        return f'{v:,.0f}'
+    if a >= 10:
+        return f'{v:.1f}'
+    return f'{v:.2f}'
+
+
+def cell_text(r, with_cv=True):
+    if r is None:
+        return NOT_RUN
+    if not r.get('available'):
+        return NA_HOST
+    s = fmt(r['median'])
+    if with_cv and r.get('cv') is not None:
+        s += f' ±{100 * r["cv"]:.0f}%' if r['cv'] >= 0.01 else ' ±<1%'
+    return s
+
+
+# ---------------------------------------------------------------- paper tables
+
+class Column:
+    def __init__(self, label, unit, kind, doc=None, mode=None, backend=None, source=None,
+                 key=None):
+        self.label, self.unit, self.kind = label, unit, kind
+        self.doc, self.mode, self.backend = doc, mode, backend
+        self.source, self.key = source, key
+
+    def lookup(self, row):
+        """(text, entry or None) for one table row."""
+        if self.kind == 'ref':
+            v = self.source['values'].get(row['bench'], {}).get(self.key)
+            return (fmt(v) if v is not None else NOT_RUN), None
+        mode = 'linux' if self.mode == 'linux' else row['dune_mode']
+        r = entry(self.doc, row['bench'], mode, self.backend if self.mode != 'linux' else None)
+        if r is None and self.mode != 'linux':
+            r = entry(self.doc, row['bench'], mode, Ellipsis)
+        if r is not None and r.get('available') and r['unit'] != self.unit:
+            return f'(in {r["unit"]})', r   # never shown under another unit's header
+        return cell_text(r), r
+
+
+def table_columns(docs, spec, ref, unit):
+    """Measured columns of this unit, then the reference sources of this unit."""
+    cols = []
+    for f, d in docs:
+        if doc_unit(d) != unit:
+            continue
+        host = d['host']['hostname']
+        impl = d['implementation']['name']
+        cols.append(Column(f'{host}: Linux\n[{impl}]', unit, 'measured', d, 'linux'))
+        backends = dune_backends(d) or [None]
+        for b in backends:
+            label = f'{host}: Dune ({b})' if b else f'{host}: Dune'
+            cols.append(Column(label, unit, 'measured', d, 'dune', b))
+    for name, src in ref['sources'].items():
+        if src['unit'] != unit:
+            continue
+        vals = src['values']
+        if not any(row['bench'] in vals for row in spec['rows']):
+            continue
+        for key, label in src['columns'].items():
+            if any(key in vals.get(row['bench'], {}) for row in spec['rows']):
+                cols.append(Column(f'ref: {src["label"]}\n{label}', unit, 'ref', source=src,
+                                   key=key))
+    return cols
+
+
+def build_table(docs, table_id, unit):
+    """(title, header, rows, notes, columns) of a paper table in one unit."""
+    ref = paper()
+    spec = ref['tables'][table_id]
+    cols = table_columns(docs, spec, ref, unit)
+    header = ['operation'] + [c.label for c in cols]
+    rows, notes, reasons = [], [], {}
+    for row in spec['rows']:
+        line = [row['op']]
+        per = None
+        for c in cols:
+            text, r = c.lookup(row)
+            line.append(text)
+            if r is not None and not r.get('available'):
+                reasons.setdefault(c.label.replace('\n', ' '), set()).add(r['reason'])
+            if r is not None and r.get('available'):
+                per = per or r.get('per')
+        if per and per not in ('syscall', 'page', 'read', 'trap'):
+            line[0] += f' (per {per})'
+        rows.append(line)
+    title = f'{spec["title"]} — {UNIT_LABEL.get(unit, unit)}'
+    notes.append('The Dune columns are mode dune (ring 0), except ptrace: mode dune-user '
+                 '(a ring-3 syscall intercepted by the ring-0 runtime), as in the paper.')
+    notes.append(f'All numbers are {unit}; medians over repetitions, ±CV. '
+                 f'{NA_HOST}: the mode could not run on that host (reason below); '
+                 f'{NOT_RUN}: not measured.')
+    for c in cols:
+        if c.kind == 'ref' and c.key == next(iter(c.source['columns'])):
+            notes.append(f'ref: {c.source["label"]} — {c.source["citation"]} Not measured here.')
+            for bench, n in c.source.get('notes', {}).items():
+                if any(row['bench'] == bench for row in spec['rows']):
+                    notes.append(f'ref: {c.source["label"]}, {bench}: {n}')
+    for label, rs in reasons.items():
+        for why in sorted(rs):
+            notes.append(f'{label}: {why}')
+    return title, header, rows, notes, cols
+
+
+def units_present(docs):
+    us = sorted({doc_unit(d) for _, d in docs})
+    return us or ['cycles']
+
+
+def md_table(header, rows):
+    h = [c.replace('\n', ' ') for c in header]
+    out = ['| ' + ' | '.join(h) + ' |',
+           '|' + '|'.join(['---'] + ['---:'] * (len(h) - 1)) + '|']
+    for r in rows:
+        out.append('| ' + ' | '.join(r) + ' |')
+    return '\n'.join(out)
+
+
+def markdown(title, header, rows, notes):
+    lines = [f'### {title}', '', md_table(header, rows), '']
+    lines += [f'- {n}' for n in notes]
+    return '\n'.join(lines) + '\n'
+
+
+# ---------------------------------------------------------------- rendering
+
+def mpl():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({'font.size': 10, 'savefig.dpi': 130})
+    return plt
+
+
+def _wrap(s, width):
+    import textwrap
+    out = []
+    for part in s.split('\n'):
+        out.extend(textwrap.wrap(part, width) or [''])
+    return '\n'.join(out)
+
+
+def png_table(path, title, header, rows, notes, cols):
+    plt = mpl()
+    ncol = len(header)
+    widths = [2.6] + [1.55] * (ncol - 1)
+    head = [_wrap(h, 18) for h in header]
+    body = [[_wrap(r[0], 26)] + r[1:] for r in rows]
+    head_lines = max(h.count('\n') + 1 for h in head)
+    body_lines = max(c.count('\n') + 1 for r in body for c in r)
+    note_text = '\n'.join(_wrap(n, int(sum(widths) * 14)) for n in notes)
+    note_lines = note_text.count('\n') + 1
+    fig_w = sum(widths) + 0.4
+    row_h = 0.22
+    table_h = row_h * (head_lines + 0.6) + len(rows) * row_h * (body_lines + 0.6)
+    fig_h = 0.5 + table_h + 0.17 * note_lines + 0.3
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ax_top = 1 - 0.5 / fig_h
+    ax_h = table_h / fig_h
+    ax = fig.add_axes([0.2 / fig_w, ax_top - ax_h, sum(widths) / fig_w, ax_h])
+    ax.axis('off')
+    tab = ax.table(cellText=body, colLabels=head, loc='upper left', cellLoc='right',
+                   colWidths=[w / sum(widths) for w in widths], bbox=[0, 0, 1, 1])
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(9)
+    for (ri, ci), c in tab.get_celld().items():
+        col = cols[ci - 1] if ci > 0 else None
+        if ri == 0:
+            c.set_facecolor('#dde6f0' if not col or col.kind == 'measured' else '#efe6d0')
+            c.set_text_props(weight='bold', ha='center')
+        else:
+            if ci == 0:
+                c.set_text_props(ha='left')
+            if col is not None and col.kind == 'ref':
+                c.set_facecolor('#fbf6ea')
+                c.set_text_props(style='italic', color='#6b5b2e')
+            text = c.get_text().get_text()
+            if text in (NA_HOST, NOT_RUN) or text.startswith('(in '):
+                c.set_text_props(color='#888888')
+    fig.text(0.2 / fig_w, 1 - 0.28 / fig_h, title, fontsize=11, weight='bold', va='center')
+    fig.text(0.2 / fig_w, (ax_top - ax_h) - 0.12 / fig_h, note_text, fontsize=7.5, va='top',
+             color='#333333')
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def linux_chart(path, docs, unit):
+    """Medians of the linux mode per benchmark, min/max error bars, log scale."""
+    plt = mpl()
+    sel = [(f, d) for f, d in docs if doc_unit(d) == unit]
+    names = []
+    for _, d in sel:
+        for r in d['benchmarks']:
+            if r['mode'] == 'linux' and r.get('available') and r['unit'] == unit \
+                    and r['name'] not in names:
+                names.append(r['name'])
+    if not names:
+        return False
+    ref = paper()
+    refs = [s for s in ref['sources'].values() if s['unit'] == unit]
+    n = len(sel)
+    h = 0.8 / max(n, 1)
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) * max(1, n * 0.7) + 2.2))
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    pers = {}
+    for i, (_, d) in enumerate(sel):
+        ys, meds, lo, hi, tops = [], [], [], [], []
+        for j, name in enumerate(names):
+            r = entry(d, name, 'linux', None)
+            if not r or not r.get('available') or r['median'] <= 0:
+                continue
+            ys.append(j + (i - (n - 1) / 2) * h)
+            meds.append(r['median'])
+            lo.append(max(r['median'] - r['min'], 0))
+            hi.append(max(r['max'] - r['median'], 0))
+            tops.append(max(r['max'], r['median']))
+            pers[name] = r.get('per', 'op')
+        ax.barh(ys, meds, height=h * 0.9, xerr=[lo, hi], capsize=3, color=colors[i % 10],
+                label=f'{d["host"]["hostname"]} Linux [{d["implementation"]["name"]}, '
+                      f'{d["created"][:10]}]')
+        for y, m, t in zip(ys, meds, tops):
+            ax.text(t * 1.12, y, fmt(m), va='center', fontsize=8)
+    markers = ['D', 'x', '^']
+    for k, s in enumerate(refs):
+        pts = [(j, s['values'][nm]['linux']) for j, nm in enumerate(names)
+               if 'linux' in s['values'].get(nm, {})]
+        if pts:
+            ax.scatter([v for _, v in pts], [j for j, _ in pts], marker=markers[k % 3],
+                       color='black', zorder=5, label=f'ref: {s["label"]} Linux (not measured here)')
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([f'{nm}\n(per {pers.get(nm, "op")})' for nm in names], fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xscale('log')
+    ax.set_xlabel(f'{UNIT_LABEL.get(unit, unit)} per op (log scale); bars: median, '
+                  f'whiskers: min..max over repetitions')
+    ax.set_title(f'Linux (native) micro-benchmarks — {unit}')
+    ax.grid(axis='x', which='both', alpha=0.3)
+    lo_x, hi_x = ax.get_xlim()
+    ax.set_xlim(lo_x, hi_x * 4)
+    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def ratio_rows(d, unit):
+    """[(label, ratio, lo, hi)] dune/linux for one results file (same unit)."""
+    out = []
+    for r in d['benchmarks']:
+        if r['mode'] == 'linux' or not r.get('available') or r['unit'] != unit:
+            continue
+        base = entry(d, r['name'], 'linux', None)
+        if not base or not base.get('available') or base['unit'] != unit or base['median'] <= 0:
+            continue
+        if r['median'] <= 0 or base['min'] <= 0 or r['min'] <= 0:
+            continue
+        label = f'{r["name"]} ({r["mode"]}{"/" + r["backend"] if r.get("backend") else ""})'
+        out.append((label, r['name'], r['median'] / base['median'],
+                    r['min'] / base['max'], r['max'] / base['min']))
+    return out
+
+
+def ratio_chart(path, docs, unit):
+    plt = mpl()
+    sel = [(f, d, ratio_rows(d, unit)) for f, d in docs if doc_unit(d) == unit]
+    sel = [s for s in sel if s[2]]
+    if not sel:
+        return False
+    ref = paper()
+    labels = []
+    for _, _, rows in sel:
+        for lab, *_ in rows:
+            if lab not in labels:
+                labels.append(lab)
+    n = len(sel) + 1
+    h = 0.8 / n
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(labels) * max(1, n * 0.6) + 1.8))
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for i, (_, d, rows) in enumerate(sel):
+        ys, vals, lo, hi = [], [], [], []
+        for lab, _, v, mn, mx in rows:
+            ys.append(labels.index(lab) + (i - (n - 1) / 2) * h)
+            vals.append(v)
+            lo.append(max(v - mn, 0))
+            hi.append(max(mx - v, 0))
+        ax.barh(ys, vals, left=0, height=h * 0.9, xerr=[lo, hi], capsize=3,
+                color=colors[i % 10], label=f'{d["host"]["hostname"]} [{d["implementation"]["name"]}]')
+        for y, v, h_ in zip(ys, vals, hi):
+            ax.text((v + h_) * 1.1, y, f'{v:.3g}x', va='center', fontsize=8)
+    src = [s for s in ref['sources'].values() if s['unit'] == unit]
+    for k, s in enumerate(src[:1] if unit == 'cycles' else src):
+        ys, vals = [], []
+        for lab in labels:
+            bench = lab.split(' ')[0]
+            v = s['values'].get(bench, {})
+            if 'linux' in v and 'dune' in v:
+                ys.append(labels.index(lab) + (n - 1 - (n - 1) / 2) * h)
+                vals.append(v['dune'] / v['linux'])
+        if vals:
+            ax.barh(ys, vals, height=h * 0.9, color='white', edgecolor='#6b5b2e', hatch='//',
+                    label=f'ref: {s["label"]} (not measured here)')
+    ax.axvline(1, color='black', lw=1)
+    ax.set_xscale('log')
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(f'Dune / Linux, median ratio of {unit} (log scale; <1: Dune faster); '
+                  f'whiskers: min/max over repetitions')
+    ax.set_title(f'Dune relative to Linux on the same host — {UNIT_LABEL.get(unit, unit)}')
+    ax.grid(axis='x', which='both', alpha=0.3)
+    lo_x, hi_x = ax.get_xlim()
+    ax.set_xlim(lo_x, hi_x * 2)
+    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------- html
+
+def html_results_table(d):
+    rows = ['<table><tr><th>benchmark</th><th>mode</th><th>backend</th><th>median</th>'
+            '<th>min</th><th>max</th><th>CV</th><th>reps</th><th>unit / per</th>'
+            '<th>wall median</th></tr>']
+    for r in d['benchmarks']:
+        e = html.escape
+        if r.get('available'):
+            cv = '-' if r['cv'] is None else f'{100 * r["cv"]:.1f}%'
+            wall = f'{fmt(r["wall"]["median"])} {r["wall"]["unit"]}' if r.get('wall') else ''
+            rows.append(f'<tr><td>{e(r["name"])}</td><td>{e(r["mode"])}</td>'
+                        f'<td>{e(str(r.get("backend") or ""))}</td><td class=n>{fmt(r["median"])}</td>'
+                        f'<td class=n>{fmt(r["min"])}</td><td class=n>{fmt(r["max"])}</td>'
+                        f'<td class=n>{cv}</td><td class=n>{r["repetitions"]}</td>'
+                        f'<td>{e(r["unit"])} / {e(r.get("per", "op"))}</td><td class=n>{wall}</td></tr>')
+        else:
+            rows.append(f'<tr class=na><td>{e(r["name"])}</td><td>{e(r["mode"])}</td>'
+                        f'<td>{e(str(r.get("backend") or ""))}</td>'
+                        f'<td colspan=7>{NA_HOST}: {e(r["reason"])}</td></tr>')
+    rows.append('</table>')
+    return '\n'.join(rows)

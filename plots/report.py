@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""report.py - the paper's Tables 2 and 3, charts and an HTML report from
+dunebench results files.
+
+usage: plots/report.py [-o DIR] [--all] [RESULTS.json | DIR ...]
+
+Inputs default to results/ (its schema/ and tests/ are skipped); the newest
+run per (host, implementation, unit) is used unless --all.  Writes into DIR
+(default build/report/):
+  table2.md table3.md                the tables as Markdown (one per unit present)
+  table2-<unit>.png table3-<unit>.png   the same tables as images
+  linux-<unit>.png                   Linux medians, min/max whiskers, log scale
+  ratio-<unit>.png                   Dune/Linux ratios (only when Dune data exist)
+  index.html                         all of the above, plus every run in full
+Cycles and ticks (VMX lab path lengths) are never put in one table or axis.
+"""
+import argparse
+import datetime
+import html
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dbplots  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('inputs', nargs='*', help='results files or directories (default results/)')
+    ap.add_argument('-o', '--out', default=os.path.join(os.environ.get('BUILD') or
+                                                        os.path.join(dbplots.TOP, 'build'),
+                                                        'report'))
+    ap.add_argument('--all', action='store_true', help='every run, not only the newest ones')
+    args = ap.parse_args()
+
+    docs = dbplots.load(args.inputs or [os.path.join(dbplots.TOP, 'results')])
+    if not args.all:
+        docs = dbplots.latest(docs)
+    os.makedirs(args.out, exist_ok=True)
+    if not docs:
+        dbplots.warn('no results files: tables show the reference numbers only')
+    units = dbplots.units_present(docs)
+    made = []     # (kind, title, file)
+    for tid in ('table2', 'table3'):
+        md = []
+        for unit in units:
+            title, header, rows, notes, cols = dbplots.build_table(docs, tid, unit)
+            md.append(dbplots.markdown(title, header, rows, notes))
+            png = f'{tid}-{unit}.png'
+            dbplots.png_table(os.path.join(args.out, png), title, header, rows, notes, cols)
+            made.append(('table', title, png))
+        with open(os.path.join(args.out, f'{tid}.md'), 'w') as f:
+            f.write('\n'.join(md))
+        made.append(('md', tid, f'{tid}.md'))
+    for unit in units:
+        if dbplots.linux_chart(os.path.join(args.out, f'linux-{unit}.png'), docs, unit):
+            made.append(('chart', f'Linux medians ({unit})', f'linux-{unit}.png'))
+        if dbplots.ratio_chart(os.path.join(args.out, f'ratio-{unit}.png'), docs, unit):
+            made.append(('chart', f'Dune/Linux ratios ({unit})', f'ratio-{unit}.png'))
+        else:
+            made.append(('note', f'No Dune/Linux ratio chart in {unit}: no run has Dune-mode '
+                                  f'numbers yet (see the n/a reasons in the tables).', None))
+    write_html(args.out, docs, made)
+    for kind, title, fn in made:
+        if fn:
+            print(os.path.join(args.out, fn))
+    print(os.path.join(args.out, 'index.html'))
+    return 0
+
+
+def write_html(out, docs, made):
+    e = html.escape
+    now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    p = ['<!doctype html><html><head><meta charset="utf-8"><title>dunebench report</title>',
+         '<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}'
+         'table{border-collapse:collapse;margin:1em 0;font-size:90%}'
+         'td,th{border:1px solid #ccc;padding:3px 7px}td.n{text-align:right}'
+         'tr.na td{color:#888}img{max-width:100%;border:1px solid #eee}'
+         '.unit{background:#fff6d5;padding:.5em;border-left:4px solid #d9b300}</style></head><body>',
+         '<h1>dunebench report</h1>',
+         f'<p>Generated {e(now)} from {len(docs)} results file(s).</p>',
+         '<p class=unit><b>Units.</b> <i>cycles</i> are TSC cycles measured on a real or virtual '
+         'CPU. <i>ticks</i> are emulated steps in the VMX lab (Bochs): deterministic path lengths, '
+         'not speed. They are never mixed in one table or axis. Reference columns (ref:) are '
+         'published or previously recorded numbers, not measured here.</p>',
+         '<h2>Runs</h2><table><tr><th>host</th><th>implementation</th><th>created</th>'
+         '<th>profile</th><th>unit</th><th>CPU</th><th>commit</th><th>file</th></tr>']
+    for f, d in docs:
+        impl = d['implementation']
+        p.append(f'<tr><td>{e(d["host"]["hostname"])}</td><td>{e(impl["name"])}</td>'
+                 f'<td>{e(d["created"])}</td><td>{e(d["run"]["profile"])} '
+                 f'({d["run"]["repetitions"]} reps)</td><td>{e(dbplots.doc_unit(d))}</td>'
+                 f'<td>{e(d["host"]["cpu_model"])}{" (VM)" if d["host"]["virtualized"] else ""}</td>'
+                 f'<td>{e((impl.get("git_commit") or "?")[:12])}</td><td>{e(f)}</td></tr>')
+    p.append('</table>')
+    p.append('<h2>Paper tables</h2>')
+    for kind, title, fn in made:
+        if kind == 'table':
+            p.append(f'<h3>{e(title)}</h3><p><img src="{e(fn)}" alt="{e(title)}"></p>')
+        elif kind == 'md':
+            p.append(f'<p>Markdown: <a href="{e(fn)}">{e(fn)}</a></p>')
+    p.append('<h2>Charts</h2>')
+    for kind, title, fn in made:
+        if kind == 'chart':
+            p.append(f'<h3>{e(title)}</h3><p><img src="{e(fn)}" alt="{e(title)}"></p>')
+        elif kind == 'note':
+            p.append(f'<p><i>{e(title)}</i></p>')
+    comps = sorted(fn for fn in os.listdir(out) if fn.startswith('compare-') and fn.endswith('.md'))
+    if comps:
+        p.append('<h2>Comparisons</h2><ul>')
+        for fn in comps:
+            png = fn[:-3] + '.png'
+            p.append(f'<li><a href="{e(fn)}">{e(fn)}</a>'
+                     + (f' <a href="{e(png)}">(chart)</a>' if os.path.exists(os.path.join(out, png)) else '')
+                     + '</li>')
+        p.append('</ul>')
+    p.append('<h2>Every benchmark of every run</h2>')
+    for f, d in docs:
+        p.append(f'<h3>{e(d["host"]["hostname"])} — {e(d["implementation"]["name"])} — '
+                 f'{e(d["created"])}</h3>')
+        p.append(dbplots.html_results_table(d))
+    p.append('</body></html>')
+    with open(os.path.join(out, 'index.html'), 'w') as fh:
+        fh.write('\n'.join(p) + '\n')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
