@@ -11,7 +11,10 @@
  *
  * Per repetition the counters are the totals over all batches divided by
  * the ops: "cycles" (net TSC cycles per op), "ns" (net wall time per op),
- * and bookkeeping (ops, overhead).  Setup happens once per process, lazily,
+ * and bookkeeping (ops, overhead).  A batch during which the thread was
+ * preempted (involuntary context switch, getrusage(RUSAGE_THREAD) around the
+ * timed region) carries another task's time: it is left out of the counters
+ * and counted in "preempted" (all batches are used only if none is clean).  Setup happens once per process, lazily,
  * followed by a warm-up; Google Benchmark calibrates the batch count.
  */
 #define _GNU_SOURCE
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../gbench/gbench.h"
 #include "pmu.h"
@@ -64,7 +68,17 @@ void micro_info_add(struct micro_info *info, const char *key, double value)
 struct sample {
 	double cycles;
 	double ns;
+	int preempted;
 };
+
+static long nivcsw(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		return 0;
+	return ru.ru_nivcsw;
+}
 
 static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
 				uint64_t n, int with_pmu)
@@ -72,9 +86,11 @@ static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
 	const struct micro_ops *o = s->b->ops;
 	struct sample r;
 	uint64_t w0, w1, t0, t1;
+	long cs;
 
 	if (o->prepare)
 		o->prepare(s->priv, n);
+	cs = nivcsw();
 	w0 = now_ns();
 	if (with_pmu)
 		pmu_start(&s->pmu);
@@ -84,6 +100,7 @@ static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
 	if (with_pmu)
 		pmu_stop(&s->pmu);
 	w1 = now_ns();
+	r.preempted = nivcsw() != cs;
 	if (o->finish)
 		o->finish(s->priv, n);
 	r.cycles = (double)(t1 - t0) - (double)overhead;
@@ -115,9 +132,10 @@ static void bench_fn(struct gb_state *st, void *arg)
 {
 	struct slot *s = arg;
 	const struct micro_ops *o = s->b->ops;
-	uint64_t n = s->b->batch, ops = 0, batches = 0;
-	struct sample run = { 0, 0 }, base = { 0, 0 };
+	uint64_t n = s->b->batch, ops = 0, batches = 0, preempted = 0, all_ops = 0;
+	struct sample run = { 0 }, base = { 0 }, run_all = { 0 }, base_all = { 0 };
 	struct micro_info info = { 0 };
+	double c, w;
 
 	if (s->state == 0)
 		slot_setup(s);
@@ -129,25 +147,43 @@ static void bench_fn(struct gb_state *st, void *arg)
 		memset(s->pmu.total, 0, sizeof(s->pmu.total));
 	while (gb_keep_running(st)) {
 		struct sample r = time_batch(s, o->run, n, s->pmu_ok);
+		struct sample b = { 0 };
 		double wall = r.ns;
 
-		run.cycles += r.cycles;
-		run.ns += r.ns;
 		if (o->baseline) {
-			struct sample b = time_batch(s, o->baseline, n, 0);
-
-			base.cycles += b.cycles;
-			base.ns += b.ns;
+			b = time_batch(s, o->baseline, n, 0);
 			wall += b.ns;
 		}
 		gb_set_iteration_time(st, wall * 1e-9);
-		ops += n;
 		batches++;
+		all_ops += n;
+		run_all.cycles += r.cycles;
+		run_all.ns += r.ns;
+		base_all.cycles += b.cycles;
+		base_all.ns += b.ns;
+		if (r.preempted || b.preempted) {
+			preempted++;
+			continue;
+		}
+		ops += n;
+		run.cycles += r.cycles;
+		run.ns += r.ns;
+		base.cycles += b.cycles;
+		base.ns += b.ns;
 	}
-	if (!ops)
+	if (!all_ops)
 		return;
-	gb_counter(st, "cycles", (run.cycles - base.cycles) / ops);
-	gb_counter(st, "ns", (run.ns - base.ns) / ops);
+	if (!ops) {	/* every batch was preempted: use them all, say so */
+		ops = all_ops;
+		run = run_all;
+		base = base_all;
+	}
+	c = (run.cycles - base.cycles) / ops;
+	w = (run.ns - base.ns) / ops;
+	gb_counter(st, "cycles", c);
+	gb_counter(st, "ns", w);
+	gb_counter(st, "cycles_all_batches", (run_all.cycles - base_all.cycles) / all_ops);
+	gb_counter(st, "preempted", (double)preempted);
 	if (o->baseline) {
 		gb_counter(st, "cycles_raw", run.cycles / ops);
 		gb_counter(st, "cycles_baseline", base.cycles / ops);
