@@ -11,13 +11,13 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests harness conformance
+SUBDIRS    := tests harness conformance harness/bench
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 export LIBDUNE DUNE_INCLUDE MODULE
 DEPS_BUILD := build
-DEPS_CHECK := build lab
-DEPS_BENCH := build
+DEPS_CHECK := build lab bench
+DEPS_BENCH := build bench
 
 .PHONY: all help deps deps-bench deps-check check unit bench conformance lab \
 	lab-shell module plots clean distclean
@@ -30,7 +30,9 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 24
 	@echo
-	@echo "Knobs: LAB_TESTS=<glob> LAB_TIMEOUT=<s> LAB_INJECT_FAIL=1 KABI=<abi> KDIR=<headers>"
+	@echo "Knobs: BENCH_ARGS='--full --only syscall,trap' LAB_TESTS=<glob> LAB_TIMEOUT=<s>"
+	@echo "       LAB_INJECT_FAIL=1 LAB_CPU=<bochs model> KABI=<abi> KDIR=<headers>"
+	@echo "       LIBDUNE=<libdune.a> DUNE_INCLUDE=<dir> MODULE=<dune.ko> (test another implementation)"
 	@echo "See README.md for what each host type can run."
 
 deps: ## install every Debian package any target needs (root)
@@ -77,11 +79,13 @@ lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, M
 	@mkdir -p $(TAPDIR)
 	@build/bin/dunebench conform --lab
 
-bench: deps-bench all ## run the benchmarks on this host's best backend, write results/ and plots
-	@build/bin/dunebench doctor
+bench: deps-bench all ## run the benchmarks (--quick) on this host's best backend, write results/ and plots
+	@build/bin/dunebench bench --quick $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory plots
 
-plots: ## render tables and figures from results/
-	@echo "plots: no results renderer yet"
+plots: deps-bench ## render tables and figures from results/ into build/report/
+	@/usr/bin/python3 plots/report.py
+	@echo "plots: open build/report/index.html"
 
 clean: ## remove build products (keeps downloaded lab packages)
 	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d clean || true; done
