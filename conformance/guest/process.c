@@ -224,12 +224,14 @@ CTEST(mm_mirror,
 	CT_ASSERT_EQ(mprotect(mirror_page, PGSIZE, PROT_READ), 0);
 	CT_EXPECT_EQ(mirror_page[0], 5);
 	mirror_page[8] = 6;
+	__asm__ volatile("" : : : "memory");	/* the store faults before we look */
 	CT_EXPECT_EQ(mirror_fault, (uintptr_t)mirror_page + 8);
 	CT_EXPECT((mirror_fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W), "fec %#lx", (unsigned long)mirror_fec);
 	CT_EXPECT_EQ(mirror_page[8], 6);
 	CT_ASSERT_EQ(munmap(mirror_page, PGSIZE), 0);
 	mirror_fault = 0;
 	mirror_page[16] = 7;
+	__asm__ volatile("" : : : "memory");
 	CT_EXPECT_EQ(mirror_fault, (uintptr_t)mirror_page + 16);
 	CT_EXPECT(!(mirror_fec & FEC_P), "fec %#lx: want not-present", (unsigned long)mirror_fec);
 	CT_EXPECT_EQ(mirror_page[16], 7);
