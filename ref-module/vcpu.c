@@ -1,13 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VCPUs of an open /dev/dune file and DUNE_ENTER.
+ * vCPUs of an open /dev/dune file, and DUNE_ENTER.
+ *
+ * struct dune_config.vcpu carries an opaque handle, never a kernel
+ * pointer: it names one of the vCPUs created through the same file and
+ * is accepted only from the thread that created it (a vCPU's EPT mirrors
+ * that thread's address space).  Releasing the file destroys its vCPUs
+ * and no others.
  */
 #include <linux/errno.h>
 #include <linux/list.h>
+#include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/seccomp.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "dune_mod.h"
+#include "vmx.h"
+
+static bool allow_seccomp_bypass;
+module_param(allow_seccomp_bypass, bool, 0644);
+MODULE_PARM_DESC(allow_seccomp_bypass,
+		 "let tasks under a seccomp filter enter Dune (their hypercalls bypass the filter)");
 
 void dune_file_init(struct dune_file *df)
 {
@@ -16,25 +34,216 @@ void dune_file_init(struct dune_file *df)
 	df->next_handle = 1;
 }
 
+static void vcpu_destroy(struct dune_vcpu *v)
+{
+	dune_vmx_vcpu_free(v);
+	dune_ept_destroy(v);
+	put_task_struct(v->task);
+	mmdrop(v->mm);
+	kfree(v);
+	atomic_dec(&dune_stats.vcpus_live);
+	dune_vmx_put();
+}
+
 void dune_file_destroy(struct dune_file *df)
 {
+	struct dune_vcpu *v, *tmp;
+
+	list_for_each_entry_safe(v, tmp, &df->vcpus, list) {
+		list_del(&v->list);
+		vcpu_destroy(v);
+	}
 	mutex_destroy(&df->lock);
 }
 
+static bool task_has_seccomp(void)
+{
+#ifdef CONFIG_SECCOMP
+	return current->seccomp.mode != SECCOMP_MODE_DISABLED;
+#else
+	return false;
+#endif
+}
+
+static struct dune_vcpu *vcpu_create(struct dune_file *df,
+				     const struct dune_config *conf)
+{
+	struct dune_vcpu *v;
+	int r;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+	if (task_has_seccomp() && !allow_seccomp_bypass) {
+		pr_warn_ratelimited("dune: pid %d is under seccomp; Dune hypercalls would bypass it, refusing (module parameter allow_seccomp_bypass)\n",
+				    task_pid_nr(current));
+		return ERR_PTR(-EPERM);
+	}
+	r = dune_vmx_get();
+	if (r)
+		return ERR_PTR(r);
+	v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
+	if (!v) {
+		r = -ENOMEM;
+		goto err_put;
+	}
+	v->cpu = -1;
+	get_task_struct(current);
+	v->task = current;
+	mmgrab(current->mm);
+	v->mm = current->mm;
+
+	r = dune_ept_init(v);
+	if (r)
+		goto err_ept;
+	r = dune_vmx_vcpu_setup(v, conf);
+	if (r)
+		goto err_vmx;
+
+	mutex_lock(&df->lock);
+	v->handle = df->next_handle++;
+	list_add_tail(&v->list, &df->vcpus);
+	mutex_unlock(&df->lock);
+	atomic_inc(&dune_stats.vcpus_live);
+	atomic_inc(&dune_stats.vcpus_created);
+	return v;
+
+err_vmx:
+	dune_ept_destroy(v);
+err_ept:
+	put_task_struct(v->task);
+	mmdrop(v->mm);
+	kfree(v);
+err_put:
+	dune_vmx_put();
+	return ERR_PTR(r);
+}
+
+/*
+ * A handle is good if it names a vCPU of this file created by this
+ * thread in its current address space.
+ */
+static struct dune_vcpu *vcpu_lookup(struct dune_file *df, u64 handle)
+{
+	struct dune_vcpu *v, *found = NULL;
+
+	mutex_lock(&df->lock);
+	list_for_each_entry(v, &df->vcpus, list) {
+		if (v->handle == handle) {
+			found = v;
+			break;
+		}
+	}
+	mutex_unlock(&df->lock);
+	if (!found)
+		return ERR_PTR(-EINVAL);
+	if (found->task != current)
+		return ERR_PTR(-EPERM);
+	if (found->mm != current->mm)
+		return ERR_PTR(-EINVAL);
+	return found;
+}
+
+static void conf_to_gprs(const struct dune_config *c, struct dune_guest_regs *g)
+{
+	g->rax = c->rax;
+	g->rbx = c->rbx;
+	g->rcx = c->rcx;
+	g->rdx = c->rdx;
+	g->rsi = c->rsi;
+	g->rdi = c->rdi;
+	g->rbp = c->rbp;
+	g->r8 = c->r8;
+	g->r9 = c->r9;
+	g->r10 = c->r10;
+	g->r11 = c->r11;
+	g->r12 = c->r12;
+	g->r13 = c->r13;
+	g->r14 = c->r14;
+	g->r15 = c->r15;
+}
+
+static void vcpu_to_conf(const struct dune_vcpu *v, struct dune_config *c)
+{
+	const struct dune_guest_regs *g = &v->regs;
+
+	c->ret = v->ret;
+	c->status = v->status;
+	c->rax = g->rax;
+	c->rbx = g->rbx;
+	c->rcx = g->rcx;
+	c->rdx = g->rdx;
+	c->rsi = g->rsi;
+	c->rdi = g->rdi;
+	c->rsp = g->rsp;
+	c->rbp = g->rbp;
+	c->r8 = g->r8;
+	c->r9 = g->r9;
+	c->r10 = g->r10;
+	c->r11 = g->r11;
+	c->r12 = g->r12;
+	c->r13 = g->r13;
+	c->r14 = g->r14;
+	c->r15 = g->r15;
+	c->rip = v->rip;
+	c->rflags = v->rflags;
+	c->vcpu = v->handle;
+}
+
+/*
+ * DUNE_ENTER: vcpu == 0 creates a vCPU with the registers, RIP, RFLAGS
+ * and CR3 of @uconf; a handle re-enters that vCPU with the general
+ * purpose registers of @uconf (RSP, RIP and RFLAGS stay as the guest
+ * left them).  Runs the guest until it exits to user space, then writes
+ * the registers, the reason (ret/status) and the handle back.
+ */
 long dune_enter(struct dune_file *df, struct dune_config __user *uconf)
 {
 	struct dune_config conf;
+	struct dune_vcpu *v;
+	int r;
 
 	if (copy_from_user(&conf, uconf, sizeof(conf)))
 		return -EFAULT;
-	return -EOPNOTSUPP;
+	if (conf.vcpu) {
+		v = vcpu_lookup(df, conf.vcpu);
+		if (IS_ERR(v))
+			return PTR_ERR(v);
+		if (READ_ONCE(v->ept.released))
+			return -EIO;
+		conf_to_gprs(&conf, &v->regs);
+	} else {
+		v = vcpu_create(df, &conf);
+		if (IS_ERR(v))
+			return PTR_ERR(v);
+		conf_to_gprs(&conf, &v->regs);
+		v->regs.rsp = conf.rsp;
+	}
+	v->ret = 0;
+	v->status = 0;
+
+	r = dune_vmx_run(v);
+	if (r)
+		return r;
+	if (v->exec_seen)
+		return 0;	/* a new program: its memory is not @uconf */
+	vcpu_to_conf(v, &conf);
+	if (copy_to_user(uconf, &conf, sizeof(conf)))
+		return -EFAULT;
+	return 0;
 }
 
 int dune_core_init(void)
 {
+	int r;
+
+	r = dune_vmx_init();
+	if (r)
+		return r;
+	dune_syscall_table_init();	/* without it, hypercalls fail */
 	return 0;
 }
 
 void dune_core_exit(void)
 {
+	dune_vmx_exit();
 }

@@ -3,6 +3,10 @@
 # dune-lab-module.sh load|debugfs|unload - module life-cycle checks for the
 # VMX lab (busybox sh).  Prints TAP.
 MOD=${DUNE_KO:-/mod/dune.ko}
+# Bochs does not turn external interrupts into VM exits while the guest
+# runs with RFLAGS.IF = 0; a short VMX-preemption timer slice keeps such
+# guests interruptible in the lab (see guest_slice_us in vmx.c).
+PARAMS=${DUNE_PARAMS-guest_slice_us=200}
 DBG=/sys/kernel/debug/dune
 
 n=0
@@ -14,7 +18,7 @@ check() { id=$1; why=$2; shift 2; if "$@"; then ok "$id"; else notok "$id" "$why
 case "$1" in
 load)
 	echo "1..3"
-	out=$(insmod "$MOD" 2>&1)
+	out=$(insmod "$MOD" $PARAMS 2>&1)
 	check module.load "expected insmod $MOD to succeed, got: $out" \
 		grep -qw '^dune' /proc/modules
 	# devtmpfs creates the node; without it, make one

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VMCALL: the guest's system calls (dune-abi.md section 4).
+ *
+ * RAX = number, arguments in RDI, RSI, RDX, R10, R8, R9, result in RAX;
+ * RIP is already past the VMCALL.  exit/exit_group stop the run loop
+ * with DUNE_RET_EXIT (status = code) and leave the thread alive; clone,
+ * fork, vfork and clone3 start the child in normal (non-Dune) mode at
+ * the guest's RIP, or at RCX when RIP is not a user address (libdune's
+ * syscall trampoline lives at the kernel's LSTAR address); everything
+ * else runs the host's system call through sys_call_table.
+ */
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/task_stack.h>
+#include <asm/processor.h>
+#include <asm/ptrace.h>
+#include <asm/segment.h>
+#include <asm/unistd.h>
+
+#include "vmx.h"
+
+#define USER_FLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF | \
+			 X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_AC | \
+			 X86_EFLAGS_ID)
+
+/* struct pt_regs as if the guest had executed SYSCALL in user mode. */
+static void guest_to_pt_regs(const struct dune_vcpu *v, unsigned long nr,
+			     struct pt_regs *regs)
+{
+	const struct dune_guest_regs *g = &v->regs;
+
+	memset(regs, 0, sizeof(*regs));
+	regs->di = g->rdi;
+	regs->si = g->rsi;
+	regs->dx = g->rdx;
+	regs->r10 = g->r10;
+	regs->r8 = g->r8;
+	regs->r9 = g->r9;
+	regs->bx = g->rbx;
+	regs->bp = g->rbp;
+	regs->r12 = g->r12;
+	regs->r13 = g->r13;
+	regs->r14 = g->r14;
+	regs->r15 = g->r15;
+	regs->cx = g->rcx;
+	regs->r11 = g->r11;
+	regs->orig_ax = nr;
+	regs->ax = -ENOSYS;
+	regs->sp = g->rsp;
+	regs->ip = v->rip;
+	regs->flags = (v->rflags & USER_FLAGS) | X86_EFLAGS_IF |
+		      X86_EFLAGS_FIXED;
+	regs->cs = __USER_CS;
+	regs->ss = __USER_DS;
+}
+
+/*
+ * The clone family copies the *current* user registers (the frame of
+ * our ioctl) into the child, so the guest's registers go there for the
+ * duration of the call.
+ */
+static long hypercall_clone(struct dune_vcpu *v, unsigned long nr)
+{
+	struct pt_regs *frame = current_pt_regs();
+	struct pt_regs saved = *frame;
+	long ret;
+
+	guest_to_pt_regs(v, nr, frame);
+	if (frame->ip >= TASK_SIZE_MAX)
+		frame->ip = v->regs.rcx;
+	ret = dune_syscall_call(nr, frame);
+	*frame = saved;
+	return ret;
+}
+
+/* Returns true when the run loop stops (v->ret set). */
+bool dune_hypercall(struct dune_vcpu *v)
+{
+	unsigned long nr = v->regs.rax;
+	struct pt_regs regs;
+	long ret;
+
+	switch (nr) {
+	case __NR_exit:
+	case __NR_exit_group:
+		v->ret = DUNE_RET_EXIT;
+		v->status = v->regs.rdi;
+		return true;
+	case __NR_sigaltstack:
+	case __NR_iopl:
+		ret = -EINVAL;
+		break;
+	case __NR_clone:
+	case __NR_fork:
+	case __NR_vfork:
+	case __NR_clone3:
+		ret = hypercall_clone(v, nr);
+		break;
+	default:
+		if (nr >= NR_syscalls) {
+			ret = -EINVAL;	/* as the original */
+			break;
+		}
+		guest_to_pt_regs(v, nr, &regs);
+		ret = dune_syscall_call(nr, &regs);
+		break;
+	}
+
+	if (unlikely(current->mm != v->mm)) {
+		/* execve() succeeded: the ioctl returns into the new program */
+		v->exec_seen = true;
+		v->ret = DUNE_RET_EXIT;
+		v->status = 0;
+		return true;
+	}
+
+	switch (ret) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOHAND:
+	case -ERESTARTNOINTR:
+		v->regs.rax = nr;
+		v->rip -= DUNE_VMCALL_INSN_LEN;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		v->regs.rax = __NR_restart_syscall;
+		v->rip -= DUNE_VMCALL_INSN_LEN;
+		break;
+	default:
+		v->regs.rax = ret;
+		break;
+	}
+	return false;
+}

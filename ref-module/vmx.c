@@ -1,0 +1,960 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VT-x core: VMX operation on demand, VMCS setup (guest state of
+ * dune-abi.md section 6), vCPU load/migration, the run loop and the
+ * VM-exit dispatch table.
+ *
+ * VMX is on only while this module has vCPUs: the first vCPU enables it
+ * on every online CPU (VMXON), the last one disables it again, and a CPU
+ * that comes online in between gets VMXON when a vCPU first runs there.
+ * If another hypervisor holds VMX on a CPU (CR4.VMXE already set, e.g.
+ * kvm_intel while it has VMs; with no VMs kvm_intel 6.1 keeps VMX off),
+ * creating a vCPU fails with -EBUSY.
+ */
+#include <linux/cpu.h>
+#include <linux/gfp.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/idr.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
+#include <asm/cpu_entry_area.h>
+#include <asm/debugreg.h>
+#include <asm/desc.h>
+#include <asm/fpu/api.h>
+#include <asm/fsgsbase.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/segment.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+#include <asm/trapnr.h>
+#include <asm/tsc.h>
+
+#include "dune_mod.h"
+#include "vmcs.h"
+#include "vmx.h"
+#include "vmx_caps.h"
+
+/* The controls we run guests with, computed once from the capabilities. */
+static struct {
+	u32 pin;
+	u32 proc;
+	u32 proc2;
+	u32 exit;
+	u32 entry;
+} vmcs_ctls;
+
+/*
+ * The VMX-preemption timer bounds how long the guest runs without a VM
+ * exit.  External interrupts already force exits on real hardware, but
+ * Bochs (the VMX lab) does not deliver them as VM exits while the guest
+ * runs with RFLAGS.IF = 0, which is how libdune runs; the timer makes
+ * such a guest still reach signal_pending()/need_resched() checks.
+ */
+static unsigned int guest_slice_us = 10000;
+module_param(guest_slice_us, uint, 0444);
+MODULE_PARM_DESC(guest_slice_us,
+		 "longest guest run without a VM exit, in microseconds (VMX-preemption timer; 0 = off)");
+static u32 preemption_timer_value;
+
+static unsigned long *msr_bitmap;
+static unsigned long host_idt_base;
+
+static DEFINE_PER_CPU(void *, vmxon_region);
+static DEFINE_PER_CPU(bool, vmx_on);
+static DEFINE_PER_CPU(struct dune_vcpu *, current_vcpu);
+
+static DEFINE_MUTEX(vmx_users_lock);
+static unsigned int vmx_users;		/* vCPUs that exist */
+static DEFINE_IDA(vpid_ida);
+
+/* ------------------------------------------------------------------ */
+/* VMX operation                                                        */
+/* ------------------------------------------------------------------ */
+
+/* VMXON on this CPU.  Interrupts off (IPI or caller). */
+static int vmxon_this_cpu(void)
+{
+	void *region = this_cpu_read(vmxon_region);
+	u64 pa;
+	bool fail;
+
+	if (this_cpu_read(vmx_on))
+		return 0;
+	if (!region)
+		return -ENOMEM;
+	if (cr4_read_shadow() & X86_CR4_VMXE)
+		return -EBUSY;
+	*(u32 *)region = vmx_caps.revision_id;
+	pa = __pa(region);
+	intel_pt_handle_vmx(1);
+	cr4_set_bits(X86_CR4_VMXE);
+	asm volatile("vmxon %[pa]"
+		     CC_SET(na)
+		     : CC_OUT(na) (fail)
+		     : [pa] "m" (pa)
+		     : "cc", "memory");
+	if (fail) {
+		cr4_clear_bits(X86_CR4_VMXE);
+		intel_pt_handle_vmx(0);
+		return -EIO;
+	}
+	/* Nothing cached from an earlier VMX session may survive. */
+	if (vmx_cap_invept_global())
+		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	if (vmx_cap_invvpid_global())
+		vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0, 0);
+	this_cpu_write(vmx_on, true);
+	return 0;
+}
+
+static void vmxoff_this_cpu(void)
+{
+	struct dune_vcpu *v = this_cpu_read(current_vcpu);
+
+	if (!this_cpu_read(vmx_on))
+		return;
+	if (v)	/* cannot happen: the last vCPU is gone */
+		vmcs_clear(v->vmcs_pa);
+	this_cpu_write(current_vcpu, NULL);
+	asm volatile("vmxoff" ::: "cc", "memory");
+	cr4_clear_bits(X86_CR4_VMXE);
+	intel_pt_handle_vmx(0);
+	this_cpu_write(vmx_on, false);
+}
+
+static void vmxon_ipi(void *data)
+{
+	atomic_t *failed = data;
+	int r = vmxon_this_cpu();
+
+	if (r) {
+		pr_err("dune: cannot enable VMX on CPU %d: %s\n",
+		       smp_processor_id(),
+		       r == -EBUSY ? "VMX is in use by another hypervisor (CR4.VMXE set; kvm_intel with running VMs?)" :
+		       "VMXON failed");
+		atomic_cmpxchg(failed, 0, r);
+	}
+}
+
+static void vmxoff_ipi(void *unused)
+{
+	vmxoff_this_cpu();
+}
+
+/*
+ * dune_vmx_get - account one more vCPU; the first turns VMX on everywhere.
+ * Returns -EBUSY when another hypervisor holds VMX.
+ */
+int dune_vmx_get(void)
+{
+	atomic_t failed = ATOMIC_INIT(0);
+	int r = 0;
+
+	mutex_lock(&vmx_users_lock);
+	if (vmx_users == 0) {
+		cpus_read_lock();
+		on_each_cpu(vmxon_ipi, &failed, 1);
+		r = atomic_read(&failed);
+		if (r)
+			on_each_cpu(vmxoff_ipi, NULL, 1);
+		cpus_read_unlock();
+	}
+	if (!r)
+		vmx_users++;
+	mutex_unlock(&vmx_users_lock);
+	return r;
+}
+
+void dune_vmx_put(void)
+{
+	mutex_lock(&vmx_users_lock);
+	if (!WARN_ON(vmx_users == 0) && --vmx_users == 0)
+		on_each_cpu(vmxoff_ipi, NULL, 1);
+	mutex_unlock(&vmx_users_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* VMCS setup                                                           */
+/* ------------------------------------------------------------------ */
+
+static void msr_bitmap_pass(u32 msr, bool read, bool write)
+{
+	/* read-low, read-high, write-low, write-high: 1 KiB each */
+	unsigned long *base = msr_bitmap;
+	u32 bit;
+
+	if (msr <= 0x1fff) {
+		bit = msr;
+	} else if (msr >= 0xc0000000 && msr <= 0xc0001fff) {
+		bit = msr - 0xc0000000;
+		base = (unsigned long *)((char *)msr_bitmap + 0x400);
+	} else {
+		return;
+	}
+	if (read)
+		__clear_bit(bit, base);
+	if (write)
+		__clear_bit(bit, (unsigned long *)((char *)base + 0x800));
+}
+
+static int vmcs_ctls_init(void)
+{
+	u32 pin_min = PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING;
+	u32 pin_opt = PIN_BASED_VIRTUAL_NMIS |
+		      (guest_slice_us ? PIN_BASED_VMX_PREEMPTION_TIMER : 0);
+	u32 proc_min = CPU_BASED_HLT_EXITING | CPU_BASED_MWAIT_EXITING |
+		       CPU_BASED_MONITOR_EXITING |
+		       CPU_BASED_UNCOND_IO_EXITING |
+		       CPU_BASED_USE_MSR_BITMAPS |
+		       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
+	u32 proc2_min = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID;
+	u32 proc2_opt = SECONDARY_EXEC_ENABLE_RDTSCP |
+			SECONDARY_EXEC_ENABLE_INVPCID;
+	u32 exit_min = VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_LOAD_IA32_EFER |
+		       VM_EXIT_LOAD_IA32_PAT;
+	u32 exit_opt = VM_EXIT_SAVE_DEBUG_CONTROLS;
+	u32 entry_min = VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER |
+			VM_ENTRY_LOAD_IA32_PAT;
+	u32 entry_opt = VM_ENTRY_LOAD_DEBUG_CONTROLS;
+
+	if (vmx_caps_adjust(pin_min, pin_opt, vmx_caps.pin, &vmcs_ctls.pin) ||
+	    vmx_caps_adjust(proc_min, 0, vmx_caps.proc, &vmcs_ctls.proc) ||
+	    vmx_caps_adjust(proc2_min, proc2_opt, vmx_caps.proc2,
+			    &vmcs_ctls.proc2) ||
+	    vmx_caps_adjust(exit_min, exit_opt, vmx_caps.exit,
+			    &vmcs_ctls.exit) ||
+	    vmx_caps_adjust(entry_min, entry_opt, vmx_caps.entry,
+			    &vmcs_ctls.entry)) {
+		pr_err("dune: CPU lacks a VMX control the module needs\n");
+		return -EOPNOTSUPP;
+	}
+	if (vmcs_ctls.pin & PIN_BASED_VMX_PREEMPTION_TIMER) {
+		u64 ticks = (u64)tsc_khz * guest_slice_us / 1000;
+
+		ticks >>= vmx_caps.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK;
+		preemption_timer_value = clamp_t(u64, ticks, 1, U32_MAX);
+	}
+	return 0;
+}
+
+static int alloc_vmxon_regions(void)
+{
+	struct page *page;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		page = alloc_pages_node(cpu_to_node(cpu),
+					GFP_KERNEL | __GFP_ZERO, 0);
+		if (!page)
+			return -ENOMEM;
+		per_cpu(vmxon_region, cpu) = page_address(page);
+	}
+	return 0;
+}
+
+static void free_vmxon_regions(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(vmxon_region, cpu))
+			free_page((unsigned long)per_cpu(vmxon_region, cpu));
+		per_cpu(vmxon_region, cpu) = NULL;
+	}
+}
+
+int dune_vmx_init(void)
+{
+	struct desc_ptr idt;
+	int r;
+
+	r = vmcs_ctls_init();
+	if (r)
+		return r;
+	msr_bitmap = (unsigned long *)__get_free_page(GFP_KERNEL);
+	if (!msr_bitmap)
+		return -ENOMEM;
+	/* Intercept every MSR but these (dune-abi.md section 6). */
+	memset(msr_bitmap, 0xff, PAGE_SIZE);
+	msr_bitmap_pass(MSR_FS_BASE, true, true);
+	msr_bitmap_pass(MSR_GS_BASE, true, true);
+	msr_bitmap_pass(MSR_PKG_ENERGY_STATUS, true, false);
+	msr_bitmap_pass(MSR_RAPL_POWER_UNIT, true, false);
+
+	r = alloc_vmxon_regions();
+	if (r) {
+		free_vmxon_regions();
+		free_page((unsigned long)msr_bitmap);
+		return r;
+	}
+	store_idt(&idt);
+	host_idt_base = idt.address;
+	return 0;
+}
+
+void dune_vmx_exit(void)
+{
+	free_vmxon_regions();
+	free_page((unsigned long)msr_bitmap);
+	ida_destroy(&vpid_ida);
+}
+
+static u64 fixed_bits(u64 val, u64 fixed0, u64 fixed1)
+{
+	return (val | fixed0) & fixed1;
+}
+
+/* Host state that is the same on every CPU.  Returns VMWRITE errors. */
+static int vmcs_setup_host_constant(void)
+{
+	int err = 0;
+	u64 v;
+
+	err |= vmcs_write(HOST_CR0, read_cr0());
+	err |= vmcs_write(HOST_CS_SELECTOR, __KERNEL_CS);
+	err |= vmcs_write(HOST_SS_SELECTOR, __KERNEL_DS);
+	err |= vmcs_write(HOST_DS_SELECTOR, 0);
+	err |= vmcs_write(HOST_ES_SELECTOR, 0);
+	err |= vmcs_write(HOST_FS_SELECTOR, 0);
+	err |= vmcs_write(HOST_GS_SELECTOR, 0);
+	err |= vmcs_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
+	err |= vmcs_write(HOST_IDTR_BASE, host_idt_base);
+	err |= vmcs_write(HOST_RIP, (unsigned long)__dune_vmx_exit);
+	rdmsrl(MSR_IA32_SYSENTER_CS, v);
+	err |= vmcs_write(HOST_IA32_SYSENTER_CS, (u32)v);
+	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
+	err |= vmcs_write(HOST_IA32_SYSENTER_EIP, v);
+	rdmsrl(MSR_EFER, v);
+	err |= vmcs_write(HOST_IA32_EFER, v);
+	rdmsrl(MSR_IA32_CR_PAT, v);
+	err |= vmcs_write(HOST_IA32_PAT, v);
+	return err;
+}
+
+/* Host state that differs per CPU; written when a vCPU lands on a CPU. */
+static int vmcs_setup_host_percpu(int cpu)
+{
+	int err = 0;
+	u64 v;
+
+	err |= vmcs_write(HOST_TR_BASE,
+			  (unsigned long)&get_cpu_entry_area(cpu)->tss.x86_tss);
+	err |= vmcs_write(HOST_GDTR_BASE,
+			  (unsigned long)&get_cpu_entry_area(cpu)->gdt);
+	rdmsrl(MSR_IA32_SYSENTER_ESP, v);
+	err |= vmcs_write(HOST_IA32_SYSENTER_ESP, v);
+	rdmsrl(MSR_GS_BASE, v);		/* the kernel's per-CPU base */
+	err |= vmcs_write(HOST_GS_BASE, v);
+	return err;
+}
+
+struct guest_seg {
+	u32 sel;	/* VMCS field encodings */
+	u32 base;
+	u32 limit;
+	u32 ar;
+	u32 limit_value;
+	u32 ar_value;
+};
+
+#define GUEST_SEG(s, lim, arb) { GUEST_##s##_SELECTOR, GUEST_##s##_BASE, \
+				 GUEST_##s##_LIMIT, GUEST_##s##_AR_BYTES, \
+				 lim, arb }
+
+/* Flat segments with selector 0; libdune loads its own GDT. */
+static const struct guest_seg guest_segs[] = {
+	GUEST_SEG(CS, 0xffffffff, 0xa09b),	/* 64-bit code, DPL 0 */
+	GUEST_SEG(DS, 0xffffffff, 0xa093),
+	GUEST_SEG(ES, 0xffffffff, 0xa093),
+	GUEST_SEG(FS, 0xffffffff, 0xa093),
+	GUEST_SEG(GS, 0xffffffff, 0xa093),
+	GUEST_SEG(SS, 0xffffffff, 0xa093),
+	GUEST_SEG(TR, 0xff, 0x008b),		/* busy 64-bit TSS */
+	GUEST_SEG(LDTR, 0xffff, 0x0082),
+};
+
+static int vmcs_setup_segments(void)
+{
+	const struct guest_seg *g;
+	int err = 0;
+
+	for (g = guest_segs; g < guest_segs + ARRAY_SIZE(guest_segs); g++) {
+		err |= vmcs_write(g->sel, 0);
+		err |= vmcs_write(g->base, 0);
+		err |= vmcs_write(g->limit, g->limit_value);
+		err |= vmcs_write(g->ar, g->ar_value);
+	}
+	return err;
+}
+
+/* Initial guest state, dune-abi.md section 6. */
+static int vmcs_setup_guest(struct dune_vcpu *v, const struct dune_config *conf)
+{
+	u64 host_cr4 = cr4_read_shadow();
+	u64 cr0, cr4, pat;
+	int err = 0;
+
+	cr0 = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP | X86_CR0_MP |
+	      X86_CR0_ET | X86_CR0_NE;
+	cr0 = fixed_bits(cr0, vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1);
+	cr4 = X86_CR4_PAE | X86_CR4_VMXE | X86_CR4_OSXMMEXCPT |
+	      X86_CR4_PGE | X86_CR4_OSFXSR;
+	cr4 |= host_cr4 & (X86_CR4_PCIDE | X86_CR4_OSXSAVE | X86_CR4_FSGSBASE);
+	cr4 = fixed_bits(cr4, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1);
+
+	err |= vmcs_write(GUEST_CR0, cr0);
+	err |= vmcs_write(CR0_READ_SHADOW, cr0);
+	err |= vmcs_write(CR0_GUEST_HOST_MASK, ~0UL);
+	err |= vmcs_write(GUEST_CR3, conf->cr3);
+	err |= vmcs_write(GUEST_CR4, cr4);
+	err |= vmcs_write(CR4_READ_SHADOW, cr4);
+	err |= vmcs_write(CR4_GUEST_HOST_MASK, ~0UL);
+	/* FFXSR exists on AMD only; Intel reserves the bit (VM entry fails) */
+	err |= vmcs_write(GUEST_IA32_EFER, EFER_LME | EFER_LMA | EFER_SCE |
+			  (boot_cpu_has(X86_FEATURE_FXSR_OPT) ? EFER_FFXSR : 0));
+	rdmsrl(MSR_IA32_CR_PAT, pat);
+	err |= vmcs_write(GUEST_IA32_PAT, pat);
+	err |= vmcs_write(GUEST_DR7, 0x400);
+	err |= vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+
+	err |= vmcs_setup_segments();
+	err |= vmcs_write(GUEST_FS_BASE, x86_fsbase_read_cpu());
+	err |= vmcs_write(GUEST_GDTR_BASE, 0);
+	err |= vmcs_write(GUEST_GDTR_LIMIT, 0);
+	err |= vmcs_write(GUEST_IDTR_BASE, 0);
+	err |= vmcs_write(GUEST_IDTR_LIMIT, 0);
+
+	err |= vmcs_write(GUEST_RIP, conf->rip);
+	err |= vmcs_write(GUEST_RSP, conf->rsp);
+	err |= vmcs_write(GUEST_RFLAGS, conf->rflags | X86_EFLAGS_FIXED);
+	err |= vmcs_write(GUEST_SYSENTER_CS, 0);
+	err |= vmcs_write(GUEST_SYSENTER_ESP, 0);
+	err |= vmcs_write(GUEST_SYSENTER_EIP, 0);
+	err |= vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	err |= vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	err |= vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	err |= vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+	return err;
+}
+
+static int vmcs_setup_controls(struct dune_vcpu *v)
+{
+	int err = 0;
+
+	err |= vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmcs_ctls.pin);
+	err |= vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_ctls.proc);
+	err |= vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_ctls.proc2);
+	err |= vmcs_write(VM_EXIT_CONTROLS, vmcs_ctls.exit);
+	err |= vmcs_write(VM_ENTRY_CONTROLS, vmcs_ctls.entry);
+	err |= vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_BP));
+	err |= vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	err |= vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	err |= vmcs_write(CR3_TARGET_COUNT, 0);
+	err |= vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	err |= vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	err |= vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	err |= vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	err |= vmcs_write(MSR_BITMAP, __pa(msr_bitmap));
+	err |= vmcs_write(EPT_POINTER, v->ept.eptp);
+	err |= vmcs_write(VIRTUAL_PROCESSOR_ID, v->vpid);
+	err |= vmcs_write(TSC_OFFSET, 0);
+	/* without "save timer value" each VM entry starts a full slice */
+	if (vmcs_ctls.pin & PIN_BASED_VMX_PREEMPTION_TIMER)
+		err |= vmcs_write(VMX_PREEMPTION_TIMER_VALUE,
+				  preemption_timer_value);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading a vCPU on a CPU                                              */
+/* ------------------------------------------------------------------ */
+
+static void vcpu_vmclear_local(void *data)
+{
+	struct dune_vcpu *v = data;
+
+	if (v->cpu != smp_processor_id())
+		return;
+	vmcs_clear(v->vmcs_pa);
+	if (this_cpu_read(current_vcpu) == v)
+		this_cpu_write(current_vcpu, NULL);
+	if (vmx_cap_invept_single())
+		vmx_invept(VMX_EPT_EXTENT_CONTEXT, v->ept.eptp);
+	else
+		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	v->launched = false;
+	/* VMCLEAR wrote the VMCS back before anyone sees cpu == -1 */
+	smp_wmb();
+	WRITE_ONCE(v->cpu, -1);
+}
+
+/* VMCLEAR the vCPU's VMCS on whatever CPU it is active. */
+static void vcpu_vmclear(struct dune_vcpu *v)
+{
+	int cpu = READ_ONCE(v->cpu);
+
+	if (cpu < 0)
+		return;
+	smp_call_function_single(cpu, vcpu_vmclear_local, v, 1);
+	if (READ_ONCE(v->cpu) >= 0) {	/* that CPU went offline */
+		v->cpu = -1;
+		v->launched = false;
+	}
+}
+
+static void vcpu_flush_tlb_local(struct dune_vcpu *v)
+{
+	if (vmx_cap_invept_single())
+		vmx_invept(VMX_EPT_EXTENT_CONTEXT, v->ept.eptp);
+	else
+		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	if (vmx_cap_invvpid_single())
+		vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, v->vpid, 0);
+	else
+		vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0, 0);
+}
+
+/*
+ * vcpu_load - make @v's VMCS current on this CPU.  Preemption must be
+ * off.  A vCPU that moves here from another CPU is VMCLEARed there first
+ * (its VMCS may be active on one CPU only), gets this CPU's host state
+ * and a TLB flush for its EPTP and VPID: this CPU may hold stale
+ * translations from an earlier visit.
+ */
+static int vcpu_load(struct dune_vcpu *v)
+{
+	int cpu = smp_processor_id();
+	unsigned long flags;
+	int r;
+
+	if (unlikely(!this_cpu_read(vmx_on))) {
+		local_irq_save(flags);
+		r = vmxon_this_cpu();
+		local_irq_restore(flags);
+		if (r) {
+			pr_err_ratelimited("dune: cannot enable VMX on CPU %d (%d)\n",
+					   cpu, r);
+			return r;
+		}
+	}
+	if (v->cpu != cpu) {
+		/* cross-CPU VMCLEAR needs interrupts and may run with preemption off */
+		vcpu_vmclear(v);
+		if (vmcs_load(v->vmcs_pa))
+			return -EIO;
+		this_cpu_write(current_vcpu, v);
+		WRITE_ONCE(v->cpu, cpu);
+		smp_mb();	/* pairs with dune_vmx_kick_flush() */
+		if (vmcs_setup_host_percpu(cpu))
+			return -EIO;
+		vcpu_flush_tlb_local(v);
+		v->host_cr3 = 0;
+		v->host_cr4 = 0;
+		v->host_fs_base = ~0ULL;
+	} else if (this_cpu_read(current_vcpu) != v) {
+		if (vmcs_load(v->vmcs_pa))
+			return -EIO;
+		this_cpu_write(current_vcpu, v);
+	}
+	return 0;
+}
+
+/*
+ * dune_vmx_vcpu_setup - allocate and fill the VMCS of a new vCPU.  On
+ * return the VMCS is active on some CPU (v->cpu) or everything is undone.
+ */
+int dune_vmx_vcpu_setup(struct dune_vcpu *v, const struct dune_config *conf)
+{
+	struct page *page;
+	int vpid, err, r;
+
+	v->cpu = -1;
+	vpid = ida_alloc_range(&vpid_ida, 1, 0xffff, GFP_KERNEL);
+	if (vpid < 0)
+		return vpid;
+	v->vpid = vpid;
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!page) {
+		r = -ENOMEM;
+		goto err_vpid;
+	}
+	v->vmcs = page_address(page);
+	v->vmcs_pa = __pa(v->vmcs);
+	*(u32 *)v->vmcs = vmx_caps.revision_id;
+
+	preempt_disable();
+	r = vmcs_clear(v->vmcs_pa);
+	if (!r)
+		r = vcpu_load(v);
+	if (r) {
+		preempt_enable();
+		goto err_vmcs;
+	}
+	err = vmcs_setup_host_constant();
+	err |= vmcs_setup_controls(v);
+	err |= vmcs_setup_guest(v, conf);
+	preempt_enable();
+	if (err) {
+		r = -EIO;
+		goto err_clear;
+	}
+	v->rip = conf->rip;
+	v->rflags = conf->rflags | X86_EFLAGS_FIXED;
+	rdmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
+	return 0;
+
+err_clear:
+	vcpu_vmclear(v);
+err_vmcs:
+	free_page((unsigned long)v->vmcs);
+	v->vmcs = NULL;
+err_vpid:
+	ida_free(&vpid_ida, v->vpid);
+	return r;
+}
+
+void dune_vmx_vcpu_free(struct dune_vcpu *v)
+{
+	if (!v->vmcs)
+		return;
+	vcpu_vmclear(v);
+	free_page((unsigned long)v->vmcs);
+	v->vmcs = NULL;
+	ida_free(&vpid_ida, v->vpid);
+}
+
+/* ------------------------------------------------------------------ */
+/* EPT invalidation: stop the guest from using stale translations       */
+/* ------------------------------------------------------------------ */
+
+static void kick_noop(void *unused)
+{
+}
+
+/*
+ * dune_vmx_kick_flush - called after EPT entries were removed.  The next
+ * VM entry of @v flushes its EPTP (INVEPT); if @v is in the guest right
+ * now, an IPI makes it exit first and this waits until it has, so that
+ * on return the guest can no longer reach the old pages.  Translations
+ * cached on CPUs the vCPU left are flushed when it comes back (vcpu_load).
+ */
+void dune_vmx_kick_flush(struct dune_vcpu *v)
+{
+	int cpu;
+
+	atomic_set(&v->ept.flush_pending, 1);
+	smp_mb();	/* flag before mode, pairs with the entry path */
+	if (READ_ONCE(v->mode) != DUNE_IN_GUEST)
+		return;
+	cpu = READ_ONCE(v->cpu);
+	if (cpu >= 0 && cpu != raw_smp_processor_id())
+		smp_call_function_single(cpu, kick_noop, NULL, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* The run loop                                                         */
+/* ------------------------------------------------------------------ */
+
+struct host_segs {
+	u16 ds, es, fs, gs;
+	u64 fs_base;
+	u64 kernel_gs_base;
+	u64 debugctl;
+};
+
+/* Before VM entry, interrupts off: state VM exit does not restore. */
+static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
+{
+	unsigned long cr3 = __read_cr3();
+	unsigned long cr4 = cr4_read_shadow();
+	int err = 0;
+
+	savesegment(ds, h->ds);
+	savesegment(es, h->es);
+	savesegment(fs, h->fs);
+	savesegment(gs, h->gs);
+	h->fs_base = x86_fsbase_read_cpu();
+	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+	h->debugctl = get_debugctlmsr();
+
+	if (unlikely(cr3 != v->host_cr3)) {
+		err |= vmcs_write(HOST_CR3, cr3);
+		v->host_cr3 = cr3;
+	}
+	if (unlikely(cr4 != v->host_cr4)) {
+		err |= vmcs_write(HOST_CR4, cr4);
+		v->host_cr4 = cr4;
+	}
+	if (unlikely(h->fs_base != v->host_fs_base)) {
+		err |= vmcs_write(HOST_FS_BASE, h->fs_base);
+		v->host_fs_base = h->fs_base;
+	}
+	err |= vmcs_write(GUEST_RIP, v->rip);
+	err |= vmcs_write(GUEST_RSP, v->regs.rsp);
+	err |= vmcs_write(GUEST_RFLAGS, v->rflags);
+	if (v->guest_kernel_gs_base != h->kernel_gs_base)
+		wrmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
+	return err;
+}
+
+/* After VM exit, interrupts still off: put the host back together. */
+static void switch_to_host(struct dune_vcpu *v, struct host_segs *h)
+{
+	rdmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
+	if (v->guest_kernel_gs_base != h->kernel_gs_base)
+		wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+	if (unlikely(h->ds | h->es)) {
+		loadsegment(ds, h->ds);
+		loadsegment(es, h->es);
+	}
+	if (unlikely(h->fs)) {
+		loadsegment(fs, h->fs);
+		x86_fsbase_write_cpu(h->fs_base);
+	}
+	if (unlikely(h->gs)) {
+		load_gs_index(h->gs);
+		wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+	}
+	/* VM exit leaves the TR limit at 0x67 and the GDT limit at 0xffff */
+	invalidate_tss_limit();
+	load_fixmap_gdt(raw_smp_processor_id());
+	if (h->debugctl)
+		update_debugctlmsr(h->debugctl);
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+}
+
+static bool exit_reason_handled(u32 reason)
+{
+	switch (reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_VMCALL:
+	case EXIT_REASON_CPUID:
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Read what the exit left while the VMCS is current.  Interrupts off. */
+static void read_exit_info(struct dune_vcpu *v)
+{
+	struct dune_exit_info *e = &v->exit;
+
+	e->reason = vmcs_read(VM_EXIT_REASON);
+	e->qual = vmcs_read(EXIT_QUALIFICATION);
+	e->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
+	e->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	v->rip = vmcs_read(GUEST_RIP);
+	v->regs.rsp = vmcs_read(GUEST_RSP);
+	v->rflags = vmcs_read(GUEST_RFLAGS);
+	if ((u16)e->reason == EXIT_REASON_EPT_VIOLATION) {
+		e->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		e->gla = vmcs_read(GUEST_LINEAR_ADDRESS);
+	}
+	if (!exit_reason_handled((u16)e->reason) ||
+	    (e->reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
+		e->cr0 = vmcs_read(GUEST_CR0);
+		e->cr3 = vmcs_read(GUEST_CR3);
+		e->cr4 = vmcs_read(GUEST_CR4);
+		e->efer = vmcs_read(GUEST_IA32_EFER);
+		e->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+		e->activity = vmcs_read(GUEST_ACTIVITY_STATE);
+	}
+}
+
+static void dump_vcpu(struct dune_vcpu *v, const char *why)
+{
+	struct dune_exit_info *e = &v->exit;
+	struct dune_guest_regs *r = &v->regs;
+
+	pr_warn_ratelimited("dune: pid %d vcpu %llu: %s (exit reason 0x%x qual 0x%llx intr 0x%x insn-error %u)\n"
+			    "dune:  rip %016llx rsp %016llx rflags %08llx cr0 %llx cr3 %llx cr4 %llx efer %llx intrbl %x act %x\n"
+			    "dune:  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+			    "dune:  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n"
+			    "dune:  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n"
+			    "dune:  r13 %016llx r14 %016llx r15 %016llx gpa %llx gla %llx\n",
+			    task_pid_nr(current), v->handle, why, e->reason,
+			    e->qual, e->intr_info, e->insn_error,
+			    v->rip, r->rsp, v->rflags, e->cr0, e->cr3, e->cr4,
+			    e->efer, e->interruptibility, e->activity,
+			    r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi,
+			    r->rbp, r->r8, r->r9, r->r10, r->r11, r->r12,
+			    r->r13, r->r14, r->r15, e->gpa, e->gla);
+}
+
+static bool stop(struct dune_vcpu *v, s64 ret, s64 status)
+{
+	v->ret = ret;
+	v->status = status;
+	return true;
+}
+
+static bool handle_exception_nmi(struct dune_vcpu *v)
+{
+	u32 info = v->exit.intr_info;
+	u32 vector = info & INTR_INFO_VECTOR_MASK;
+
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+		return false;	/* handled before interrupts came back on */
+	if (vector == X86_TRAP_DB || vector == X86_TRAP_BP)
+		return stop(v, DUNE_RET_INTERRUPT, vector);
+	dump_vcpu(v, "unexpected exception");
+	return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
+}
+
+static bool handle_cpuid(struct dune_vcpu *v)
+{
+	u32 eax = v->regs.rax, ebx, ecx = v->regs.rcx, edx;
+
+	v->rip += v->exit.insn_len;
+	cpuid_count(eax, ecx, &eax, &ebx, &ecx, &edx);
+	v->regs.rax = eax;
+	v->regs.rbx = ebx;
+	v->regs.rcx = ecx;
+	v->regs.rdx = edx;
+	return false;
+}
+
+static bool handle_ept_violation(struct dune_vcpu *v)
+{
+	int r = dune_ept_fault(v, v->exit.gpa, v->exit.qual);
+
+	if (!r)
+		return false;
+	pr_info_ratelimited("dune: pid %d: EPT violation at GPA 0x%llx (GVA 0x%llx, qual 0x%llx, rip 0x%llx) cannot be resolved: %d\n",
+			    task_pid_nr(current), v->exit.gpa, v->exit.gla,
+			    v->exit.qual, v->rip, r);
+	return stop(v, DUNE_RET_EPT_VIOLATION, 0);
+}
+
+/* Returns true when the run loop stops (v->ret and v->status set). */
+static bool handle_exit(struct dune_vcpu *v)
+{
+	u32 reason = v->exit.reason;
+
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		dump_vcpu(v, "VM entry failed (invalid guest state)");
+		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
+	}
+	switch ((u16)reason) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		return handle_exception_nmi(v);
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+		return false;	/* serviced when interrupts came back on */
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return false;	/* the guest's time slice ended */
+	case EXIT_REASON_VMCALL:
+		v->rip += v->exit.insn_len;
+		return dune_hypercall(v);
+	case EXIT_REASON_CPUID:
+		return handle_cpuid(v);
+	case EXIT_REASON_EPT_VIOLATION:
+		return handle_ept_violation(v);
+	case EXIT_REASON_TRIPLE_FAULT:
+		dump_vcpu(v, "triple fault");
+		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
+	default:
+		dump_vcpu(v, "unhandled VM exit");
+		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
+	}
+}
+
+/*
+ * One VM entry and exit.  Returns 1 if the guest ran, 0 if the entry was
+ * skipped to let the host reschedule or deliver a signal, or an errno.
+ */
+static int run_once(struct dune_vcpu *v)
+{
+	struct host_segs h;
+	int r;
+
+	preempt_disable();
+	r = vcpu_load(v);
+	if (r) {
+		preempt_enable();
+		return r;
+	}
+	local_irq_disable();
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+
+	WRITE_ONCE(v->mode, DUNE_IN_GUEST);
+	smp_mb();	/* mode before the flush flag, see dune_vmx_kick_flush() */
+	if (need_resched() || signal_pending(current)) {
+		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
+		local_irq_enable();
+		preempt_enable();
+		return 0;
+	}
+	if (atomic_xchg(&v->ept.flush_pending, 0))
+		vcpu_flush_tlb_local(v);
+
+	if (switch_to_guest(v, &h)) {
+		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
+		local_irq_enable();
+		preempt_enable();
+		return -EIO;
+	}
+	rcu_virt_note_context_switch(smp_processor_id());
+	r = __dune_vmx_run(&v->regs, v->launched);
+	WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
+	switch_to_host(v, &h);
+
+	memset(&v->exit, 0, sizeof(v->exit));
+	if (r) {
+		/* VMfail: the VMCS is not usable as it is */
+		v->exit.insn_error = vmcs_read_insn_error();
+		v->exit.reason = VMX_EXIT_REASONS_FAILED_VMENTRY;
+	} else {
+		v->launched = true;
+		read_exit_info(v);
+		if ((u16)v->exit.reason == EXIT_REASON_EXCEPTION_NMI &&
+		    (v->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) ==
+		    INTR_TYPE_NMI_INTR)
+			__dune_vmx_do_nmi();
+	}
+	local_irq_enable();
+	preempt_enable();
+	dune_stats_count_exit(v->exit.reason);
+	return 1;
+}
+
+/*
+ * dune_vmx_run - run the guest until something for user space happens.
+ * Returns 0 with v->ret/v->status set, or a negative errno.
+ */
+int dune_vmx_run(struct dune_vcpu *v)
+{
+	int r;
+
+	for (;;) {
+		cond_resched();
+		if (signal_pending(current)) {
+			stop(v, DUNE_RET_SIGNAL, 0);
+			return 0;
+		}
+		if (READ_ONCE(v->ept.released))
+			return -EIO;
+		r = run_once(v);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		if (handle_exit(v))
+			return 0;
+		if (unlikely(v->exec_seen))
+			return 0;
+	}
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vCPU and the interfaces between the VT-x core (vmx.c), the EPT
+ * (ept.c), the hypercalls (hypercall.c) and the vCPU bookkeeping (vcpu.c).
+ */
+#ifndef DUNE_VMX_H
+#define DUNE_VMX_H
+
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/spinlock.h>
+#include <linux/stddef.h>
+#include <linux/types.h>
+
+#include <dune/abi.h>
+
+/*
+ * struct dune_guest_regs - guest GPRs that VM entry/exit does not switch.
+ * Same order as struct dune_config rax..r15; @rsp is kept here for the
+ * copy to and from user space but lives in the VMCS while the guest runs.
+ * vmx_entry.S uses the offsets (checked below).
+ */
+struct dune_guest_regs {
+	u64 rax;
+	u64 rbx;
+	u64 rcx;
+	u64 rdx;
+	u64 rsi;
+	u64 rdi;
+	u64 rsp;
+	u64 rbp;
+	u64 r8;
+	u64 r9;
+	u64 r10;
+	u64 r11;
+	u64 r12;
+	u64 r13;
+	u64 r14;
+	u64 r15;
+};
+
+static_assert(offsetof(struct dune_guest_regs, rdi) == 40);
+static_assert(offsetof(struct dune_guest_regs, rbp) == 56);
+static_assert(offsetof(struct dune_guest_regs, r15) == 120);
+
+#define DUNE_EPT_CACHE_PAGES	4	/* tables one 4K mapping may need */
+
+/*
+ * struct dune_ept - the EPT of one vCPU: a lazily filled shadow of the
+ * process page tables over the three guest-physical windows.
+ */
+struct dune_ept {
+	u64 *root;			/* PML4 (kernel VA) */
+	u64 eptp;
+	spinlock_t lock;		/* protects the tables */
+	struct mmu_notifier mn;
+	bool mn_registered;
+	unsigned long mmu_seq;		/* bumped when an invalidation ends */
+	long invalidate_in_progress;
+	atomic_t flush_pending;		/* INVEPT before the next entry */
+	bool released;			/* the mm is gone */
+	void *cache[DUNE_EPT_CACHE_PAGES];
+	int ncache;
+	/* the windows (struct dune_layout of the owning process) */
+	u64 phys_limit;
+	u64 base_map;
+	u64 base_stack;
+};
+
+enum dune_vcpu_mode {
+	DUNE_OUTSIDE_GUEST = 0,
+	DUNE_IN_GUEST = 1,
+};
+
+/* What the VM exit left, read while the VMCS was current. */
+struct dune_exit_info {
+	u32 reason;
+	u32 intr_info;
+	u32 insn_len;
+	u32 insn_error;			/* VM entry failed: VM-instruction error */
+	u64 qual;
+	u64 gpa;
+	u64 gla;
+	/* for the dump of unhandled exits */
+	u64 cr0;
+	u64 cr3;
+	u64 cr4;
+	u64 efer;
+	u32 interruptibility;
+	u32 activity;
+};
+
+/*
+ * struct dune_vcpu - a vCPU: created by DUNE_ENTER with vcpu == 0, named
+ * by @handle in struct dune_config, bound to the creating thread @task
+ * and its address space @mm, destroyed when the file is released.
+ */
+struct dune_vcpu {
+	struct list_head list;		/* in dune_file.vcpus */
+	u64 handle;
+	struct task_struct *task;	/* reference held */
+	struct mm_struct *mm;		/* mmgrab'd */
+
+	/* VMX */
+	void *vmcs;
+	u64 vmcs_pa;
+	int cpu;			/* where the VMCS is active, or -1 */
+	bool launched;
+	u16 vpid;
+	int mode;			/* enum dune_vcpu_mode */
+	u64 host_cr3;			/* HOST_* values now in the VMCS */
+	u64 host_cr4;
+	u64 host_fs_base;
+
+	/* guest state outside the VMCS */
+	struct dune_guest_regs regs;
+	u64 rip;
+	u64 rflags;
+	u64 guest_kernel_gs_base;
+
+	struct dune_exit_info exit;
+	s64 ret;			/* DUNE_RET_* when the run loop stops */
+	s64 status;
+	bool exec_seen;			/* a hypercall execve()d: no copy-out */
+
+	struct dune_ept ept;
+};
+
+/* vmx_entry.S */
+int __dune_vmx_run(struct dune_guest_regs *regs, unsigned int resume);
+void __dune_vmx_exit(void);
+void __dune_vmx_do_nmi(void);
+
+/* vmx.c */
+int dune_vmx_init(void);
+void dune_vmx_exit(void);
+int dune_vmx_get(void);
+void dune_vmx_put(void);
+int dune_vmx_vcpu_setup(struct dune_vcpu *v, const struct dune_config *conf);
+void dune_vmx_vcpu_free(struct dune_vcpu *v);
+int dune_vmx_run(struct dune_vcpu *v);
+void dune_vmx_kick_flush(struct dune_vcpu *v);
+
+/* ept.c */
+int dune_ept_init(struct dune_vcpu *v);
+void dune_ept_destroy(struct dune_vcpu *v);
+int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual);
+
+/* hypercall.c */
+bool dune_hypercall(struct dune_vcpu *v);
+
+/* syscall_table.c */
+int dune_syscall_table_init(void);
+long dune_syscall_call(unsigned long nr, const struct pt_regs *regs);
+bool dune_syscall_available(void);
+
+#endif /* DUNE_VMX_H */
