@@ -40,6 +40,10 @@ struct dune_stats {
 	atomic_t vcpus_created;
 	atomic64_t exits[DUNE_EXIT_REASON_MAX];
 	atomic64_t exits_failed_entry;
+	atomic_t ept_faults;		/* EPT violations resolved */
+	atomic_t ept_maps_4k;		/* 4 KiB EPT leaves installed */
+	atomic_t ept_maps_2m;		/* 2 MiB EPT leaves installed */
+	atomic_t ept_zaps;		/* invalidations that removed leaves */
 };
 
 extern struct dune_stats dune_stats;

@@ -7,6 +7,10 @@
  *   exits          one line per VM-exit reason seen: "<number> <NAME> <count>",
  *                  plus "failed_entry <count>" (VM entries that failed)
  *   caps           the VMX capabilities the module found: "<name> <value>"
+ *   ept_faults     EPT violations resolved by faulting the page in
+ *   ept_maps_4k    4 KiB EPT leaves installed
+ *   ept_maps_2m    2 MiB EPT leaves installed (host THP / hugetlb)
+ *   ept_zaps       MMU-notifier invalidations that removed EPT leaves
  *
  * debugfs failures are not fatal: the module works without its counters.
  */
@@ -72,6 +76,14 @@ void dune_stats_init(void)
 				&dune_stats.vcpus_live);
 	debugfs_create_atomic_t("vcpus_created", 0444, dune_debugfs_dir,
 				&dune_stats.vcpus_created);
+	debugfs_create_atomic_t("ept_faults", 0444, dune_debugfs_dir,
+				&dune_stats.ept_faults);
+	debugfs_create_atomic_t("ept_maps_4k", 0444, dune_debugfs_dir,
+				&dune_stats.ept_maps_4k);
+	debugfs_create_atomic_t("ept_maps_2m", 0444, dune_debugfs_dir,
+				&dune_stats.ept_maps_2m);
+	debugfs_create_atomic_t("ept_zaps", 0444, dune_debugfs_dir,
+				&dune_stats.ept_zaps);
 	debugfs_create_file("exits", 0444, dune_debugfs_dir, NULL,
 			    &exits_fops);
 	debugfs_create_file("caps", 0444, dune_debugfs_dir, NULL,

@@ -22,6 +22,7 @@
 #include <linux/spinlock.h>
 #include <asm/vmx.h>
 
+#include "dune_mod.h"
 #include "vmx.h"
 #include "vmx_caps.h"
 
@@ -166,6 +167,8 @@ static int ept_set(struct dune_ept *ept, u64 gpa, u64 pfn, bool huge,
 	e = &table[ept_index(gpa, level)];
 	old = *e;
 	WRITE_ONCE(*e, leaf);
+	atomic_inc(level == 2 ? &dune_stats.ept_maps_2m :
+		   &dune_stats.ept_maps_4k);
 	if (epte_present(old) && ((old & EPTE_ADDR) != (leaf & EPTE_ADDR) ||
 				  (old & ~leaf & EPTE_RWX)))
 		*flush = true;
@@ -254,8 +257,10 @@ static int ept_mn_invalidate_range_start(struct mmu_notifier *mn,
 	ept->invalidate_in_progress++;
 	zapped = ept_zap_hva(ept, range->start, range->end);
 	spin_unlock(&ept->lock);
-	if (zapped)
+	if (zapped) {
+		atomic_inc(&dune_stats.ept_zaps);
 		dune_vmx_kick_flush(v);
+	}
 	return 0;
 }
 
@@ -415,6 +420,8 @@ int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual)
 		put_page(page);
 	if (flush)
 		dune_vmx_kick_flush(v);
+	if (!r)
+		atomic_inc(&dune_stats.ept_faults);
 	return r;
 }
 

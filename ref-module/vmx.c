@@ -12,6 +12,7 @@
  * creating a vCPU fails with -EBUSY.
  */
 #include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/gfp.h>
 #include <linux/hw_breakpoint.h>
 #include <linux/idr.h>
@@ -70,6 +71,9 @@ static unsigned long host_idt_base;
 static DEFINE_PER_CPU(void *, vmxon_region);
 static DEFINE_PER_CPU(bool, vmx_on);
 static DEFINE_PER_CPU(struct dune_vcpu *, current_vcpu);
+/* vCPUs whose VMCS is active on this CPU (VMCLEARed before VMXOFF) */
+static DEFINE_PER_CPU(struct list_head, loaded_vcpus);
+static int cpuhp_state;
 
 static DEFINE_MUTEX(vmx_users_lock);
 static unsigned int vmx_users;		/* vCPUs that exist */
@@ -147,6 +151,27 @@ static void vmxon_ipi(void *data)
 static void vmxoff_ipi(void *unused)
 {
 	vmxoff_this_cpu();
+}
+
+static void vcpu_vmclear_local(void *data);
+
+/*
+ * A CPU going offline VMCLEARs the VMCSs active on it (so that their
+ * state is in memory for another CPU) and leaves VMX operation.  A CPU
+ * coming online gets VMXON lazily, in vcpu_load().
+ */
+static int dune_cpu_offline(unsigned int cpu)
+{
+	struct dune_vcpu *v, *tmp;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	list_for_each_entry_safe(v, tmp, this_cpu_ptr(&loaded_vcpus),
+				 loaded_link)
+		vcpu_vmclear_local(v);
+	vmxoff_this_cpu();
+	local_irq_restore(flags);
+	return 0;
 }
 
 /*
@@ -274,7 +299,7 @@ static void free_vmxon_regions(void)
 int dune_vmx_init(void)
 {
 	struct desc_ptr idt;
-	int r;
+	int cpu, r;
 
 	r = vmcs_ctls_init();
 	if (r)
@@ -289,19 +314,29 @@ int dune_vmx_init(void)
 	msr_bitmap_pass(MSR_PKG_ENERGY_STATUS, true, false);
 	msr_bitmap_pass(MSR_RAPL_POWER_UNIT, true, false);
 
+	for_each_possible_cpu(cpu)
+		INIT_LIST_HEAD(&per_cpu(loaded_vcpus, cpu));
 	r = alloc_vmxon_regions();
-	if (r) {
-		free_vmxon_regions();
-		free_page((unsigned long)msr_bitmap);
-		return r;
-	}
+	if (r)
+		goto err;
+	r = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "dune/vmx:online",
+				      NULL, dune_cpu_offline);
+	if (r < 0)
+		goto err;
+	cpuhp_state = r;
 	store_idt(&idt);
 	host_idt_base = idt.address;
 	return 0;
+
+err:
+	free_vmxon_regions();
+	free_page((unsigned long)msr_bitmap);
+	return r;
 }
 
 void dune_vmx_exit(void)
 {
+	cpuhp_remove_state_nocalls(cpuhp_state);
 	free_vmxon_regions();
 	free_page((unsigned long)msr_bitmap);
 	ida_destroy(&vpid_ida);
@@ -484,6 +519,7 @@ static void vcpu_vmclear_local(void *data)
 	if (v->cpu != smp_processor_id())
 		return;
 	vmcs_clear(v->vmcs_pa);
+	list_del(&v->loaded_link);
 	if (this_cpu_read(current_vcpu) == v)
 		this_cpu_write(current_vcpu, NULL);
 	if (vmx_cap_invept_single())
@@ -550,6 +586,9 @@ static int vcpu_load(struct dune_vcpu *v)
 		vcpu_vmclear(v);
 		if (vmcs_load(v->vmcs_pa))
 			return -EIO;
+		local_irq_save(flags);
+		list_add(&v->loaded_link, this_cpu_ptr(&loaded_vcpus));
+		local_irq_restore(flags);
 		this_cpu_write(current_vcpu, v);
 		WRITE_ONCE(v->cpu, cpu);
 		smp_mb();	/* pairs with dune_vmx_kick_flush() */

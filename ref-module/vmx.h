@@ -105,6 +105,7 @@ struct dune_vcpu {
 	void *vmcs;
 	u64 vmcs_pa;
 	int cpu;			/* where the VMCS is active, or -1 */
+	struct list_head loaded_link;	/* in that CPU's loaded_vcpus */
 	bool launched;
 	u16 vpid;
 	int mode;			/* enum dune_vcpu_mode */

@@ -46,6 +46,10 @@ void guest_spin(void);
 void guest_int3(void);
 void guest_hlt(void);
 void guest_ud2(void);
+void guest_fork(void);
+void guest_read(void);
+void guest_read_vmcall(void);
+void guest_getpid_loop(void);
 
 asm(".text\n"
     /* exit(42) */
@@ -109,7 +113,42 @@ asm(".text\n"
     "	hlt\n"
     "	ud2\n"
     "guest_ud2:\n"
-    "	ud2\n");
+    "	ud2\n"
+    /* fork(); parent: rbx = child, exit(0); child (plain Linux): exit(7) */
+    "guest_fork:\n"
+    "	mov $57, %eax\n"
+    "	vmcall\n"
+    "	test %rax, %rax\n"
+    "	jz 1f\n"
+    "	mov %rax, %rbx\n"
+    "	mov $60, %eax\n"
+    "	xor %edi, %edi\n"
+    "	vmcall\n"
+    "	ud2\n"
+    "1:	mov $60, %eax\n"
+    "	mov $7, %edi\n"
+    "	syscall\n"
+    "	ud2\n"
+    /* rbx = read(rdi, rsi, rdx); exit(0) */
+    "guest_read:\n"
+    "	xor %eax, %eax\n"
+    "guest_read_vmcall:\n"
+    "	vmcall\n"
+    "	mov %rax, %rbx\n"
+    "	mov $60, %eax\n"
+    "	xor %edi, %edi\n"
+    "	vmcall\n"
+    "	ud2\n"
+    /* r12 times getpid(), then exit(pid); again after re-entry */
+    "guest_getpid_loop:\n"
+    "	mov $39, %eax\n"
+    "	vmcall\n"
+    "	dec %r12\n"
+    "	jnz guest_getpid_loop\n"
+    "	mov %rax, %rdi\n"
+    "	mov $60, %eax\n"
+    "	vmcall\n"
+    "	jmp guest_getpid_loop\n");
 
 /* ---------------------------------------------------------------- */
 /* Guest memory: page tables and stack, 1:1 in the identity window  */
@@ -502,6 +541,208 @@ static int t_bad_cr3(int fd, char *msg)
 	     r, strerror(errno), (long long)c.ret);
 }
 
+static int t_fork(int fd, char *msg)
+{
+	struct dune_config c;
+	int r, st;
+	pid_t w;
+
+	conf_init(&c, guest_fork);
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || (long long)c.rbx <= 0)
+		FAIL("expected EXIT and a child pid in rbx, got %d ret=%lld rbx=%lld",
+		     r, (long long)c.ret, (long long)c.rbx);
+	w = waitpid((pid_t)c.rbx, &st, 0);
+	if (w != (pid_t)c.rbx || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+		FAIL("expected the child to leave Dune and exit(7), got wait=%d status=0x%x",
+		     (int)w, st);
+	return 0;
+}
+
+static int restart_pipe[2];
+
+static void on_alarm_write(int sig)
+{
+	(void)sig;
+	got_alarm = 1;
+	if (write(restart_pipe[1], "x", 1) != 1)
+		_exit(3);
+}
+
+static int t_restart(int fd, char *msg)
+{
+	struct itimerval it = { .it_value = { 0, 50000 } };
+	struct sigaction sa = { .sa_handler = on_alarm_write };
+	struct dune_config c;
+	char buf[8];
+	int r;
+
+	if (pipe(restart_pipe))
+		FAIL("pipe: %s", strerror(errno));
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: read is restarted by Dune */
+	setitimer(ITIMER_REAL, &it, NULL);
+	conf_init(&c, guest_read);
+	c.rdi = restart_pipe[0];
+	c.rsi = (uint64_t)(uintptr_t)buf;
+	c.rdx = sizeof(buf);
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_SIGNAL || !got_alarm)
+		FAIL("blocked read + signal: expected ret=SIGNAL(4), got %d ret=%lld handler=%d",
+		     r, (long long)c.ret, (int)got_alarm);
+	if (c.rip != (uint64_t)(uintptr_t)guest_read_vmcall || c.rax != 0)
+		FAIL("expected rip back at the VMCALL %p and rax=0 (read), got rip=0x%llx rax=%lld",
+		     (void *)guest_read_vmcall, (unsigned long long)c.rip,
+		     (long long)c.rax);
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || c.rbx != 1 || buf[0] != 'x')
+		FAIL("re-entry: expected the restarted read to return 1 ('x'), got %d ret=%lld rbx=%lld",
+		     r, (long long)c.ret, (long long)c.rbx);
+	return 0;
+}
+
+#define NTHREADS	3
+#define NLOOPS		50
+
+struct loop_arg {
+	int fd;
+	int fails;
+	char why[128];
+};
+
+static void *getpid_loop_thread(void *p)
+{
+	struct loop_arg *a = p;
+	struct dune_config c;
+	int i;
+
+	conf_init(&c, guest_getpid_loop);
+	for (i = 0; i < 4; i++) {
+		c.r12 = NLOOPS;	/* GPRs are reloaded on re-entry */
+		if (enter(a->fd, &c) || c.ret != DUNE_RET_EXIT ||
+		    c.status != getpid()) {
+			a->fails++;
+			snprintf(a->why, sizeof(a->why),
+				 "iteration %d: errno %d ret=%lld status=%lld",
+				 i, errno, (long long)c.ret, (long long)c.status);
+		}
+	}
+	return NULL;
+}
+
+static int t_threads(int fd, char *msg)
+{
+	struct loop_arg a[NTHREADS];
+	pthread_t t[NTHREADS];
+	int i;
+
+	for (i = 0; i < NTHREADS; i++) {
+		a[i] = (struct loop_arg){ .fd = fd };
+		if (pthread_create(&t[i], NULL, getpid_loop_thread, &a[i]))
+			FAIL("pthread_create failed");
+	}
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < NTHREADS; i++)
+		if (a[i].fails)
+			FAIL("thread %d: %d failures, last: %s", i, a[i].fails,
+			     a[i].why);
+	return 0;
+}
+
+static long debugfs_read(const char *name)
+{
+	char path[128], buf[32];
+	long v = -1;
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dune/%s", name);
+	f = open(path, O_RDONLY);
+	if (f < 0)
+		return -1;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n > 0) {
+		buf[n] = '\0';
+		v = strtol(buf, NULL, 10);
+	}
+	return v;
+}
+
+/* AnonHugePages of the mapping that starts at @va, in kB, or -1. */
+static long smaps_anon_huge_kb(unsigned long va)
+{
+	char line[256];
+	unsigned long start;
+	long kb = -1;
+	int in = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-", &start) == 1 && strchr(line, '-') &&
+		    strchr(line, ' ') > strchr(line, '-'))
+			in = start == va;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+#define THP_VA	0x32000000UL	/* 2 MiB aligned, inside the first GiB */
+
+static int t_ept_thp(int fd, char *msg)
+{
+	struct dune_config c;
+	long before, after;
+	uint8_t *p;
+	int r;
+
+	before = debugfs_read("ept_maps_2m");
+	if (before < 0) {
+		snprintf(msg, MSGLEN, "no /sys/kernel/debug/dune/ept_maps_2m");
+		return 2;
+	}
+	p = mmap((void *)THP_VA, 4 * MIB2, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != (void *)THP_VA)
+		FAIL("mmap: %s", strerror(errno));
+	madvise(p, 4 * MIB2, MADV_HUGEPAGE);
+	memset(p, 0x5a, 4 * MIB2);
+	conf_init(&c, guest_load_loop);
+	c.r12 = THP_VA + MIB2 + 8;
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || c.rbx != 0x5a5a5a5a5a5a5a5aULL)
+		FAIL("guest read: expected EXIT and 0x5a..., got %d ret=%lld rbx=0x%llx",
+		     r, (long long)c.ret, (unsigned long long)c.rbx);
+	after = debugfs_read("ept_maps_2m");
+	if (after > before) {
+		/* punch a 4 KiB hole: the host splits the THP, the 2 MiB
+		 * EPT leaf must go, the rest of the block must stay readable */
+		munmap(p + MIB2, 4096);
+		r = enter(fd, &c);
+		if (r || c.ret != DUNE_RET_EPT_VIOLATION)
+			FAIL("read in the hole: expected EPT_VIOLATION, got %d ret=%lld",
+			     r, (long long)c.ret);
+		conf_init(&c, guest_load_loop);
+		c.r12 = THP_VA + MIB2 + 8192;
+		c.rbx = 0;
+		r = enter(fd, &c);
+		if (r || c.ret != DUNE_RET_EXIT || c.rbx != 0x5a5a5a5a5a5a5a5aULL)
+			FAIL("read next to the hole: expected EXIT and 0x5a..., got %d ret=%lld rbx=0x%llx",
+			     r, (long long)c.ret, (unsigned long long)c.rbx);
+		return 0;
+	}
+	if (smaps_anon_huge_kb(THP_VA) > 0)
+		FAIL("the host maps it with THPs (AnonHugePages %ld kB) but ept_maps_2m stayed %ld",
+		     smaps_anon_huge_kb(THP_VA), after);
+	snprintf(msg, MSGLEN, "the host did not back it with a THP (AnonHugePages 0)");
+	return 2;
+}
+
 /* ---------------------------------------------------------------- */
 
 static const struct {
@@ -525,6 +766,10 @@ static const struct {
 	{ "abi.exit.hlt", t_hlt, 20 },
 	{ "abi.exit.triple_fault", t_triple_fault, 20 },
 	{ "abi.exit.bad_cr3", t_bad_cr3, 20 },
+	{ "abi.vmcall.fork", t_fork, 20 },
+	{ "abi.vmcall.restart", t_restart, 30 },
+	{ "abi.enter.threads", t_threads, 60 },
+	{ "abi.ept.thp", t_ept_thp, 30 },
 };
 
 #define NSCEN (int)(sizeof(scenarios) / sizeof(scenarios[0]))
