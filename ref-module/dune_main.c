@@ -49,17 +49,42 @@ static int dune_release(struct inode *inode, struct file *filp)
  */
 static long dune_get_layout(struct dune_layout __user *ulayout)
 {
-	struct mm_struct *mm = current->mm;
+	struct dune_layout_ext ext;
 	struct dune_layout layout;
 
-	if (!mm)
+	if (!current->mm)
 		return -EINVAL;
-	layout.phys_limit = 1ULL << boot_cpu_data.x86_phys_bits;
-	layout.base_map = DUNE_LG_ALIGN(mm->mmap_base) - DUNE_GPA_MAP_SIZE;
-	layout.base_stack = DUNE_LG_ALIGN(mm->start_stack) -
-			    DUNE_GPA_STACK_SIZE;
+	dune_layout_compute(current->mm, 0, &ext);
+	layout.phys_limit = ext.phys_limit;
+	layout.base_map = ext.base_map;
+	layout.base_stack = ext.base_stack;
 	if (copy_to_user(ulayout, &layout, sizeof(layout)))
 		return -EFAULT;
+	return 0;
+}
+
+/*
+ * DUNE_LAYOUT_EXT (dunebench extension): choose the extra windows for the
+ * vCPUs this file creates from now on, and report the resulting layout.
+ */
+static long dune_layout_ext(struct dune_file *df,
+			    struct dune_layout_ext __user *uext)
+{
+	struct dune_layout_ext ext;
+	u64 want;
+
+	if (!current->mm)
+		return -EINVAL;
+	if (get_user(want, &uext->flags))
+		return -EFAULT;
+	if (want & ~(DUNE_LAYOUT_EXT_EXEC | DUNE_LAYOUT_EXT_VDSO))
+		return -EINVAL;
+	dune_layout_compute(current->mm, want, &ext);
+	if (copy_to_user(uext, &ext, sizeof(ext)))
+		return -EFAULT;
+	mutex_lock(&df->lock);
+	df->layout_ext = want;
+	mutex_unlock(&df->lock);
 	return 0;
 }
 
@@ -88,6 +113,8 @@ static long dune_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return dune_get_syscall();
 	case DUNE_GET_LAYOUT:
 		return dune_get_layout(uarg);
+	case DUNE_LAYOUT_EXT:
+		return dune_layout_ext(df, uarg);
 	default:
 		/*
 		 * DUNE_TRAP_ENABLE/DISABLE (debugger support in the original)

@@ -23,6 +23,7 @@ struct dune_file {
 	struct mutex lock;		/* protects @vcpus and @next_handle */
 	struct list_head vcpus;
 	u64 next_handle;
+	u64 layout_ext;			/* DUNE_LAYOUT_EXT_* for new vCPUs */
 };
 
 void dune_file_init(struct dune_file *df);
@@ -30,6 +31,12 @@ void dune_file_destroy(struct dune_file *df);
 long dune_enter(struct dune_file *df, struct dune_config __user *uconf);
 int dune_core_init(void);
 void dune_core_exit(void);
+
+/* ---- layout.c: the guest-physical windows of a process ---- */
+
+struct mm_struct;
+void dune_layout_compute(struct mm_struct *mm, u64 want,
+			 struct dune_layout_ext *l);
 
 /* ---- dune_stats.c: counters under /sys/kernel/debug/dune/ ---- */
 

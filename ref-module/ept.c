@@ -7,6 +7,9 @@
  *   [P - 64 GiB, P - 1 GiB)  host VA = GPA - (P - 64 GiB) + base_map
  *   [P - 1 GiB, P)           host VA = GPA - (P - 1 GiB) + base_stack
  *
+ * plus, for files that asked with DUNE_LAYOUT_EXT, the exec and vDSO
+ * windows (the identity window then ends at P - 192 GiB).
+ *
  * An EPT violation faults the page in through the host mm (GUP) and maps
  * it with 4 KiB or, when the host maps it with a PMD, 2 MiB EPT pages.
  * An MMU notifier removes EPT entries before Linux changes or frees what
@@ -65,36 +68,45 @@ static inline bool epte_present(u64 epte)
 /* Windows                                                              */
 /* ------------------------------------------------------------------ */
 
-struct ept_window {
-	u64 gpa_start;
-	u64 gpa_end;
-	u64 hva_start;
-};
-
-static void ept_windows(const struct dune_ept *ept, struct ept_window w[3])
-{
-	u64 map = DUNE_GPA_MAP_START(ept->phys_limit);
-	u64 stack = DUNE_GPA_STACK_START(ept->phys_limit);
-
-	w[0] = (struct ept_window){ 0, map, 0 };
-	w[1] = (struct ept_window){ map, stack, ept->base_map };
-	w[2] = (struct ept_window){ stack, ept->phys_limit, ept->base_stack };
-}
-
 static int ept_gpa_to_hva(const struct dune_ept *ept, u64 gpa,
 			  unsigned long *hva)
 {
-	struct ept_window w[3];
-	int i;
+	const struct dune_ept_window *w;
 
-	ept_windows(ept, w);
-	for (i = 0; i < 3; i++) {
-		if (gpa >= w[i].gpa_start && gpa < w[i].gpa_end) {
-			*hva = gpa - w[i].gpa_start + w[i].hva_start;
+	for (w = ept->windows; w < ept->windows + ept->nwindows; w++) {
+		if (gpa >= w->gpa_start && gpa < w->gpa_end) {
+			*hva = gpa - w->gpa_start + w->hva_start;
 			return *hva < TASK_SIZE_MAX ? 0 : -EFAULT;
 		}
 	}
-	return -EFAULT;		/* at or above phys_limit */
+	return -EFAULT;		/* at or above phys_limit, or in no window */
+}
+
+static void ept_add_window(struct dune_ept *ept, u64 gpa, u64 size, u64 hva)
+{
+	if (!size || ept->nwindows >= ARRAY_SIZE(ept->windows))
+		return;
+	ept->windows[ept->nwindows++] = (struct dune_ept_window){
+		gpa, gpa + size, hva
+	};
+}
+
+/* The windows of dune-abi.md section 5, plus the DUNE_LAYOUT_EXT ones. */
+static void ept_init_windows(struct dune_ept *ept, struct mm_struct *mm,
+			     u64 layout_ext)
+{
+	struct dune_layout_ext l;
+
+	dune_layout_compute(mm, layout_ext, &l);
+	ept->phys_limit = l.phys_limit;
+	ept->nwindows = 0;
+	ept_add_window(ept, 0, l.identity_end, 0);
+	ept_add_window(ept, DUNE_GPA_MAP_START(l.phys_limit),
+		       DUNE_GPA_MAP_SIZE, l.base_map);
+	ept_add_window(ept, DUNE_GPA_STACK_START(l.phys_limit),
+		       DUNE_GPA_STACK_SIZE, l.base_stack);
+	ept_add_window(ept, l.exec_gpa, l.exec_size, l.exec_hva);
+	ept_add_window(ept, l.vdso_gpa, l.vdso_size, l.vdso_hva);
 }
 
 /* ------------------------------------------------------------------ */
@@ -205,22 +217,20 @@ static bool ept_zap_level(u64 *table, int level, u64 base, u64 start, u64 end)
 static bool ept_zap_hva(struct dune_ept *ept, unsigned long start,
 			unsigned long end)
 {
-	struct ept_window w[3];
+	const struct dune_ept_window *w;
 	bool zapped = false;
 	u64 hs, he, s, e;
-	int i;
 
-	ept_windows(ept, w);
-	for (i = 0; i < 3; i++) {
-		hs = w[i].hva_start;
-		he = hs + (w[i].gpa_end - w[i].gpa_start);
+	for (w = ept->windows; w < ept->windows + ept->nwindows; w++) {
+		hs = w->hva_start;
+		he = hs + (w->gpa_end - w->gpa_start);
 		s = max_t(u64, start, hs);
 		e = min_t(u64, end, he);
 		if (s >= e)
 			continue;
 		zapped |= ept_zap_level(ept->root, EPT_LEVELS, 0,
-					s - hs + w[i].gpa_start,
-					e - hs + w[i].gpa_start);
+					s - hs + w->gpa_start,
+					e - hs + w->gpa_start);
 	}
 	return zapped;
 }
@@ -429,8 +439,11 @@ int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual)
 /* Life cycle                                                           */
 /* ------------------------------------------------------------------ */
 
-/* dune_ept_init - empty EPT for @v (current's address space) + notifier. */
-int dune_ept_init(struct dune_vcpu *v)
+/*
+ * dune_ept_init - empty EPT for @v (current's address space) with the
+ * windows of @layout_ext (DUNE_LAYOUT_EXT_*), and its MMU notifier.
+ */
+int dune_ept_init(struct dune_vcpu *v, u64 layout_ext)
 {
 	struct dune_ept *ept = &v->ept;
 	struct mm_struct *mm = v->mm;
@@ -438,9 +451,7 @@ int dune_ept_init(struct dune_vcpu *v)
 
 	spin_lock_init(&ept->lock);
 	atomic_set(&ept->flush_pending, 0);
-	ept->phys_limit = 1ULL << boot_cpu_data.x86_phys_bits;
-	ept->base_map = DUNE_LG_ALIGN(mm->mmap_base) - DUNE_GPA_MAP_SIZE;
-	ept->base_stack = DUNE_LG_ALIGN(mm->start_stack) - DUNE_GPA_STACK_SIZE;
+	ept_init_windows(ept, mm, layout_ext);
 
 	ept->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!ept->root)

@@ -7,14 +7,19 @@
  * with DUNE_RET_EXIT (status = code) and leave the thread alive; clone,
  * fork, vfork and clone3 start the child in normal (non-Dune) mode at
  * the guest's RIP, or at RCX when RIP is not a user address (libdune's
- * syscall trampoline lives at the kernel's LSTAR address); everything
- * else runs the host's system call through sys_call_table.
+ * syscall trampoline lives at the kernel's LSTAR address); clone3 gets
+ * -ENOSYS (C libraries then use clone); everything else runs the host's
+ * system call through sys_call_table.  A call interrupted by a signal is
+ * restarted (RIP back on the VMCALL) or fails with -EINTR as the handler's
+ * SA_RESTART says, like a native system call.
  */
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
+#include <linux/signal.h>
 #include <asm/processor.h>
 #include <asm/ptrace.h>
 #include <asm/segment.h>
@@ -77,6 +82,66 @@ static long hypercall_clone(struct dune_vcpu *v, unsigned long nr)
 	return ret;
 }
 
+/*
+ * The signal Linux will deliver when the ioctl returns: the lowest
+ * pending, unblocked one.  Returns false if none is pending (freezer).
+ */
+static bool next_signal_action(struct k_sigaction *ka)
+{
+	struct task_struct *t = current;
+	sigset_t pending;
+	bool found = false;
+	int sig;
+
+	spin_lock_irq(&t->sighand->siglock);
+	sigorsets(&pending, &t->pending.signal,
+		  &t->signal->shared_pending.signal);
+	sigandnsets(&pending, &pending, &t->blocked);
+	for (sig = 1; sig < _NSIG; sig++) {
+		if (sigismember(&pending, sig)) {
+			*ka = t->sighand->action[sig - 1];
+			found = true;
+			break;
+		}
+	}
+	spin_unlock_irq(&t->sighand->siglock);
+	return found;
+}
+
+/*
+ * A system call interrupted by a signal: decide as Linux's signal
+ * delivery would (arch/x86/kernel/signal.c) whether the guest sees -EINTR
+ * or re-executes the VMCALL once the signal was handled.  The run loop
+ * then stops with DUNE_RET_SIGNAL and Linux runs the handler as the ioctl
+ * returns.  Returns the value for RAX.
+ */
+static long restart_or_eintr(struct dune_vcpu *v, unsigned long nr, long ret)
+{
+	struct k_sigaction ka;
+	bool handler = false;
+
+	if (next_signal_action(&ka))
+		handler = ka.sa.sa_handler != SIG_DFL &&
+			  ka.sa.sa_handler != SIG_IGN;
+	switch (ret) {
+	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
+		if (handler)
+			return -EINTR;
+		break;
+	case -ERESTARTSYS:
+		if (handler && !(ka.sa.sa_flags & SA_RESTART))
+			return -EINTR;
+		break;
+	case -ERESTARTNOINTR:
+		break;
+	default:
+		return ret;
+	}
+	v->rip -= DUNE_VMCALL_INSN_LEN;
+	return ret == -ERESTART_RESTARTBLOCK ? __NR_restart_syscall : nr;
+}
+
 /* Returns true when the run loop stops (v->ret set). */
 bool dune_hypercall(struct dune_vcpu *v)
 {
@@ -94,10 +159,13 @@ bool dune_hypercall(struct dune_vcpu *v)
 	case __NR_iopl:
 		ret = -EINVAL;
 		break;
+	case __NR_clone3:
+		/* as on the kernels Dune was written for: libc falls back to clone */
+		ret = -ENOSYS;
+		break;
 	case __NR_clone:
 	case __NR_fork:
 	case __NR_vfork:
-	case __NR_clone3:
 		ret = hypercall_clone(v, nr);
 		break;
 	default:
@@ -118,20 +186,8 @@ bool dune_hypercall(struct dune_vcpu *v)
 		return true;
 	}
 
-	switch (ret) {
-	case -ERESTARTSYS:
-	case -ERESTARTNOHAND:
-	case -ERESTARTNOINTR:
-		v->regs.rax = nr;
-		v->rip -= DUNE_VMCALL_INSN_LEN;
-		break;
-	case -ERESTART_RESTARTBLOCK:
-		v->regs.rax = __NR_restart_syscall;
-		v->rip -= DUNE_VMCALL_INSN_LEN;
-		break;
-	default:
-		v->regs.rax = ret;
-		break;
-	}
+	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
+		ret = restart_or_eintr(v, nr, ret);
+	v->regs.rax = ret;
 	return false;
 }

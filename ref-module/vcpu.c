@@ -18,9 +18,14 @@
 #include <linux/seccomp.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/processor-flags.h>
 
 #include "dune_mod.h"
 #include "vmx.h"
+
+/* RFLAGS bits a guest may have (VM entry checks the rest) */
+#define GUEST_RFLAGS_MASK	(0x3fffffUL & ~(X86_EFLAGS_VM | BIT(15) | \
+						BIT(5) | BIT(3)))
 
 static bool allow_seccomp_bypass;
 module_param(allow_seccomp_bypass, bool, 0644);
@@ -69,6 +74,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df,
 				     const struct dune_config *conf)
 {
 	struct dune_vcpu *v;
+	u64 layout_ext;
 	int r;
 
 	if (!current->mm)
@@ -92,7 +98,10 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df,
 	mmgrab(current->mm);
 	v->mm = current->mm;
 
-	r = dune_ept_init(v);
+	mutex_lock(&df->lock);
+	layout_ext = df->layout_ext;
+	mutex_unlock(&df->lock);
+	r = dune_ept_init(v, layout_ext);
 	if (r)
 		goto err_ept;
 	r = dune_vmx_vcpu_setup(v, conf);
@@ -191,9 +200,10 @@ static void vcpu_to_conf(const struct dune_vcpu *v, struct dune_config *c)
 
 /*
  * DUNE_ENTER: vcpu == 0 creates a vCPU with the registers, RIP, RFLAGS
- * and CR3 of @uconf; a handle re-enters that vCPU with the general
- * purpose registers of @uconf (RSP, RIP and RFLAGS stay as the guest
- * left them).  Runs the guest until it exits to user space, then writes
+ * and CR3 of @uconf; a handle re-enters that vCPU with the registers,
+ * RSP, RIP and RFLAGS of @uconf (the original reloaded only the general
+ * purpose registers; a caller that passes back what it got sees no
+ * difference, and one that changes RIP/RSP can inject a signal frame).  Runs the guest until it exits to user space, then writes
  * the registers, the reason (ret/status) and the handle back.
  */
 long dune_enter(struct dune_file *df, struct dune_config __user *uconf)
@@ -211,6 +221,10 @@ long dune_enter(struct dune_file *df, struct dune_config __user *uconf)
 		if (READ_ONCE(v->ept.released))
 			return -EIO;
 		conf_to_gprs(&conf, &v->regs);
+		/* honoured too, so that libraries can inject a signal frame */
+		v->regs.rsp = conf.rsp;
+		v->rip = conf.rip;
+		v->rflags = (conf.rflags & GUEST_RFLAGS_MASK) | X86_EFLAGS_FIXED;
 	} else {
 		v = vcpu_create(df, &conf);
 		if (IS_ERR(v))

@@ -61,10 +61,14 @@ struct dune_ept {
 	bool released;			/* the mm is gone */
 	void *cache[DUNE_EPT_CACHE_PAGES];
 	int ncache;
-	/* the windows (struct dune_layout of the owning process) */
+	/* the windows of the owning process's layout (layout.c) */
 	u64 phys_limit;
-	u64 base_map;
-	u64 base_stack;
+	int nwindows;
+	struct dune_ept_window {
+		u64 gpa_start;
+		u64 gpa_end;
+		u64 hva_start;
+	} windows[5];
 };
 
 enum dune_vcpu_mode {
@@ -143,7 +147,7 @@ int dune_vmx_run(struct dune_vcpu *v);
 void dune_vmx_kick_flush(struct dune_vcpu *v);
 
 /* ept.c */
-int dune_ept_init(struct dune_vcpu *v);
+int dune_ept_init(struct dune_vcpu *v, u64 layout_ext);
 void dune_ept_destroy(struct dune_vcpu *v);
 int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual);
 

@@ -215,6 +215,56 @@ struct dune_trap_config {
 #define DUNE_GPA_STACK_START(phys_limit) ((__u64)(phys_limit) - DUNE_GPA_STACK_SIZE)
 #define DUNE_GPA_IDENTITY_END(phys_limit) DUNE_GPA_MAP_START(phys_limit)
 
+/* ------------------------------------------------------------------ */
+/* dunebench extension: extra windows for PIE executables and the vDSO  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The classic layout maps host VAs 1:1 only below phys_limit - 64 GiB, so a
+ * PIE executable and its heap (0x55..., 0x56...) and a vDSO above the stack
+ * window are out of the guest's reach.  DUNE_LAYOUT_EXT opts a /dev/dune
+ * file into two more windows, for the vCPUs it creates afterwards:
+ *
+ *   [P - 192 GiB, P - 191 GiB)  vdso_hva .. + vdso_size  (GiB around [vvar]/[vdso])
+ *   [P - 128 GiB, P - 64 GiB)   exec_hva .. + exec_size  (GiB-aligned start of
+ *                               the executable, its data and brk heap; <= 64 GiB)
+ *
+ * and the identity window then ends at identity_end = P - 192 GiB.  The map
+ * and stack windows do not change.  These are the windows of ref-lib's kvm
+ * backend, so one guest page-table builder serves both backends.
+ *
+ * In: @flags = the windows wanted (DUNE_LAYOUT_EXT_*); 0 goes back to the
+ * classic layout.  Out: @flags = the windows present (a window is absent
+ * when not needed: a non-PIE executable, a vDSO already inside the map or
+ * stack window), and every other field.  An original module answers
+ * -ENOTTY: use the classic layout.
+ */
+#define DUNE_LAYOUT_EXT_EXEC	(1ULL << 0)
+#define DUNE_LAYOUT_EXT_VDSO	(1ULL << 1)
+
+struct dune_layout_ext {
+	__u64 flags;
+	__u64 phys_limit;
+	__u64 base_map;
+	__u64 base_stack;
+	__u64 identity_end;
+	__u64 exec_gpa;
+	__u64 exec_hva;
+	__u64 exec_size;
+	__u64 vdso_gpa;
+	__u64 vdso_hva;
+	__u64 vdso_size;
+} __attribute__((packed));
+
+#define DUNE_LAYOUT_EXT		_IOWR(DUNE_IOCTL_TYPE, 0x40, struct dune_layout_ext)
+#define DUNE_IOCTL_VAL_LAYOUT_EXT	0xc058e940UL
+
+#define DUNE_GPA_EXEC_MAX		(1ULL << 36)			/* 64 GiB */
+#define DUNE_GPA_EXEC_START(phys_limit)	((__u64)(phys_limit) - (1ULL << 37))	/* P - 128 GiB */
+#define DUNE_GPA_VDSO_SIZE		(1ULL << 30)			/* 1 GiB */
+#define DUNE_GPA_VDSO_START(phys_limit)	((__u64)(phys_limit) - 3 * (1ULL << 36)) /* P - 192 GiB */
+#define DUNE_GPA_EXT_IDENTITY_END(phys_limit) DUNE_GPA_VDSO_START(phys_limit)
+
 /* Hypercall instruction and its length (the kernel rewinds RIP by this). */
 #define DUNE_VMCALL_INSN_LEN	3
 
@@ -276,6 +326,9 @@ DUNE_ABI_ASSERT(DUNE_GET_SYSCALL == DUNE_IOCTL_VAL_GET_SYSCALL, "DUNE_GET_SYSCAL
 DUNE_ABI_ASSERT(DUNE_GET_LAYOUT == DUNE_IOCTL_VAL_GET_LAYOUT, "DUNE_GET_LAYOUT == 0x4018E903");
 DUNE_ABI_ASSERT(DUNE_TRAP_ENABLE == DUNE_IOCTL_VAL_TRAP_ENABLE, "DUNE_TRAP_ENABLE == 0x8029E904");
 DUNE_ABI_ASSERT(DUNE_TRAP_DISABLE == DUNE_IOCTL_VAL_TRAP_DISABLE, "DUNE_TRAP_DISABLE == 0xE905");
+
+DUNE_ABI_ASSERT(sizeof(struct dune_layout_ext) == 88, "dune_layout_ext is 88 bytes");
+DUNE_ABI_ASSERT(DUNE_LAYOUT_EXT == DUNE_IOCTL_VAL_LAYOUT_EXT, "DUNE_LAYOUT_EXT == 0xC058E940");
 
 DUNE_ABI_ASSERT(DUNE_GPA_STACK_SIZE == 0x40000000ULL, "stack window 1 GiB");
 DUNE_ABI_ASSERT(DUNE_GPA_MAP_SIZE == 0xfc0000000ULL, "map window 63 GiB");

@@ -572,14 +572,16 @@ static void on_alarm_write(int sig)
 static int t_restart(int fd, char *msg)
 {
 	struct itimerval it = { .it_value = { 0, 50000 } };
-	struct sigaction sa = { .sa_handler = on_alarm_write };
+	struct sigaction sa = { .sa_handler = on_alarm_write,
+				.sa_flags = SA_RESTART };
 	struct dune_config c;
 	char buf[8];
 	int r;
 
 	if (pipe(restart_pipe))
 		FAIL("pipe: %s", strerror(errno));
-	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: read is restarted by Dune */
+	/* SA_RESTART: the VMCALL is executed again after the handler */
+	sigaction(SIGALRM, &sa, NULL);
 	setitimer(ITIMER_REAL, &it, NULL);
 	conf_init(&c, guest_read);
 	c.rdi = restart_pipe[0];
@@ -590,12 +592,31 @@ static int t_restart(int fd, char *msg)
 		FAIL("blocked read + signal: expected ret=SIGNAL(4), got %d ret=%lld handler=%d",
 		     r, (long long)c.ret, (int)got_alarm);
 	if (c.rip != (uint64_t)(uintptr_t)guest_read_vmcall || c.rax != 0)
-		FAIL("expected rip back at the VMCALL %p and rax=0 (read), got rip=0x%llx rax=%lld",
+		FAIL("SA_RESTART: expected rip back at the VMCALL %p and rax=0 (read), got rip=0x%llx rax=%lld",
 		     (void *)guest_read_vmcall, (unsigned long long)c.rip,
 		     (long long)c.rax);
 	r = enter(fd, &c);
 	if (r || c.ret != DUNE_RET_EXIT || c.rbx != 1 || buf[0] != 'x')
 		FAIL("re-entry: expected the restarted read to return 1 ('x'), got %d ret=%lld rbx=%lld",
+		     r, (long long)c.ret, (long long)c.rbx);
+
+	/* no SA_RESTART: the read fails with EINTR, as natively */
+	got_alarm = 0;
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = 0;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	c.rip = (uint64_t)(uintptr_t)guest_read;	/* honoured on re-entry */
+	c.rdi = restart_pipe[0];
+	c.rsi = (uint64_t)(uintptr_t)buf;
+	c.rdx = sizeof(buf);
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_SIGNAL || !got_alarm)
+		FAIL("second read: expected ret=SIGNAL(4), got %d ret=%lld handler=%d",
+		     r, (long long)c.ret, (int)got_alarm);
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || (long long)c.rbx != -EINTR)
+		FAIL("no SA_RESTART: expected read() = -EINTR, got %d ret=%lld rbx=%lld",
 		     r, (long long)c.ret, (long long)c.rbx);
 	return 0;
 }
