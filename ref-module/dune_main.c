@@ -133,6 +133,12 @@ static const struct file_operations dune_fops = {
 	.llseek		= noop_llseek,
 };
 
+/* Is @file an open /dev/dune? */
+bool dune_file_is_dune(struct file *file)
+{
+	return file && file->f_op == &dune_fops;
+}
+
 static struct miscdevice dune_dev = {
 	.minor	= DUNE_MINOR,
 	.name	= "dune",

@@ -29,6 +29,8 @@ struct dune_file {
 void dune_file_init(struct dune_file *df);
 void dune_file_destroy(struct dune_file *df);
 long dune_enter(struct dune_file *df, struct dune_config __user *uconf);
+struct file;
+bool dune_file_is_dune(struct file *file);
 int dune_core_init(void);
 void dune_core_exit(void);
 

@@ -14,6 +14,7 @@
  * SA_RESTART says, like a native system call.
  */
 #include <linux/errno.h>
+#include <linux/file.h>
 #include <linux/kernel.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
@@ -25,6 +26,7 @@
 #include <asm/segment.h>
 #include <asm/unistd.h>
 
+#include "dune_mod.h"
 #include "vmx.h"
 
 #define USER_FLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
@@ -142,6 +144,23 @@ static long restart_or_eintr(struct dune_vcpu *v, unsigned long nr, long ret)
 	return ret == -ERESTART_RESTARTBLOCK ? __NR_restart_syscall : nr;
 }
 
+/*
+ * DUNE_ENTER from inside the guest would nest run loops on this kernel
+ * stack, one level per call: refuse it before it can overflow.
+ */
+static bool is_nested_enter(const struct dune_vcpu *v)
+{
+	struct fd f;
+	bool nested;
+
+	if ((u32)v->regs.rsi != DUNE_ENTER)	/* ioctl takes an unsigned int */
+		return false;
+	f = fdget(v->regs.rdi);
+	nested = dune_file_is_dune(f.file);
+	fdput(f);
+	return nested;
+}
+
 /* Returns true when the run loop stops (v->ret set). */
 bool dune_hypercall(struct dune_vcpu *v)
 {
@@ -168,6 +187,12 @@ bool dune_hypercall(struct dune_vcpu *v)
 	case __NR_vfork:
 		ret = hypercall_clone(v, nr);
 		break;
+	case __NR_ioctl:
+		if (is_nested_enter(v)) {
+			ret = -EBUSY;
+			break;
+		}
+		fallthrough;
 	default:
 		if (nr >= NR_syscalls) {
 			ret = -EINVAL;	/* as the original */

@@ -50,6 +50,7 @@ void guest_fork(void);
 void guest_read(void);
 void guest_read_vmcall(void);
 void guest_getpid_loop(void);
+void guest_syscall(void);
 
 asm(".text\n"
     /* exit(42) */
@@ -133,6 +134,15 @@ asm(".text\n"
     "guest_read:\n"
     "	xor %eax, %eax\n"
     "guest_read_vmcall:\n"
+    "	vmcall\n"
+    "	mov %rax, %rbx\n"
+    "	mov $60, %eax\n"
+    "	xor %edi, %edi\n"
+    "	vmcall\n"
+    "	ud2\n"
+    /* rbx = syscall r12(rdi, rsi, rdx); exit(0) */
+    "guest_syscall:\n"
+    "	mov %r12, %rax\n"
     "	vmcall\n"
     "	mov %rax, %rbx\n"
     "	mov $60, %eax\n"
@@ -621,6 +631,33 @@ static int t_restart(int fd, char *msg)
 	return 0;
 }
 
+static int t_nested_enter(int fd, char *msg)
+{
+	struct dune_config c, inner;
+	int r;
+
+	conf_init(&inner, guest_exit42);
+	conf_init(&c, guest_syscall);
+	c.r12 = 16;	/* ioctl */
+	c.rdi = fd;
+	c.rsi = DUNE_ENTER;
+	c.rdx = (uint64_t)(uintptr_t)&inner;
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || (long long)c.rbx != -EBUSY)
+		FAIL("DUNE_ENTER from the guest: expected -EBUSY, got %d ret=%lld rbx=%lld",
+		     r, (long long)c.ret, (long long)c.rbx);
+	/* other /dev/dune ioctls from the guest are fine */
+	conf_init(&c, guest_syscall);
+	c.r12 = 16;
+	c.rdi = fd;
+	c.rsi = DUNE_GET_SYSCALL;
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || c.rbx < 0xffff800000000000ULL)
+		FAIL("DUNE_GET_SYSCALL from the guest: expected a kernel address, got %d ret=%lld rbx=%#llx",
+		     r, (long long)c.ret, (unsigned long long)c.rbx);
+	return 0;
+}
+
 #define NTHREADS	3
 #define NLOOPS		50
 
@@ -778,6 +815,7 @@ static const struct {
 	{ "abi.enter.reenter", t_reenter, 20 },
 	{ "abi.bad.vcpu_handle", t_bad_handle, 20 },
 	{ "abi.bad.vcpu_thread", t_bad_thread, 20 },
+	{ "abi.bad.nested_enter", t_nested_enter, 20 },
 	{ "abi.ept.munmap", t_ept_munmap, 20 },
 	{ "abi.ept.host_changes", t_ept_write_cow, 20 },
 	{ "abi.ept.unmapped", t_ept_unmapped, 20 },
