@@ -957,8 +957,10 @@ static int run_once(struct dune_vcpu *v)
 		v->exit.insn_error = vmcs_read_insn_error();
 		v->exit.reason = VMX_EXIT_REASONS_FAILED_VMENTRY;
 	} else {
-		v->launched = true;
 		read_exit_info(v);
+		/* a VM entry that failed on guest state did not launch */
+		if (!(v->exit.reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
+			v->launched = true;
 		if ((u16)v->exit.reason == EXIT_REASON_EXCEPTION_NMI &&
 		    (v->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) ==
 		    INTR_TYPE_NMI_INTR)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# dune-lab-module.sh load|debugfs|unload - module life-cycle checks for the
+# dune-lab-module.sh load|debugfs|unload|refuse - module life-cycle checks for the
 # VMX lab (busybox sh).  Prints TAP.
 MOD=${DUNE_KO:-/mod/dune.ko}
 # Bochs does not turn external interrupts into VM exits while the guest
@@ -48,6 +48,19 @@ debugfs)
 	sed 's/^/# exits: /' "$DBG/exits"
 	echo "# vcpus_created: $(cat $DBG/vcpus_created)"
 	;;
+refuse)	# on a CPU without VMX (AMD boot): load must fail cleanly
+	echo "1..3"
+	out=$(insmod "$MOD" 2>&1)
+	rc=$?
+	export rc out
+	check module.refuse.fails "expected insmod to fail with 'Operation not supported', got rc=$rc: $out" \
+		sh -c '[ "$rc" != 0 ] && echo "$out" | grep -q "not supported"'
+	check module.refuse.message "expected a 'dune: ' line saying what is missing in dmesg" \
+		sh -c 'dmesg | grep -q "dune: CPU has no VMX"'
+	dmesg | grep 'dune: ' | sed 's/^/# /'
+	check module.refuse.quiet "expected no WARN/BUG/Oops in dmesg" \
+		sh -c '! dmesg | grep -qE "WARNING:|BUG:|Oops|Call Trace"'
+	;;
 unload)
 	echo "1..2"
 	out=$(rmmod dune 2>&1)
@@ -57,7 +70,7 @@ unload)
 		sh -c '! dmesg | grep -qE "WARNING:|BUG:|Oops|Call Trace"'
 	;;
 *)
-	echo "usage: $0 load|debugfs|unload" >&2
+	echo "usage: $0 load|debugfs|unload|refuse" >&2
 	exit 2
 	;;
 esac
