@@ -10,6 +10,12 @@
  * appel2, PROTN+TRAP+UNPROT: all pages writable and touched (untimed);
  *   timed: protect pages 0..99 with one mprotect, write each; the handler
  *   unprotects the faulting page.
+ *
+ * In mode dune (the original suite's Dune variant) the same with the guest
+ * page tables: dune_vm_mprotect() instead of mprotect(), a #PF handler
+ * (dune_register_pgflt_handler) instead of SIGSEGV, invlpg
+ * (dune_flush_tlb_one) after each change in the handler, and a full TLB
+ * flush after appel2's protection of all 100 pages.  No system call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,11 +27,52 @@
 
 #include "micro.h"
 
+#ifdef MICRO_HAVE_LIBDUNE
+#include <dune/dune.h>
+#endif
+
 #define NPG		MICRO_APPEL_PAGES
 #define REGION		(2 * NPG * MICRO_PAGE)
 
 static volatile char *mem;
 static int appel_variant;	/* 1 or 2: what the handler does */
+static int appel_dune;		/* guest page tables instead of mprotect */
+
+#ifdef MICRO_HAVE_LIBDUNE
+#define PERM_RO		(PERM_R | PERM_U)
+#define PERM_RW		(PERM_R | PERM_W | PERM_U)
+
+static void appel_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	uintptr_t a = addr & ~(MICRO_PAGE - 1);
+
+	(void)fec;
+	if (a < (uintptr_t)mem || a >= (uintptr_t)mem + NPG * MICRO_PAGE) {
+		dune_printf("appel: unexpected #PF at %lx (rip %lx)\n", (unsigned long)addr,
+			    (unsigned long)tf->rip);
+		dune_die();
+	}
+	dune_vm_mprotect(pgroot, (void *)a, MICRO_PAGE, PERM_RW);
+	dune_flush_tlb_one(a);
+	if (appel_variant == 1) {
+		dune_vm_mprotect(pgroot, (void *)(a + NPG * MICRO_PAGE), MICRO_PAGE, PERM_RO);
+		dune_flush_tlb_one(a + NPG * MICRO_PAGE);
+	}
+}
+#endif
+
+/* Protect len bytes at p read-only (prot 1) or read-write (prot 3). */
+static void protect(volatile char *p, size_t len, int rw)
+{
+#ifdef MICRO_HAVE_LIBDUNE
+	if (appel_dune) {
+		dune_vm_mprotect(pgroot, (void *)p, len, rw ? PERM_RW : PERM_RO);
+		dune_flush_tlb();
+		return;
+	}
+#endif
+	mprotect((void *)p, len, rw ? PROT_READ | PROT_WRITE : PROT_READ);
+}
 
 static void appel_handler(int sig, siginfo_t *si, void *ctx)
 {
@@ -47,12 +94,11 @@ static int appel_setup(enum micro_mode mode, int variant, void **priv,
 	struct sigaction sa;
 	void *m;
 
-	if (mode != MICRO_LINUX) {
-		/* libdune: dune_register_pgflt_handler() + dune_vm_mprotect() */
-		snprintf(why, len, "appel%d in mode %s: not written until libdune lands",
-			 variant, micro_mode_name(mode));
+	if (mode == MICRO_DUNE_USER) {
+		snprintf(why, len, "appel%d: modes linux and dune only", variant);
 		return -1;
 	}
+	appel_dune = mode == MICRO_DUNE;
 	m = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
@@ -63,6 +109,14 @@ static int appel_setup(enum micro_mode mode, int variant, void **priv,
 	mem = m;
 	for (unsigned long i = 0; i < 2 * NPG; i++)
 		mem[i * MICRO_PAGE] = (char)i;
+	appel_variant = variant;
+	*priv = m;
+#ifdef MICRO_HAVE_LIBDUNE
+	if (appel_dune) {
+		dune_register_pgflt_handler(appel_pgflt);
+		return 0;
+	}
+#endif
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = appel_handler;
 	sa.sa_flags = SA_SIGINFO;
@@ -72,8 +126,6 @@ static int appel_setup(enum micro_mode mode, int variant, void **priv,
 		munmap(m, REGION);
 		return -1;
 	}
-	appel_variant = variant;
-	*priv = m;
 	return 0;
 }
 
@@ -98,7 +150,7 @@ static void appel1_prepare(void *priv, uint64_t n)
 	(void)n;
 	mem = priv;	/* two benchmarks, one handler: say whose turn it is */
 	appel_variant = 1;
-	mprotect((void *)mem, NPG * MICRO_PAGE, PROT_READ);
+	protect(mem, NPG * MICRO_PAGE, 0);
 }
 
 static void appel1_run(void *priv, uint64_t n)
@@ -113,7 +165,7 @@ static void appel2_prepare(void *priv, uint64_t n)
 	(void)n;
 	mem = priv;
 	appel_variant = 2;
-	mprotect((void *)mem, REGION, PROT_READ | PROT_WRITE);
+	protect(mem, REGION, 1);
 	for (unsigned long i = 0; i < 2 * NPG; i++)
 		mem[i * MICRO_PAGE] = (char)i;
 }
@@ -122,13 +174,19 @@ static void appel2_run(void *priv, uint64_t n)
 {
 	(void)priv;
 	for (uint64_t k = 0; k < n; k++) {
-		mprotect((void *)mem, NPG * MICRO_PAGE, PROT_READ);
+		protect(mem, NPG * MICRO_PAGE, 0);
 		touch_all();
 	}
 }
 
 static void appel_teardown(void *priv)
 {
+#ifdef MICRO_HAVE_LIBDUNE
+	if (appel_dune) {
+		protect(priv, REGION, 1);
+		dune_register_pgflt_handler(NULL);
+	}
+#endif
 	signal(SIGSEGV, SIG_DFL);
 	munmap(priv, REGION);
 	if (mem == priv)

@@ -3,12 +3,19 @@
  * micro-bench - Dune micro-benchmarks over Google Benchmark.
  *
  * usage: micro-bench [--mode=linux|dune|dune-user] [--benchmark_* flags]
+ *                    [--batch=N] [--iterations=N] [--warmup=N] [--lab-lines]
  *        micro-bench --list-json     the benchmark table as JSON
  *        micro-bench --probe-json    TSC rate, timer overhead, PMU, build
  *
  * Normally run by harness/bench/dunebench-bench, one benchmark per process
  * (--benchmark_filter), which pins it, repeats it and writes results/.
  * Exit status 77: the mode cannot be entered here (reason on stderr).
+ *
+ * For the VMX lab, whose ticks are deterministic and whose emulation is
+ * slow: --batch=N caps the ops per timed batch, --iterations=N fixes the
+ * batches per repetition (no calibration), --warmup=N fixes the warm-up
+ * batches, and --lab-lines prints one "@@BENCH {json}" line per
+ * repetition (micro/tests/lab-bench.sh; dunebench bench --lab).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -98,6 +105,14 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--probe-json")) {
 			probe_json();
 			return 0;
+		} else if (!strncmp(argv[i], "--batch=", 8)) {
+			micro_knobs.batch_max = strtoull(argv[i] + 8, NULL, 0);
+		} else if (!strncmp(argv[i], "--warmup=", 9)) {
+			micro_knobs.warmup = atoi(argv[i] + 9);
+		} else if (!strncmp(argv[i], "--iterations=", 13)) {
+			gb_set_iterations(strtoll(argv[i] + 13, NULL, 0));
+		} else if (!strcmp(argv[i], "--lab-lines")) {
+			micro_knobs.lab_lines = 1;
 		} else if (!strncmp(argv[i], "--mode=", 7)) {
 			if (micro_mode_parse(argv[i] + 7, &mode)) {
 				fprintf(stderr, "micro-bench: unknown mode '%s' (linux, dune, dune-user)\n",

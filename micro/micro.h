@@ -62,6 +62,8 @@ struct micro_bench {
 	uint64_t batch;		/* ops per timed batch */
 	int hw_counters;	/* record dTLB / page-walk counters if a PMU exists */
 	const struct micro_ops *ops;
+	/* Optional: the ops of mode dune-user when they differ (ring 3). */
+	const struct micro_ops *ops_user;
 };
 
 extern const struct micro_bench micro_table[];
@@ -74,11 +76,33 @@ int micro_mode_parse(const char *s, enum micro_mode *mode);
 /* Enter the mode for the whole process; -1 with why filled if impossible. */
 int micro_mode_enter(enum micro_mode mode, char *why, size_t len);
 
+/* Which Dune backend the process entered ("vmx", "kvm"), or NULL. */
+const char *micro_mode_backend(void);
+
+/*
+ * Mode dune-user: run fn(arg, n) in guest ring 3 (dune_jump_to_user) and
+ * come back to ring 0 when it returns.  Ring-3 system calls other than the
+ * return go to the hook if one is set (micro_user_set_hook), else straight
+ * to dune_passthrough_syscall.  Only in a build with libdune.
+ */
+struct dune_tf;
+void micro_user_call(void (*fn)(void *, uint64_t), void *arg, uint64_t n);
+void micro_user_set_hook(void (*hook)(struct dune_tf *tf));
+
+/* Run-time knobs (main.c flags) the driver honours; 0 = default. */
+struct micro_knobs {
+	uint64_t batch_max;	/* --batch=N: at most N ops per timed batch */
+	int warmup;		/* --warmup=N: exactly N warm-up batches */
+	int lab_lines;		/* --lab-lines: one "@@BENCH {json}" line per repetition */
+};
+extern struct micro_knobs micro_knobs;
+
 /* Benchmarks' ops, one per file. */
 extern const struct micro_ops micro_syscall_ops, micro_vmexit_ops,
 	micro_pgfault_ops, micro_pagewalk_ops, micro_pagewalk_thp_ops,
 	micro_trap_ops, micro_ptrace_ops, micro_seccomp_notify_ops,
-	micro_appel1_ops, micro_appel2_ops, micro_userfault_ops;
+	micro_appel1_ops, micro_appel2_ops, micro_userfault_ops,
+	micro_syscall_user_ops, micro_trap_user_ops, micro_ptrace_user_ops;
 
 /* Keep a value alive / the compiler honest. */
 #define micro_barrier()		asm volatile("" ::: "memory")

@@ -449,6 +449,146 @@ def ratio_chart(path, docs, unit):
     return True
 
 
+# ---------------------------------------------------------------- lab table
+
+def _ref_range(v):
+    if v is None:
+        return None
+    return (float(v[0]), float(v[1])) if isinstance(v, list) else (float(v), float(v))
+
+
+def _range_text(rg):
+    if rg is None:
+        return NOT_RUN
+    lo, hi = rg
+    return fmt(lo) if lo == hi else f'{fmt(lo)}–{fmt(hi)}'
+
+
+def _ratio_text(v, rg):
+    if v is None or rg is None:
+        return NOT_RUN
+    lo, hi = v / rg[1], v / rg[0]
+    return f'{lo:.2f}' if abs(hi - lo) < 0.005 else f'{lo:.2f}–{hi:.2f}'
+
+
+def lab_docs(docs):
+    """Results files in ticks (the VMX lab), newest last."""
+    return sorted([(f, d) for f, d in docs if doc_unit(d) == 'ticks'],
+                  key=lambda x: x[1]['created'])
+
+
+def build_lab_table(d):
+    """(title, header, rows, notes, values) of the VMX-lab table of one ticks run.
+
+    Columns: Linux (lab), Dune vmx (ours), Dune kvm (ours), the reference
+    (the original Dune and Debian KVM measured in the same lab), and ours /
+    reference: Dune vmx over the original Dune, or for the kvm_intel rows
+    our measurement over the reference's.
+    """
+    spec = paper()['lab_table']
+    host = d['host']['hostname']
+    impl = d['implementation']['name']
+    header = ['operation (ticks per op)', f'Linux (lab)\n[{impl}]', 'Dune vmx\n(ours: dune.ko)',
+              'Dune kvm\n(ours: libdune kvm)', 'ref: Linux (lab)\n(orig. session)',
+              'ref: original\nDune (lab)', 'ours / ref']
+    rows, vals, reasons = [], [], {}
+    for row in spec['rows']:
+        line, v = [row['op']], {}
+        for col in ('linux', 'vmx', 'kvm'):
+            key = row.get(col)
+            r = entry(d, key[0], key[1], key[2]) if key else None
+            if r is None and key and col == 'linux':
+                r = entry(d, key[0], key[1], Ellipsis)
+            text = cell_text(r) if key else ''
+            line.append('n/a (see notes)' if text == NA_HOST else text)
+            if r is not None and r.get('available'):
+                v[col] = r['median']
+            elif r is not None:
+                reasons.setdefault(f'{row["op"]}, {col}', r.get('reason', ''))
+        rl, rd = _ref_range(row.get('ref_linux')), _ref_range(row.get('ref_dune'))
+        line.append(_range_text(rl) if rl else '')
+        line.append(_range_text(rd) if rd else '')
+        if row.get('ratio_of') == 'linux':
+            line.append(_ratio_text(v.get('linux'), rl) + (' (Linux/ref)' if rl and 'linux' in v else ''))
+        else:
+            line.append(_ratio_text(v.get('vmx'), rd) + (' (vmx/orig.)' if rd and 'vmx' in v else ''))
+        rows.append(line)
+        vals.append((row, v, rl, rd))
+    title = f'{spec["title"]} — {UNIT_LABEL["ticks"]}'
+    notes = [
+        f'Measured: {host} [{impl}], {d["created"]}: medians over {d["run"]["repetitions"]} '
+        'repetitions of a batch of up to 100 ops, ±CV; timer overhead and (dune-user) the '
+        'ring-3 entry/exit of the batch subtracted.',
+        f'ref: {spec["reference_citation"]} Ranges are as reported; the ratio is then a range.',
+        'ours / ref < 1: our path is shorter. Rows without a reference: no lab number of the '
+        'original exists for them.',
+        'Ticks are emulated steps (Bochs TSC): deterministic path lengths, not speed; never '
+        'compare them with cycles.',
+        'trap (Dune): ud2 -> #UD; the /dev/dune ABI intercepts #BP for a debugger, so int3 '
+        'would leave the guest on vmx.',
+    ]
+    for k, why in reasons.items():
+        notes.append(f'{k}: n/a: {why}')
+    return title, header, rows, notes, vals
+
+
+def lab_markdown(d):
+    title, header, rows, notes, _ = build_lab_table(d)
+    return markdown(title, header, rows, notes)
+
+
+def png_lab_table(path, d):
+    title, header, rows, notes, _ = build_lab_table(d)
+    cols = [Column(h, 'ticks', 'ref' if h.startswith('ref') else 'measured') for h in header[1:]]
+    png_table(path, title, header, rows, notes, cols)
+
+
+def lab_chart(path, d):
+    """Horizontal bars per op, log scale: Linux, ours vmx, ours kvm, original Dune."""
+    _, _, _, _, vals = build_lab_table(d)
+    plt = mpl()
+    series = [('Linux (lab)', 'linux', '#4c72b0', None), ('Dune vmx (ours)', 'vmx', '#dd8452', None),
+              ('Dune kvm (ours)', 'kvm', '#55a868', None),
+              ('ref: original Dune (lab)', 'ref_dune', 'white', '//'),
+              ('ref: Linux / kvm_intel (orig. session)', 'ref_linux', 'white', '..')]
+    labels = [row['op'] for row, *_ in vals]
+    n = len(series)
+    h = 0.8 / n
+    fig, ax = plt.subplots(figsize=(11, 0.75 * len(labels) + 2.2))
+    for i, (lab, key, color, hatch) in enumerate(series):
+        ys, xs = [], []
+        for j, (row, v, rl, rd) in enumerate(vals):
+            if key == 'ref_dune':
+                x = rd and (rd[0] + rd[1]) / 2
+            elif key == 'ref_linux':
+                x = rl and (rl[0] + rl[1]) / 2
+            else:
+                x = v.get(key)
+            if x:
+                ys.append(j + (i - (n - 1) / 2) * h)
+                xs.append(x)
+        if xs:
+            ax.barh(ys, xs, height=h * 0.9, color=color, hatch=hatch,
+                    edgecolor='#333' if hatch else color, label=lab)
+            for y, x in zip(ys, xs):
+                ax.text(x * 1.08, y, fmt(x), va='center', fontsize=7)
+    ax.set_xscale('log')
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels([_wrap(lb, 42) for lb in labels], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel('ticks per op (log scale): VMX lab path length, not speed')
+    ax.set_title(f'VMX lab: ours vs the original Dune in the same lab\n'
+                 f'{d["implementation"]["name"]}, {d["created"]}')
+    ax.grid(axis='x', which='both', alpha=0.3)
+    lo_x, hi_x = ax.get_xlim()
+    ax.set_xlim(max(lo_x, 10), hi_x * 3)
+    ax.legend(loc='upper center', bbox_to_anchor=(0.4, -0.08), ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
 # ---------------------------------------------------------------- html
 
 def html_results_table(d):

@@ -11,6 +11,10 @@ run per (host, implementation, unit) is used unless --all.  Writes into DIR
   table2-<unit>.png table3-<unit>.png   the same tables as images
   linux-<unit>.png                   Linux medians, min/max whiskers, log scale
   ratio-<unit>.png                   Dune/Linux ratios (only when Dune data exist)
+  lab-table.md lab-table-ticks.png   the VMX lab table (ticks) of the newest lab run:
+                                     Linux, Dune vmx and kvm (ours), the original Dune
+                                     in the same lab (reference) and ours/original
+  lab-ticks.png                      the same as a chart
   index.html                         all of the above, plus every run in full
 Cycles and ticks (VMX lab path lengths) are never put in one table or axis.
 """
@@ -52,6 +56,17 @@ def main():
         with open(os.path.join(args.out, f'{tid}.md'), 'w') as f:
             f.write('\n'.join(md))
         made.append(('md', tid, f'{tid}.md'))
+    labs = dbplots.lab_docs(docs)
+    if labs:
+        _, lab = labs[-1]
+        with open(os.path.join(args.out, 'lab-table.md'), 'w') as f:
+            f.write(dbplots.lab_markdown(lab))
+        made.append(('md', 'lab-table', 'lab-table.md'))
+        dbplots.png_lab_table(os.path.join(args.out, 'lab-table-ticks.png'), lab)
+        made.append(('table', 'VMX lab: ours vs the original Dune (ticks)', 'lab-table-ticks.png'))
+        dbplots.lab_chart(os.path.join(args.out, 'lab-ticks.png'), lab)
+        made.append(('chart', 'VMX lab path lengths: ours vs the original Dune (ticks)',
+                     'lab-ticks.png'))
     for unit in units:
         if dbplots.linux_chart(os.path.join(args.out, f'linux-{unit}.png'), docs, unit):
             made.append(('chart', f'Linux medians ({unit})', f'linux-{unit}.png'))

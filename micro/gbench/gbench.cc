@@ -25,14 +25,25 @@ static double stat_max(const std::vector<double> &v)
 	return stats_max(v.data(), v.size());
 }
 
+static long long fixed_iterations;
+
+extern "C" void gb_set_iterations(long long n)
+{
+	fixed_iterations = n;
+}
+
 extern "C" void gb_register(const char *name, gb_fn fn, void *arg)
 {
-	benchmark::RegisterBenchmark(name, [fn, arg](benchmark::State &state) {
-		fn(reinterpret_cast<struct gb_state *>(&state), arg);
-	})
-		->UseManualTime()
+	benchmark::internal::Benchmark *b =
+		benchmark::RegisterBenchmark(name, [fn, arg](benchmark::State &state) {
+			fn(reinterpret_cast<struct gb_state *>(&state), arg);
+		});
+
+	b->UseManualTime()
 		->ComputeStatistics("min", stat_min)
 		->ComputeStatistics("max", stat_max);
+	if (fixed_iterations > 0)
+		b->Iterations(fixed_iterations);
 }
 
 extern "C" int gb_init(int *argc, char **argv)

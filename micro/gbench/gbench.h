@@ -20,6 +20,8 @@ typedef void (*gb_fn)(struct gb_state *st, void *arg);
 
 /* Register fn(state, arg) under name, timed with manual (wall) time. */
 void gb_register(const char *name, gb_fn fn, void *arg);
+/* Fixed iteration count for benchmarks registered after this (0: calibrate). */
+void gb_set_iterations(long long n);
 /* Initialize from argv (consumes --benchmark_* flags); -1 on unknown flags. */
 int gb_init(int *argc, char **argv);
 /* Run the registered benchmarks; returns how many ran. */

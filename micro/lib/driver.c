@@ -42,8 +42,13 @@ struct micro_info {
 	} kv[INFO_MAX];
 };
 
+struct micro_knobs micro_knobs;
+
 struct slot {
 	const struct micro_bench *b;
+	const struct micro_ops *ops;	/* b->ops, or b->ops_user in dune-user */
+	uint64_t batch;			/* b->batch, capped by --batch */
+	int rep;
 	enum micro_mode mode;
 	int state;		/* 0 not set up, 1 ready, -1 unavailable */
 	void *priv;
@@ -83,7 +88,7 @@ static long nivcsw(void)
 static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
 				uint64_t n, int with_pmu)
 {
-	const struct micro_ops *o = s->b->ops;
+	const struct micro_ops *o = s->ops;
 	struct sample r;
 	uint64_t w0, w1, t0, t1;
 	long cs;
@@ -110,7 +115,7 @@ static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
 
 static void slot_setup(struct slot *s)
 {
-	const struct micro_ops *o = s->b->ops;
+	const struct micro_ops *o = s->ops;
 	uint64_t start;
 	char why[MICRO_WHY_LEN];
 
@@ -121,18 +126,41 @@ static void slot_setup(struct slot *s)
 	if (s->b->hw_counters)
 		s->pmu_ok = pmu_open(&s->pmu, why, sizeof(why)) == 0;
 	start = now_ns();
-	for (int i = 0; i < WARMUP_MAX && (i < 2 || now_ns() - start < WARMUP_NS); i++) {
-		time_batch(s, o->run, s->b->batch, 0);
+	for (int i = 0; micro_knobs.warmup ? i < micro_knobs.warmup :
+	     i < WARMUP_MAX && (i < 2 || now_ns() - start < WARMUP_NS); i++) {
+		time_batch(s, o->run, s->batch, 0);
 		if (o->baseline)
-			time_batch(s, o->baseline, s->b->batch, 0);
+			time_batch(s, o->baseline, s->batch, 0);
 	}
+}
+
+/*
+ * One line per repetition on stdout, for runs whose output comes back over
+ * a serial console (the VMX lab): "@@BENCH {json}" with the same numbers
+ * as the counters, totals included so the host can recompute.
+ */
+static void lab_line(struct slot *s, double per_op, uint64_t ops, uint64_t batches,
+		     uint64_t preempted, const struct sample *run, const struct sample *base)
+{
+	const char *be = micro_mode_backend();
+
+	printf("@@BENCH {\"name\": \"%s\", \"mode\": \"%s\", \"backend\": %s%s%s, "
+	       "\"rep\": %d, \"per_op\": %.3f, \"ops\": %llu, \"batch\": %llu, "
+	       "\"batches\": %llu, \"preempted\": %llu, \"run_total\": %.0f, "
+	       "\"baseline_total\": %.0f, \"timer_overhead\": %llu}\n",
+	       s->b->name, micro_mode_name(s->mode), be ? "\"" : "", be ? be : "null",
+	       be ? "\"" : "", ++s->rep, per_op, (unsigned long long)ops,
+	       (unsigned long long)s->batch, (unsigned long long)batches,
+	       (unsigned long long)preempted, run->cycles, base->cycles,
+	       (unsigned long long)overhead);
+	fflush(stdout);
 }
 
 static void bench_fn(struct gb_state *st, void *arg)
 {
 	struct slot *s = arg;
-	const struct micro_ops *o = s->b->ops;
-	uint64_t n = s->b->batch, ops = 0, batches = 0, preempted = 0, all_ops = 0;
+	const struct micro_ops *o = s->ops;
+	uint64_t n = s->batch, ops = 0, batches = 0, preempted = 0, all_ops = 0;
 	struct sample run = { 0 }, base = { 0 }, run_all = { 0 }, base_all = { 0 };
 	struct micro_info info = { 0 };
 	double c, w;
@@ -198,6 +226,8 @@ static void bench_fn(struct gb_state *st, void *arg)
 			snprintf(key, sizeof(key), "pmu_%s", pmu_event_name[i]);
 			gb_counter(st, key, (double)s->pmu.total[i] / ops);
 		}
+	if (micro_knobs.lab_lines)
+		lab_line(s, c, ops, batches, preempted, &run, &base);
 	if (o->report) {
 		o->report(s->priv, &info);
 		for (int i = 0; i < info.n; i++) {
@@ -231,6 +261,9 @@ void micro_register(enum micro_mode mode)
 			continue;
 		slots[nr_slots].b = b;
 		slots[nr_slots].mode = mode;
+		slots[nr_slots].ops = mode == MICRO_DUNE_USER && b->ops_user ? b->ops_user : b->ops;
+		slots[nr_slots].batch = micro_knobs.batch_max && b->batch > micro_knobs.batch_max ?
+					micro_knobs.batch_max : b->batch;
 		gb_register(b->name, bench_fn, &slots[nr_slots]);
 		nr_slots++;
 	}
@@ -243,8 +276,8 @@ void micro_teardown(void)
 
 		if (s->state > 0 && s->pmu_ok)
 			pmu_close(&s->pmu);
-		if (s->state > 0 && s->b->ops->teardown)
-			s->b->ops->teardown(s->priv);
+		if (s->state > 0 && s->ops->teardown)
+			s->ops->teardown(s->priv);
 		s->state = 0;
 	}
 }

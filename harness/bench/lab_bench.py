@@ -1,0 +1,165 @@
+"""lab_bench - `dunebench bench --lab`: the micro-benchmarks in the VMX lab.
+
+Boots harness/lab/lab.sh with LAB_LISTS=micro/lab-bench.list (a list that
+lab.sh's discovery never picks up, so `make check` does not run it), reads
+the "@@BENCH {json}" / "@@BENCH-NA {json}" lines of the serial console and
+writes one results file in unit "ticks" (Bochs' TSC counts emulated steps:
+path lengths, never speed) as implementation "dunebench-lab".
+"""
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+LIST = 'micro/lab-bench.list'
+CPU = 'corei7_skylake_x'
+LINE = re.compile(r'@@BENCH(-NA)? (\{.*\})\s*$')
+INIT = re.compile(r'^@@LAB init uptime=(\S+) kernel=(\S+)')
+
+
+def parse_serial(text):
+    """-> (samples {(name, mode, backend): [line dicts]}, na {key: reason}, info)"""
+    samples, na, info = {}, {}, {}
+    for raw in text.splitlines():
+        m = INIT.match(raw)
+        if m:
+            info['kernel'] = m.group(2)
+            info['init_uptime_s'] = float(m.group(1))
+            continue
+        m = LINE.search(raw)
+        if not m:
+            continue
+        try:
+            d = json.loads(m.group(2))
+        except ValueError:
+            continue
+        key = (d['name'], d['mode'], d.get('backend'))
+        if m.group(1):
+            na[key] = d.get('reason') or 'not run'
+        else:
+            samples.setdefault(key, []).append(d)
+    return samples, na, info
+
+
+def boot(top, workdir, timeout, log):
+    env = dict(os.environ, LAB_WORKDIR=workdir, LAB_LISTS=os.path.join(top, LIST))
+    argv = [os.path.join(top, 'harness', 'lab', 'lab.sh'), '--cpu', CPU, '--timeout', str(timeout),
+            '--tap', os.path.join(workdir, 'bench.tap')]
+    log(f'dunebench-bench: booting the VMX lab: LAB_WORKDIR={workdir} LAB_LISTS={LIST} '
+        f'{" ".join(argv[1:])}')
+    t0 = time.monotonic()
+    rc = subprocess.call(argv, env=env, cwd=top)
+    return rc, time.monotonic() - t0
+
+
+def main(args, bb):
+    top = bb.TOP
+    workdir = os.environ.get('LAB_WORKDIR') or os.path.join(bb.BUILD, 'lab-bench')
+    started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    t0 = time.monotonic()
+    lab_rc, lab_wall = None, None
+    if args.lab_serial:
+        serial = args.lab_serial
+    else:
+        lab_rc, lab_wall = boot(top, workdir, args.lab_timeout, bb.log)
+        serial = os.path.join(workdir, f'run-{CPU}', 'serial.clean')
+    try:
+        with open(serial, errors='replace') as f:
+            text = f.read()
+    except OSError as e:
+        bb.log(f'dunebench-bench: no serial log: {e}')
+        return 1
+    samples, na, info = parse_serial(text)
+    if not samples:
+        bb.log(f'dunebench-bench: no @@BENCH lines in {serial}')
+        return 1
+
+    descr = {}
+    micro = bb.micro_dune_path() or bb.micro_path()
+    rc, out, _ = bb.run_cmd([micro, '--list-json'])
+    if rc == 0:
+        descr = {b['name']: (b['what'], b['per']) for b in json.loads(out)}
+    results = []
+    for key in sorted(set(samples) | set(na), key=lambda k: (k[0], k[1], k[2] or '')):
+        name, mode, backend = key
+        what, per = descr.get(name, (None, 'exit'))
+        r = {'name': name, 'mode': mode, 'backend': backend, 'per': per,
+             'description': what or (samples.get(key) or [{}])[0].get('what', name)}
+        lines = samples.get(key)
+        if not lines:
+            results.append(dict(r, available=False, reason=na[key]))
+            continue
+        r['available'] = True
+        r.update(bb.series([d['per_op'] for d in lines], 'ticks'))
+        r['iterations'] = int(lines[0].get('batches', 1))
+        r['ops_per_repetition'] = float(lines[0]['ops'])
+        r['timer_overhead'] = float(lines[0].get('timer_overhead', 0))
+        r['info'] = {
+            'batch': lines[0].get('batch'),
+            'baseline_ticks_per_batch_median':
+                statistics.median(d['baseline_total'] / max(d.get('batches', 1), 1) for d in lines),
+            'preempted_batches': sum(d.get('preempted', 0) for d in lines),
+            'source': 'VMX lab serial console',
+        }
+        results.append(r)
+
+    host = {
+        'hostname': 'vmx-lab',
+        'cpu_model': f'Bochs 2.7 {CPU} (emulated: VMX, EPT, VPID, EPT A/D)',
+        'cpu_vendor': 'GenuineIntel',
+        'cpus_online': 1,
+        'kernel': info.get('kernel', 'unknown'),
+        'virtualized': True,
+        'hypervisor': 'bochs (full emulation; TSC = emulated steps)',
+        'governor': None,
+        'governor_reason': 'emulated CPU',
+        'tsc_hz': None,
+        'lab': {'cpu': CPU, 'list': LIST, 'serial': os.path.relpath(serial, top),
+                'lab_exit_status': lab_rc, 'lab_wall_s': lab_wall and round(lab_wall, 1),
+                'init_uptime_s': info.get('init_uptime_s'),
+                'emulator_host': bb.socket.gethostname().split('.')[0]},
+    }
+    backends = sorted({r['backend'] for r in results if r['available'] and r['mode'] != 'linux'
+                       and r['backend']})
+    impl = bb.implementation_capture('dunebench-lab', backends)
+    impl['module'] = {'name': 'dune', 'version': None, 'srcversion': None,
+                      'note': 'ref-module built for the lab kernel by ref-module/tests lab'}
+    reps = max((r.get('repetitions', 1) for r in results if r['available']), default=1)
+    doc = {
+        'format': 'dunebench-results-v1',
+        'created': started.strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'host': host,
+        'implementation': impl,
+        'run': {
+            'profile': 'custom', 'repetitions': reps, 'unit': 'ticks',
+            'tool': 'dunebench-bench --lab', 'command': sys.argv,
+            'cpu': None, 'gbench_version': None,
+            'wall_time_s': round(time.monotonic() - t0, 3),
+            'note': 'VMX lab path lengths (Bochs ticks = emulated steps), not speed; '
+                    'per op, batch of up to 100 ops, timer overhead and ring-3 '
+                    'entry/exit (dune-user) subtracted',
+        },
+        'benchmarks': results,
+    }
+    note = bb.validate(doc)
+    if note:
+        bb.log(f'dunebench-bench: {note}')
+    outdir = args.out or os.path.join(top, 'results', 'vmx-lab')
+    os.makedirs(outdir, exist_ok=True)
+    path = os.path.join(outdir, f'{started.strftime("%Y%m%dT%H%M%SZ")}-dunebench-lab.json')
+    with open(path + '.tmp', 'w') as f:
+        json.dump(doc, f, indent=1)
+        f.write('\n')
+    os.replace(path + '.tmp', path)
+    print()
+    bb.summary(doc)
+    rel = os.path.relpath(path)
+    print(f'\nwrote {path if rel.startswith("..") else rel} ({doc["run"]["wall_time_s"]:.0f} s)')
+    missing = [r for r in results if not r['available']]
+    if lab_rc not in (None, 0):
+        bb.log(f'dunebench-bench: the lab reported failures (exit {lab_rc}); see {workdir}')
+    return 0 if lab_rc in (None, 0) and not missing else 1

@@ -1,0 +1,55 @@
+#!/bin/sh
+# micro-lab-bench MODE [BACKEND] - the micro-benchmarks in the VMX lab guest
+# (installed as /bin/micro-lab-bench by `make -C micro lab-bins`; run by
+# micro/lab-bench.list, collected by `dunebench bench --lab`).
+#
+# MODE linux | dune | dune-user; BACKEND vmx | kvm (dune modes).  One process
+# per benchmark (Dune mode is one-way per process), small fixed counts: lab
+# ticks are deterministic, emulation is slow.  Prints TAP (one line per
+# benchmark) and passes on micro-bench's "@@BENCH {json}" lines; a benchmark
+# that cannot run prints "@@BENCH-NA {json}" with the reason.
+# Knobs: MICRO_LAB_BATCH (100), MICRO_LAB_REPS (5), MICRO_LAB_ONLY (names).
+MODE=$1
+BACKEND=$2
+BATCH=${MICRO_LAB_BATCH:-100}
+REPS=${MICRO_LAB_REPS:-5}
+BIN=${MICRO_BENCH:-/bin/micro-bench-dune}
+
+case "$MODE" in
+linux) BENCHES="syscall pgfault trap ptrace appel1 appel2" ;;
+dune) BENCHES="syscall vmexit pgfault trap appel1 appel2" ;;
+dune-user) BENCHES="syscall trap ptrace" ;;
+*) echo "usage: $0 linux|dune|dune-user [vmx|kvm]" >&2; exit 2 ;;
+esac
+[ -n "$MICRO_LAB_ONLY" ] && BENCHES=$MICRO_LAB_ONLY
+if [ -n "$BACKEND" ]; then export DUNE_BACKEND=$BACKEND; BE="\"$BACKEND\""; else BE=null; fi
+
+set -- $BENCHES
+echo "1..$#"
+n=0 fail=0
+for b in $BENCHES; do
+	n=$((n + 1))
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	"$BIN" --mode="$MODE" --benchmark_filter="^$b/" --batch="$BATCH" --iterations=1 \
+		--warmup=1 --benchmark_repetitions="$REPS" --lab-lines >/tmp/mb.out 2>&1
+	rc=$?
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	grep '^@@BENCH ' /tmp/mb.out
+	got=$(grep -c '^@@BENCH ' /tmp/mb.out)
+	why=$(grep -v '^@@BENCH' /tmp/mb.out | grep -iE 'unavailable|error|libdune|fail' | head -1 |
+		tr -d '"\\' | cut -c1-200)
+	if [ "$rc" = 0 ] && [ "$got" -gt 0 ]; then
+		echo "ok $n - $MODE${BACKEND:+/$BACKEND} $b: $got repetitions (${t0}s..${t1}s uptime)"
+	else
+		[ -n "$why" ] || why="exit status $rc, $got result lines"
+		echo "@@BENCH-NA {\"name\": \"$b\", \"mode\": \"$MODE\", \"backend\": $BE, \"reason\": \"$why\"}"
+		grep -v '^@@BENCH' /tmp/mb.out | tail -5 | sed 's/^/# /'
+		if [ "$rc" = 77 ]; then
+			echo "ok $n - $MODE${BACKEND:+/$BACKEND} $b # SKIP $why"
+		else
+			echo "not ok $n - $MODE${BACKEND:+/$BACKEND} $b: $why"
+			fail=1
+		fi
+	fi
+done
+exit $fail
