@@ -3,13 +3,16 @@
  * trap - int3, the kernel delivers SIGTRAP, an empty handler returns
  * (rt_sigreturn), execution continues after the int3.
  *
- * In mode dune: ud2 -> #UD -> IDT handler registered with
- * dune_register_intr_handler(T_ILLOP) in guest ring 0, which steps over the
- * ud2 and returns with iret (mode dune-user: the same from ring 3,
- * bench_user.c).  Not int3: the /dev/dune ABI (as the original module)
- * intercepts #BP and #DB in the exception bitmap for a debugger, so on the
- * vmx backend an int3 leaves the guest instead of reaching the guest IDT.
+ * In mode dune: an exception delivered straight to the guest IDT, a handler
+ * registered with dune_register_intr_handler() in guest ring 0, iret back
+ * (mode dune-user: the same from ring 3, bench_user.c).  Which exception
+ * depends on what the backend's hypervisor intercepts:
+ *   kvm: int3 -> #BP (KVM intercepts #UD, to emulate instructions);
+ *   vmx: ud2 -> #UD, the handler steps over it (the /dev/dune ABI, as the
+ *        original module, intercepts #BP and #DB for a debugger, so an
+ *        int3 would leave the guest).
  */
+#include <string.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +28,11 @@ static void trap_intr(struct dune_tf *tf)
 	tf->rip += 2;	/* over the ud2 */
 }
 
+static void trap_intr_bp(struct dune_tf *tf)
+{
+	(void)tf;
+}
+
 static void trap_run_ud2(void *priv, uint64_t n)
 {
 	(void)priv;
@@ -32,6 +40,13 @@ static void trap_run_ud2(void *priv, uint64_t n)
 		asm volatile("ud2" ::: "memory");
 }
 #endif
+
+int micro_trap_use_ud2(void)
+{
+	const char *be = micro_mode_backend();
+
+	return be && !strcmp(be, "vmx");
+}
 
 static void trap_handler(int sig)
 {
@@ -45,8 +60,9 @@ static int trap_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 	(void)priv;
 #ifdef MICRO_HAVE_LIBDUNE
 	if (mode != MICRO_LINUX) {
-		if (dune_register_intr_handler(T_ILLOP, trap_intr)) {
-			snprintf(why, len, "dune_register_intr_handler(T_ILLOP) failed");
+		if (dune_register_intr_handler(T_ILLOP, trap_intr) ||
+		    dune_register_intr_handler(T_BRKPT, trap_intr_bp)) {
+			snprintf(why, len, "dune_register_intr_handler(T_ILLOP/T_BRKPT) failed");
 			return -1;
 		}
 		return 0;
@@ -76,7 +92,7 @@ static void trap_run_int3(void *priv, uint64_t n)
 static void trap_run(void *priv, uint64_t n)
 {
 #ifdef MICRO_HAVE_LIBDUNE
-	if (micro_mode_backend()) {
+	if (micro_trap_use_ud2()) {
 		trap_run_ud2(priv, n);
 		return;
 	}

@@ -14,8 +14,9 @@
  *   ptrace   the same, with a handler that intercepts: it looks at the call
  *            and counts it before passing it through (the sandbox's check;
  *            the paper's "ptrace" row in Dune)
- *   trap     ring-3 ud2 -> #UD -> IDT handler in ring 0 (steps over it) -> iret
- *            (not int3: the /dev/dune ABI intercepts #BP for a debugger)
+ *   trap     ring-3 exception -> IDT handler in ring 0 -> iret: int3 on kvm,
+ *            ud2 (#UD, the handler steps over it) on vmx, whose ABI
+ *            intercepts #BP for a debugger (bench_trap.c says why)
  */
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -57,6 +58,13 @@ static void u_ud2(void *arg, uint64_t n)
 	(void)arg;
 	for (uint64_t i = 0; i < n; i++)
 		asm volatile("ud2" ::: "memory");
+}
+
+static void u_int3(void *arg, uint64_t n)
+{
+	(void)arg;
+	for (uint64_t i = 0; i < n; i++)
+		asm volatile("int3" ::: "memory");
 }
 
 static void u_empty(void *arg, uint64_t n)
@@ -109,6 +117,11 @@ static void trap_user_intr(struct dune_tf *tf)
 {
 	tf->rip += 2;	/* over the ud2 */
 }
+
+static void trap_user_intr_bp(struct dune_tf *tf)
+{
+	(void)tf;
+}
 #endif
 
 static int ptrace_user_setup(enum micro_mode mode, void **priv, char *why, size_t len)
@@ -152,8 +165,9 @@ static int trap_user_setup(enum micro_mode mode, void **priv, char *why, size_t 
 	if (user_setup_common(mode, why, len))
 		return -1;
 #ifdef MICRO_HAVE_LIBDUNE
-	if (dune_register_intr_handler(T_ILLOP, trap_user_intr)) {
-		snprintf(why, len, "dune_register_intr_handler(T_ILLOP) failed");
+	if (dune_register_intr_handler(T_ILLOP, trap_user_intr) ||
+	    dune_register_intr_handler(T_BRKPT, trap_user_intr_bp)) {
+		snprintf(why, len, "dune_register_intr_handler(T_ILLOP/T_BRKPT) failed");
 		return -1;
 	}
 #endif
@@ -163,7 +177,7 @@ static int trap_user_setup(enum micro_mode mode, void **priv, char *why, size_t 
 static void trap_user_run(void *priv, uint64_t n)
 {
 	(void)priv;
-	micro_user_call(u_ud2, NULL, n);
+	micro_user_call(micro_trap_use_ud2() ? u_ud2 : u_int3, NULL, n);
 }
 
 const struct micro_ops micro_trap_user_ops = {

@@ -89,6 +89,9 @@ struct dune_tf;
 void micro_user_call(void (*fn)(void *, uint64_t), void *arg, uint64_t n);
 void micro_user_set_hook(void (*hook)(struct dune_tf *tf));
 
+/* trap in Dune: ud2 (#UD) on vmx, int3 (#BP) elsewhere (bench_trap.c) */
+int micro_trap_use_ud2(void);
+
 /* Run-time knobs (main.c flags) the driver honours; 0 = default. */
 struct micro_knobs {
 	uint64_t batch_max;	/* --batch=N: at most N ops per timed batch */

@@ -20,7 +20,7 @@ const struct micro_bench micro_table[] = {
 	  "read", M_LINUX | M_DUNE, 4096, 1, &micro_pagewalk_ops, NULL },
 	{ "pagewalk-thp", "as pagewalk, 2 MB pages (MADV_HUGEPAGE; THP obtained is recorded)",
 	  "read", M_LINUX | M_DUNE, 4096, 1, &micro_pagewalk_thp_ops, NULL },
-	{ "trap", "exception -> handler -> return (linux: int3 -> SIGTRAP handler; dune: ud2 -> #UD IDT handler via dune_register_intr_handler, which steps over it; dune-user: the same from ring 3)",
+	{ "trap", "exception -> handler -> return (linux: int3 -> SIGTRAP handler; dune: guest IDT handler via dune_register_intr_handler, int3 on kvm, ud2 on vmx whose ABI intercepts #BP; dune-user: the same from ring 3)",
 	  "trap", M_LINUX | M_DUNE | M_DUNE_USER, 100, 0, &micro_trap_ops,
 	  &micro_trap_user_ops },
 	{ "ptrace", "syscall interception round trip: getpid under a PTRACE_SYSCALL tracer (linux); a ring-3 getpid intercepted by the ring-0 handler, then passed through (dune-user)",

@@ -524,8 +524,8 @@ def build_lab_table(d):
         'original exists for them.',
         'Ticks are emulated steps (Bochs TSC): deterministic path lengths, not speed; never '
         'compare them with cycles.',
-        'trap (Dune): ud2 -> #UD; the /dev/dune ABI intercepts #BP for a debugger, so int3 '
-        'would leave the guest on vmx.',
+        'trap (Dune): an exception that reaches the guest IDT without an exit: ud2 (#UD) on vmx, '
+        'whose ABI intercepts #BP for a debugger; int3 (#BP) on kvm, which intercepts #UD.',
     ]
     for k, why in reasons.items():
         notes.append(f'{k}: n/a: {why}')

@@ -31,7 +31,7 @@ for b in $BENCHES; do
 	n=$((n + 1))
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	"$BIN" --mode="$MODE" --benchmark_filter="^$b/" --batch="$BATCH" --iterations=1 \
-		--warmup=1 --benchmark_repetitions="$REPS" --lab-lines >/tmp/mb.out 2>&1
+		--warmup=3 --benchmark_repetitions="$REPS" --lab-lines >/tmp/mb.out 2>&1
 	rc=$?
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	grep '^@@BENCH ' /tmp/mb.out
