@@ -53,6 +53,7 @@ struct dune_stats {
 	atomic_t ept_maps_4k;		/* 4 KiB EPT leaves installed */
 	atomic_t ept_maps_2m;		/* 2 MiB EPT leaves installed */
 	atomic_t ept_zaps;		/* invalidations that removed leaves */
+	atomic_t vcpu_migrations;	/* vCPUs moved to another CPU */
 };
 
 extern struct dune_stats dune_stats;

@@ -11,6 +11,7 @@
  *   ept_maps_4k    4 KiB EPT leaves installed
  *   ept_maps_2m    2 MiB EPT leaves installed (host THP / hugetlb)
  *   ept_zaps       MMU-notifier invalidations that removed EPT leaves
+ *   vcpu_migrations  vCPUs moved to another CPU (VMCLEAR there, VMPTRLD here)
  *
  * debugfs failures are not fatal: the module works without its counters.
  */
@@ -84,6 +85,8 @@ void dune_stats_init(void)
 				&dune_stats.ept_maps_2m);
 	debugfs_create_atomic_t("ept_zaps", 0444, dune_debugfs_dir,
 				&dune_stats.ept_zaps);
+	debugfs_create_atomic_t("vcpu_migrations", 0444, dune_debugfs_dir,
+				&dune_stats.vcpu_migrations);
 	debugfs_create_file("exits", 0444, dune_debugfs_dir, NULL,
 			    &exits_fops);
 	debugfs_create_file("caps", 0444, dune_debugfs_dir, NULL,

@@ -582,6 +582,8 @@ static int vcpu_load(struct dune_vcpu *v)
 		}
 	}
 	if (v->cpu != cpu) {
+		if (v->cpu >= 0)
+			atomic_inc(&dune_stats.vcpu_migrations);
 		/* cross-CPU VMCLEAR needs interrupts and may run with preemption off */
 		vcpu_vmclear(v);
 		if (vmcs_load(v->vmcs_pa))

@@ -46,7 +46,9 @@ debugfs)
 		test "$live" = 0
 	sed 's/^/# caps: /' "$DBG/caps"
 	sed 's/^/# exits: /' "$DBG/exits"
-	echo "# vcpus_created: $(cat $DBG/vcpus_created)"
+	for f in vcpus_created vcpu_migrations ept_faults ept_maps_4k ept_maps_2m ept_zaps; do
+		echo "# $f: $(cat $DBG/$f)"
+	done
 	;;
 refuse)	# on a CPU without VMX (AMD boot): load must fail cleanly
 	echo "1..3"

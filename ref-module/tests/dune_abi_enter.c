@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -750,6 +751,44 @@ static long smaps_anon_huge_kb(unsigned long va)
 	return kb;
 }
 
+/* Pin this thread to @cpu; returns 0 or -1. */
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int t_migrate(int fd, char *msg)
+{
+	struct dune_config c;
+	long before, after;
+	int i, r;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		snprintf(msg, MSGLEN, "needs 2 CPUs");
+		return 2;
+	}
+	before = debugfs_read("vcpu_migrations");
+	conf_init(&c, guest_getpid_loop);
+	for (i = 0; i < 6; i++) {
+		if (pin_to(i & 1))
+			FAIL("sched_setaffinity(CPU %d): %s", i & 1, strerror(errno));
+		c.r12 = 5;
+		r = enter(fd, &c);
+		if (r || c.ret != DUNE_RET_EXIT || c.status != getpid())
+			FAIL("entry %d on CPU %d: expected EXIT with getpid(), got %d (%s) ret=%lld status=%lld",
+			     i, i & 1, r, strerror(errno), (long long)c.ret,
+			     (long long)c.status);
+	}
+	after = debugfs_read("vcpu_migrations");
+	if (before >= 0 && after - before < 5)
+		FAIL("expected >= 5 vCPU migrations in debugfs, got %ld", after - before);
+	return 0;
+}
+
 #define THP_VA	0x32000000UL	/* 2 MiB aligned, inside the first GiB */
 
 static int t_ept_thp(int fd, char *msg)
@@ -829,6 +868,7 @@ static const struct {
 	{ "abi.vmcall.restart", t_restart, 30 },
 	{ "abi.enter.threads", t_threads, 60 },
 	{ "abi.ept.thp", t_ept_thp, 30 },
+	{ "abi.enter.migrate", t_migrate, 30 },
 };
 
 #define NSCEN (int)(sizeof(scenarios) / sizeof(scenarios[0]))
