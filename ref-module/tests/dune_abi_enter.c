@@ -782,6 +782,40 @@ static int t_path_length(int fd, char *msg)
 	return 3;
 }
 
+/* SIGKILL a process whose guest spins: it dies, its vCPU goes away. */
+static int t_kill_running(int fd, char *msg)
+{
+	struct dune_config c;
+	long live0, live1;
+	int st, i;
+	pid_t pid;
+
+	live0 = debugfs_read("vcpus_live");
+	pid = fork();
+	if (pid == 0) {
+		conf_init(&c, guest_spin);
+		enter(fd, &c);
+		_exit(1);	/* not reached: SIGKILL */
+	}
+	usleep(200000);
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &st, 0) != pid || !WIFSIGNALED(st) ||
+	    WTERMSIG(st) != SIGKILL)
+		FAIL("expected the spinning child to die of SIGKILL, status 0x%x", st);
+	/* the child's fd is closed; ours (shared file) still holds its vCPU */
+	close(fd);
+	for (i = 0; i < 50; i++) {
+		live1 = debugfs_read("vcpus_live");
+		if (live1 <= live0)
+			break;
+		usleep(20000);
+	}
+	if (live0 >= 0 && live1 > live0)
+		FAIL("expected vcpus_live back to %ld after the last close, got %ld",
+		     live0, live1);
+	return 0;
+}
+
 /* Pin this thread to @cpu; returns 0 or -1. */
 static int pin_to(int cpu)
 {
@@ -900,6 +934,7 @@ static const struct {
 	{ "abi.enter.threads", t_threads, 60 },
 	{ "abi.ept.thp", t_ept_thp, 30 },
 	{ "abi.enter.migrate", t_migrate, 30 },
+	{ "abi.exit.kill_running", t_kill_running, 30 },
 	{ "abi.vmcall.path_length", t_path_length, 60 },
 };
 
