@@ -11,7 +11,7 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests harness conformance harness/bench
+SUBDIRS    := tests harness ref-lib conformance harness/bench
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 export LIBDUNE DUNE_INCLUDE MODULE
@@ -19,7 +19,7 @@ DEPS_BUILD := build
 DEPS_CHECK := build lab bench
 DEPS_BENCH := build bench
 
-.PHONY: all help deps deps-bench deps-check check unit bench conformance lab \
+.PHONY: install all help deps deps-bench deps-check check unit bench conformance lab \
 	lab-shell module plots clean distclean
 
 all: ## build the libraries, tools and tests for this host
@@ -86,6 +86,9 @@ bench: deps-bench all ## run the benchmarks (--quick) on this host's best backen
 plots: deps-bench ## render tables and figures from results/ into build/report/
 	@/usr/bin/python3 plots/report.py
 	@echo "plots: open build/report/index.html"
+
+install: all ## install libdune (headers, libdune.a/.so, libdune.pc) into PREFIX (/usr/local), DESTDIR
+	@$(MAKE) --no-print-directory -C ref-lib install
 
 clean: ## remove build products (keeps downloaded lab packages)
 	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d clean || true; done
