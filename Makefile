@@ -17,7 +17,9 @@ SUBDIRS    := tests harness ref-lib conformance harness/bench
 export LIBDUNE DUNE_INCLUDE MODULE
 DEPS_BUILD := build
 DEPS_CHECK := build lab bench
-DEPS_BENCH := build bench
+DEPS_BENCH := build bench lab
+# make bench BENCH_LAB=0: skip the VMX-lab tick run of the Dune modes
+BENCH_LAB  ?= 1
 
 .PHONY: install all help deps deps-bench deps-check check unit bench conformance lab \
 	lab-shell module plots clean distclean
@@ -81,6 +83,7 @@ lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, M
 
 bench: deps-bench all ## run the benchmarks (--quick) on this host's best backend, write results/ and plots
 	@build/bin/dunebench bench --quick $(BENCH_ARGS)
+	@if [ "$(BENCH_LAB)" != 0 ]; then build/bin/dunebench bench --lab; fi
 	@$(MAKE) --no-print-directory plots
 
 plots: deps-bench ## render tables and figures from results/ into build/report/

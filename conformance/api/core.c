@@ -204,7 +204,7 @@ CTEST(syscall_simd,
 	__asm__ volatile("movdqu (%2), %%xmm9\n\t"
 			 "mov $39, %%eax\n\tsyscall\n\t"
 			 "movdqu %%xmm9, (%1)"
-			 : "=a"(r) : "r"(out), "r"(in) : "rcx", "r11", "xmm9", "memory");
+			 : "=&a"(r) : "r"(out), "r"(in) : "rcx", "r11", "xmm9", "memory");
 	CT_EXPECT(r > 0);
 	CT_EXPECT(!memcmp(in, out, 16), "xmm9 changed across getpid: %#lx %#lx",
 		  (unsigned long)out[0], (unsigned long)out[1]);
@@ -216,7 +216,7 @@ CTEST(syscall_simd,
 	__asm__ volatile("vmovdqu (%2), %%ymm10\n\t"
 			 "mov $39, %%eax\n\tsyscall\n\t"
 			 "vmovdqu %%ymm10, (%1)\n\tvzeroupper"
-			 : "=a"(r) : "r"(out), "r"(in) : "rcx", "r11", "xmm10", "memory");
+			 : "=&a"(r) : "r"(out), "r"(in) : "rcx", "r11", "xmm10", "memory");
 	CT_EXPECT(!memcmp(in, out, 32), "ymm10 changed across getpid: %#lx %#lx %#lx %#lx",
 		  (unsigned long)out[0], (unsigned long)out[1], (unsigned long)out[2],
 		  (unsigned long)out[3]);

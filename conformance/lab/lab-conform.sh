@@ -14,7 +14,7 @@ loaded=
 case "$backend" in
 vmx)
 	if ! grep -qw '^dune' /proc/modules; then
-		insmod /mod/dune.ko || { echo "Bail out! insmod /mod/dune.ko failed"; exit 1; }
+		insmod /mod/dune.ko guest_slice_us=200 || { echo "Bail out! insmod /mod/dune.ko failed"; exit 1; }
 		loaded="dune"
 	fi
 	[ -c /dev/dune ] || mknod /dev/dune c 10 233

@@ -203,7 +203,7 @@ build_modules() {	# $1 = kernel build dir; products into $LAB/mod
 		mkdir -p "$out"
 		cp -a "$TOP/$m/." "$out/"
 		log "building module $m against $(basename "$kdir")"
-		if ! make -s -C "$kdir" M="$out" W=1 modules >"$out/build.log" 2>&1; then
+		if ! make -s -C "$kdir" M="$out" DUNE_INCLUDE="$TOP/include" W=1 modules >"$out/build.log" 2>&1; then
 			cat "$out/build.log" >&2
 			die "module build failed: $m"
 		fi
@@ -261,7 +261,7 @@ copy_libs() {	# $1 = initramfs root
 	for f in "$1"/bin/* "$1"/usr/local/bin/*; do
 		[ -f "$f" ] && [ ! -L "$f" ] || continue
 		ldd "$f" >/dev/null 2>&1 || continue	# static: nothing to copy
-		ldd "$f" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | while read -r lib; do
+		{ ldd "$f" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' || true; } | while read -r lib; do
 			[ -e "$1$lib" ] || { mkdir -p "$1$(dirname "$lib")"; cp -L "$lib" "$1$lib"; }
 		done
 	done
