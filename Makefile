@@ -14,7 +14,15 @@ export TOP BUILD TAPDIR
 SUBDIRS    := tests harness ref-lib conformance harness/bench
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
-export LIBDUNE DUNE_INCLUDE MODULE
+ifneq ($(strip $(LIBDUNE)),)
+export LIBDUNE
+endif
+ifneq ($(strip $(DUNE_INCLUDE)),)
+export DUNE_INCLUDE
+endif
+ifneq ($(strip $(MODULE)),)
+export MODULE
+endif
 DEPS_BUILD := build
 DEPS_CHECK := build lab bench
 DEPS_BENCH := build bench lab
