@@ -3,21 +3,8 @@
 # usage: test_runner.sh PATH/TO/ctest-fixtures      (prints TAP 13)
 set -u
 BIN=$1
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1
-n=0 failed=0
-check() {	# description, command...
-	local d=$1; shift
-	n=$((n + 1))
-	if "$@" >"$T/check.out" 2>&1; then
-		echo "ok $n - $d"
-	else
-		echo "not ok $n - $d"
-		sed 's/^/# /' "$T/check.out" | tail -8
-		failed=1
-	fi
-}
+. "$(cd "$(dirname "$0")/../.." && pwd)/harness/tap-check.sh"
 line() { grep -qE -- "$1" "$T/tap"; }
 
 DUNE_DEV=/nonexistent "$BIN" -b kvm -j "$T/junit.xml" -J "$T/report.json" >"$T/tap" 2>"$T/err"

@@ -3,20 +3,7 @@
 # Prints TAP 13.  Needs no emulator: it checks parsing and verdict logic.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0 failed=0
-check() {	# description, command...
-	local d=$1; shift
-	n=$((n + 1))
-	if "$@" >"$T/out" 2>&1; then
-		echo "ok $n - $d"
-	else
-		echo "not ok $n - $d"
-		sed 's/^/# /' "$T/out" | tail -5
-		failed=1
-	fi
-}
+. "$TOP/harness/tap-check.sh"
 summary() { "$TOP/harness/tap-summary" "$@"; }
 fails() { ! "$@"; }
 has() { local pat=$1; shift; "$@" 2>&1 | grep -qE -- "$pat"; }
