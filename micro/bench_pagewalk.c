@@ -18,12 +18,18 @@
  * turns batch by batch, so the difference is the TLB miss and walk, not a
  * data-cache miss.  (With 16384 nodes the two working sets evict each other
  * and the "cached" baseline reads from L3/DRAM: measured on the dev VM.)
- * pagewalk uses 4 KB pages (MADV_NOHUGEPAGE); pagewalk-thp asks for 2 MB
- * pages (MADV_HUGEPAGE) and reports what it got from /proc/self/smaps
- * (info thp_kb).  In a VM the host's page size also matters: guest 2 MB
- * pages on host 4 KB pages are split in the TLB.
+ * pagewalk uses 4 KB pages (MADV_NOHUGEPAGE, so khugepaged never changes
+ * them under the measurement); pagewalk-thp asks for 2 MB pages
+ * (MADV_HUGEPAGE when the nodes are first written, then MADV_COLLAPSE
+ * for any region that fell back to 4 KB) and is unavailable, with the
+ * THP settings as the reason, unless at least PW_THP_MIN_PCT of the span
+ * is in huge pages.  Both report from /proc/self/smaps what they got at
+ * setup (info thp_kb) and at the end of each repetition (thp_kb_now), so a
+ * change of page size during the run shows.  In a VM the host's page size
+ * also matters: guest 2 MB pages on host 4 KB pages are split in the TLB.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +43,11 @@
 #define PW_STRIDE	(PW_SPAN / PW_NODES)
 #define PW_LINE		64UL
 #define PW_HUGE		(2UL << 20)
+#define PW_THP_MIN_PCT	90
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25	/* Linux 6.1 */
+#endif
 
 struct pagewalk {
 	int thp;
@@ -46,6 +57,7 @@ struct pagewalk {
 	char *small;
 	void **pb, **ps;	/* where each chase stands */
 	long thp_kb;
+	int collapse_errno;	/* of MADV_COLLAPSE; 0 = done or not needed */
 };
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -96,6 +108,17 @@ static long smaps_thp_kb(uintptr_t lo, uintptr_t hi)
 	return kb;
 }
 
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	if (fgets(buf, len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
 static int pagewalk_setup_common(void **priv, int thp, char *why, size_t len)
 {
 	struct pagewalk *p = calloc(1, sizeof(*p));
@@ -130,8 +153,25 @@ static int pagewalk_setup_common(void **priv, int thp, char *why, size_t len)
 		addr[i] = p->small + i * PW_LINE;
 	p->ps = link_cycle(addr, PW_NODES);
 	free(addr);
+	addr = NULL;
 
 	p->thp_kb = smaps_thp_kb((uintptr_t)p->big, (uintptr_t)p->big + PW_SPAN);
+	if (thp && p->thp_kb < (long)(PW_SPAN >> 10)) {
+		if (madvise(p->big, PW_SPAN, MADV_COLLAPSE))
+			p->collapse_errno = errno;
+		p->thp_kb = smaps_thp_kb((uintptr_t)p->big, (uintptr_t)p->big + PW_SPAN);
+	}
+	if (thp && p->thp_kb < (long)(PW_SPAN >> 10) * PW_THP_MIN_PCT / 100) {
+		char en[64] = "?", df[64] = "?";
+
+		read_line("/sys/kernel/mm/transparent_hugepage/enabled", en, sizeof(en));
+		read_line("/sys/kernel/mm/transparent_hugepage/defrag", df, sizeof(df));
+		snprintf(why, len, "only %ld of %lu MB in 2 MB pages after MADV_HUGEPAGE and "
+			 "MADV_COLLAPSE (%s); transparent_hugepage enabled: %s, defrag: %s",
+			 p->thp_kb >> 10, PW_SPAN >> 20,
+			 p->collapse_errno ? strerror(p->collapse_errno) : "ok", en, df);
+		goto fail;
+	}
 	*priv = p;
 	return 0;
 fail:
@@ -185,6 +225,10 @@ static void pagewalk_report(void *priv, struct micro_info *info)
 	micro_info_add(info, "pages_touched", PW_NODES);
 	micro_info_add(info, "thp_requested", p->thp);
 	micro_info_add(info, "thp_kb", p->thp_kb);
+	micro_info_add(info, "thp_kb_now",
+		       smaps_thp_kb((uintptr_t)p->big, (uintptr_t)p->big + PW_SPAN));
+	if (p->thp)
+		micro_info_add(info, "collapse_errno", p->collapse_errno);
 }
 
 static void pagewalk_teardown(void *priv)

@@ -9,6 +9,8 @@
 #include "micro.h"
 
 const struct micro_bench micro_table[] = {
+	{ "cpuloop", "noise floor: 1000 dependent register adds, no memory, no kernel (its CV is the host's: core clock vs TSC, SMT sibling, steal)",
+	  "1000 adds", M_LINUX, 100, 0, &micro_cpuloop_ops, NULL },
 	{ "syscall", "getpid round trip (raw syscall instruction, not glibc-cached)",
 	  "syscall", M_LINUX | M_DUNE | M_DUNE_USER, 1000, 0, &micro_syscall_ops,
 	  &micro_syscall_user_ops },

@@ -9,17 +9,23 @@
  *	finish(n)                            untimed
  *	(baseline(n), timed the same way and subtracted, if the bench has one)
  *
- * Per repetition the counters are the totals over all batches divided by
- * the ops: "cycles" (net TSC cycles per op), "ns" (net wall time per op),
- * and bookkeeping (ops, overhead).  A batch during which the thread was
+ * Each batch gives one sample: its net cycles per op (run minus baseline,
+ * timer overhead subtracted).  Per repetition the counter "cycles" is the
+ * MEDIAN of the batch samples, so an interrupt, a host preemption or a
+ * steal burst inside a few batches does not move the repetition; the
+ * total-over-ops figure is kept as "cycles_mean".  "ns" is the median
+ * wall time per op the same way.  A batch during which the thread was
  * preempted (involuntary context switch, getrusage(RUSAGE_THREAD) around the
- * timed region) carries another task's time: it is left out of the counters
- * and counted in "preempted" (all batches are used only if none is clean).  Setup happens once per process, lazily,
- * followed by a warm-up; Google Benchmark calibrates the batch count.
+ * timed region) carries another task's time: it is left out of the samples
+ * and counted in "preempted" (all batches are used only if none is clean).
+ * Setup happens once per process, lazily, followed by a warm-up of at least
+ * WARMUP_MIN batches and WARMUP_NS; Google Benchmark calibrates the batch
+ * count.
  */
 #define _GNU_SOURCE
 #include "driver.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +33,12 @@
 
 #include "../gbench/gbench.h"
 #include "pmu.h"
+#include "stats.h"
 #include "tsc.h"
 
-#define WARMUP_NS	(20 * 1000 * 1000)
-#define WARMUP_MAX	1000
+#define WARMUP_NS	(100 * 1000 * 1000)
+#define WARMUP_MIN	3
+#define WARMUP_MAX	5000
 
 #define INFO_MAX	16
 
@@ -55,6 +63,9 @@ struct slot {
 	char why[MICRO_WHY_LEN];
 	int pmu_ok;
 	struct pmu pmu;
+	/* per-batch samples of the current repetition (cycles/op, ns/op) */
+	double *cyc, *ns, *cyc_all, *ns_all;
+	size_t nr_samples, nr_all, cap;
 };
 
 static uint64_t overhead;
@@ -127,10 +138,38 @@ static void slot_setup(struct slot *s)
 		s->pmu_ok = pmu_open(&s->pmu, why, sizeof(why)) == 0;
 	start = now_ns();
 	for (int i = 0; micro_knobs.warmup ? i < micro_knobs.warmup :
-	     i < WARMUP_MAX && (i < 2 || now_ns() - start < WARMUP_NS); i++) {
+	     i < WARMUP_MAX && (i < WARMUP_MIN || now_ns() - start < WARMUP_NS); i++) {
 		time_batch(s, o->run, s->batch, 0);
 		if (o->baseline)
 			time_batch(s, o->baseline, s->batch, 0);
+	}
+}
+
+/* Keep one batch's per-op sample; clean (not preempted) ones separately. */
+static void add_sample(struct slot *s, double cyc, double ns, int clean)
+{
+	if (s->nr_all == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		double **arr[] = { &s->cyc, &s->ns, &s->cyc_all, &s->ns_all };
+
+		for (size_t i = 0; i < sizeof(arr) / sizeof(arr[0]); i++) {
+			double *p = realloc(*arr[i], cap * sizeof(double));
+
+			if (!p) {
+				perror("micro-bench: realloc");
+				exit(1);
+			}
+			*arr[i] = p;
+		}
+		s->cap = cap;
+	}
+	s->cyc_all[s->nr_all] = cyc;
+	s->ns_all[s->nr_all] = ns;
+	s->nr_all++;
+	if (clean) {
+		s->cyc[s->nr_samples] = cyc;
+		s->ns[s->nr_samples] = ns;
+		s->nr_samples++;
 	}
 }
 
@@ -163,7 +202,9 @@ static void bench_fn(struct gb_state *st, void *arg)
 	uint64_t n = s->batch, ops = 0, batches = 0, preempted = 0, all_ops = 0;
 	struct sample run = { 0 }, base = { 0 }, run_all = { 0 }, base_all = { 0 };
 	struct micro_info info = { 0 };
-	double c, w;
+	struct stats cs, ws;
+	double *cyc, *ns, c, w;
+	size_t nr;
 
 	if (s->state == 0)
 		slot_setup(s);
@@ -173,6 +214,7 @@ static void bench_fn(struct gb_state *st, void *arg)
 	}
 	if (s->pmu_ok)
 		memset(s->pmu.total, 0, sizeof(s->pmu.total));
+	s->nr_samples = s->nr_all = 0;
 	while (gb_keep_running(st)) {
 		struct sample r = time_batch(s, o->run, n, s->pmu_ok);
 		struct sample b = { 0 };
@@ -189,6 +231,8 @@ static void bench_fn(struct gb_state *st, void *arg)
 		run_all.ns += r.ns;
 		base_all.cycles += b.cycles;
 		base_all.ns += b.ns;
+		add_sample(s, (r.cycles - b.cycles) / n, (r.ns - b.ns) / n,
+			   !(r.preempted || b.preempted));
 		if (r.preempted || b.preempted) {
 			preempted++;
 			continue;
@@ -206,10 +250,20 @@ static void bench_fn(struct gb_state *st, void *arg)
 		run = run_all;
 		base = base_all;
 	}
-	c = (run.cycles - base.cycles) / ops;
-	w = (run.ns - base.ns) / ops;
+	cyc = s->nr_samples ? s->cyc : s->cyc_all;
+	ns = s->nr_samples ? s->ns : s->ns_all;
+	nr = s->nr_samples ? s->nr_samples : s->nr_all;
+	stats_compute(cyc, nr, &cs);
+	stats_compute(ns, nr, &ws);
+	c = cs.median;
+	w = ws.median;
 	gb_counter(st, "cycles", c);
 	gb_counter(st, "ns", w);
+	gb_counter(st, "cycles_mean", (run.cycles - base.cycles) / ops);
+	gb_counter(st, "cycles_batch_min", cs.min);
+	gb_counter(st, "cycles_batch_max", cs.max);
+	gb_counter(st, "batch_cv", isnan(cs.cv) ? 0 : cs.cv);
+	gb_counter(st, "samples", (double)nr);
 	gb_counter(st, "cycles_all_batches", (run_all.cycles - base_all.cycles) / all_ops);
 	gb_counter(st, "preempted", (double)preempted);
 	if (o->baseline) {
@@ -224,7 +278,7 @@ static void bench_fn(struct gb_state *st, void *arg)
 			char key[64];
 
 			snprintf(key, sizeof(key), "pmu_%s", pmu_event_name[i]);
-			gb_counter(st, key, (double)s->pmu.total[i] / ops);
+			gb_counter(st, key, (double)s->pmu.total[i] / all_ops);
 		}
 	if (micro_knobs.lab_lines)
 		lab_line(s, c, ops, batches, preempted, &run, &base);
@@ -279,5 +333,11 @@ void micro_teardown(void)
 		if (s->state > 0 && s->ops->teardown)
 			s->ops->teardown(s->priv);
 		s->state = 0;
+		free(s->cyc);
+		free(s->ns);
+		free(s->cyc_all);
+		free(s->ns_all);
+		s->cyc = s->ns = s->cyc_all = s->ns_all = NULL;
+		s->cap = s->nr_all = s->nr_samples = 0;
 	}
 }
