@@ -75,8 +75,6 @@ static void probe_json(void)
 	char why[MICRO_WHY_LEN] = "";
 	int pmu_ok = pmu_open(&p, why, sizeof(why)) == 0;
 
-	if (pmu_ok)
-		pmu_close(&p);
 	printf("{\n  \"tsc_hz\": %.0f,\n", tsc_hz());
 	printf("  \"timer_overhead_cycles\": %llu,\n",
 	       (unsigned long long)micro_timer_overhead());
@@ -89,7 +87,21 @@ static void probe_json(void)
 #endif
 	printf("  \"pmu\": {\"available\": %s, \"reason\": ", pmu_ok ? "true" : "false");
 	json_str(pmu_ok ? "" : why);
-	printf("}\n}\n");
+	printf(",\n    \"events\": {");
+	for (int i = 0; i < PMU_NR_EVENTS; i++) {
+		int on = pmu_ok && pmu_counting(&p, i);
+
+		printf("%s\n      ", i ? "," : "");
+		json_str(pmu_event_name[i]);
+		printf(": {\"available\": %s, \"perf_type\": %u, \"perf_config\": \"0x%llx\", "
+		       "\"reason\": ", on ? "true" : "false", p.type[i],
+		       (unsigned long long)p.config[i]);
+		json_str(on ? "" : p.why[i][0] ? p.why[i] : why);
+		printf("}");
+	}
+	printf("}}\n}\n");
+	if (pmu_ok)
+		pmu_close(&p);
 }
 
 int main(int argc, char **argv)

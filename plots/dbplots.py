@@ -610,4 +610,15 @@ def html_results_table(d):
                         f'<td>{e(str(r.get("backend") or ""))}</td>'
                         f'<td colspan=7>{NA_HOST}: {e(r["reason"])}</td></tr>')
     rows.append('</table>')
+    hw = [r for r in d['benchmarks'] if r.get('hw_counters')]
+    if hw:
+        e = html.escape
+        rows.append('<h4>Hardware counters</h4>')
+        for r in hw:
+            hc = r['hw_counters']
+            if hc.get('available'):
+                rows.append(f'<pre>{e(hc.get("summary") or json.dumps(hc["per_op"]))}</pre>')
+            else:
+                rows.append(f'<p>{e(r["name"])} ({e(r["mode"])}): unavailable: '
+                            f'{e(hc.get("reason", ""))}</p>')
     return '\n'.join(rows)

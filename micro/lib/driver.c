@@ -262,7 +262,8 @@ static void bench_fn(struct gb_state *st, void *arg)
 	gb_counter(st, "cycles_mean", (run.cycles - base.cycles) / ops);
 	gb_counter(st, "cycles_batch_min", cs.min);
 	gb_counter(st, "cycles_batch_max", cs.max);
-	gb_counter(st, "batch_cv", isnan(cs.cv) ? 0 : cs.cv);
+	/* spread inside the repetition: interquartile range / median (robust) */
+	gb_counter(st, "batch_iqr_rel", cs.median ? (cs.q3 - cs.q1) / fabs(cs.median) : 0);
 	gb_counter(st, "samples", (double)nr);
 	gb_counter(st, "cycles_all_batches", (run_all.cycles - base_all.cycles) / all_ops);
 	gb_counter(st, "preempted", (double)preempted);
@@ -277,6 +278,8 @@ static void bench_fn(struct gb_state *st, void *arg)
 		for (int i = 0; i < PMU_NR_EVENTS; i++) {
 			char key[64];
 
+			if (!pmu_counting(&s->pmu, i))
+				continue;
 			snprintf(key, sizeof(key), "pmu_%s", pmu_event_name[i]);
 			gb_counter(st, key, (double)s->pmu.total[i] / all_ops);
 		}

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "pmu.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -12,70 +13,170 @@
 
 const char *const pmu_event_name[PMU_NR_EVENTS] = {
 	[PMU_CYCLES] = "cycles",
+	[PMU_INSTRUCTIONS] = "instructions",
 	[PMU_DTLB_MISSES] = "dtlb_misses",
+	[PMU_PAGE_WALKS] = "page_walks",
 };
 
-static int open_one(uint32_t type, uint64_t config)
-{
-	struct perf_event_attr a;
+/* ---------------------------------------------------------------- the kernel */
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.type = type;
-	a.config = config;
-	a.disabled = 1;
-	a.exclude_hv = 1;
-	return syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+static int real_open(struct perf_event_attr *a)
+{
+	return syscall(SYS_perf_event_open, a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int real_read(int fd, uint64_t *v)
+{
+	return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+static int real_enable(int fd, int on)
+{
+	return ioctl(fd, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+}
+
+static void real_close(int fd)
+{
+	close(fd);
+}
+
+static void real_cpu(char vendor[13], unsigned *family, unsigned *model)
+{
+	unsigned a = 0, b = 0, c = 0, d = 0, fam, mod;
+
+	__cpuid(0, a, b, c, d);
+	memcpy(vendor, &b, 4);
+	memcpy(vendor + 4, &d, 4);
+	memcpy(vendor + 8, &c, 4);
+	vendor[12] = 0;
+	__cpuid(1, a, b, c, d);
+	fam = (a >> 8) & 0xf;
+	mod = (a >> 4) & 0xf;
+	if (fam == 0xf)
+		fam += (a >> 20) & 0xff;
+	if (fam == 0x6 || fam >= 0xf)
+		mod |= ((a >> 16) & 0xf) << 4;
+	*family = fam;
+	*model = mod;
+}
+
+const struct pmu_sys pmu_sys_real = {
+	.open = real_open,
+	.read = real_read,
+	.enable = real_enable,
+	.close = real_close,
+	.cpu = real_cpu,
+};
+
+const struct pmu_sys *pmu_sys = &pmu_sys_real;
+
+/* ---------------------------------------------------------------- events */
+
+int64_t pmu_walk_event(const char *vendor, unsigned family, unsigned model,
+		       char *why, size_t len)
+{
+	if (!strcmp(vendor, "GenuineIntel") && family == 6)
+		return 0x0e08;
+	if (!strcmp(vendor, "AuthenticAMD") && (family == 0x17 || family == 0x19))
+		return 0xf045;
+	snprintf(why, len, "no page-walk event known for %s family 0x%x model 0x%x",
+		 vendor, family, model);
+	return -1;
+}
+
+static void errno_text(char *buf, size_t len, const char *name, int e)
+{
+	const char *hint = "";
+
+	if (e == ENOENT || e == EOPNOTSUPP)
+		hint = ": no such event on this PMU (a VM without a virtual PMU has none)";
+	else if (e == EACCES || e == EPERM)
+		hint = ": not allowed (kernel.perf_event_paranoid, or CAP_PERFMON)";
+	snprintf(buf, len, "perf_event_open(%s): %s (errno %d %s)%s", name, strerror(e), e,
+		 strerrorname_np(e) ?: "?", hint);
+}
+
+static void attr_set(struct perf_event_attr *a, uint32_t type, uint64_t config)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->type = type;
+	a->config = config;
+	a->disabled = 1;
+	a->exclude_hv = 1;
 }
 
 int pmu_open(struct pmu *p, char *why, size_t len)
 {
-	static const struct { uint32_t type; uint64_t config; } ev[PMU_NR_EVENTS] = {
+	static const struct { uint32_t type; uint64_t config; } gen[PMU_NR_EVENTS] = {
 		[PMU_CYCLES] = { PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
+		[PMU_INSTRUCTIONS] = { PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
 		[PMU_DTLB_MISSES] = { PERF_TYPE_HW_CACHE, PERF_COUNT_HW_CACHE_DTLB |
 			(PERF_COUNT_HW_CACHE_OP_READ << 8) |
 			(PERF_COUNT_HW_CACHE_RESULT_MISS << 16) },
+		[PMU_PAGE_WALKS] = { PERF_TYPE_RAW, 0 },	/* per CPU model */
 	};
+	char vendor[13] = "";
+	unsigned family = 0, model = 0;
 
 	memset(p, 0, sizeof(*p));
-	for (int i = 0; i < PMU_NR_EVENTS; i++)
-		p->fd[i] = -1;
-	for (int i = 0; i < PMU_NR_EVENTS; i++) {
-		p->fd[i] = open_one(ev[i].type, ev[i].config);
-		if (p->fd[i] < 0) {
-			int e = errno;
+	pmu_sys->cpu(vendor, &family, &model);
+	int64_t walk = pmu_walk_event(vendor, family, model, p->why[PMU_PAGE_WALKS],
+				      sizeof(p->why[PMU_PAGE_WALKS]));
 
-			snprintf(why, len, "perf_event_open(%s): %s (errno %d %s)",
-				 pmu_event_name[i], strerror(e), e, strerrorname_np(e) ?: "?");
-			pmu_close(p);
+	for (int i = 0; i < PMU_NR_EVENTS; i++) {
+		p->fd[i] = -1;
+		p->type[i] = gen[i].type;
+		p->config[i] = i == PMU_PAGE_WALKS ? (uint64_t)(walk < 0 ? 0 : walk) : gen[i].config;
+	}
+	for (int i = 0; i < PMU_NR_EVENTS; i++) {
+		struct perf_event_attr a;
+
+		if (i == PMU_PAGE_WALKS && walk < 0)
+			continue;
+		attr_set(&a, p->type[i], p->config[i]);
+		p->fd[i] = pmu_sys->open(&a);
+		if (p->fd[i] >= 0)
+			continue;
+		errno_text(p->why[i], sizeof(p->why[i]), pmu_event_name[i], errno);
+		if (i == PMU_CYCLES) {
+			snprintf(why, len, "%s", p->why[i]);
+			for (int k = i + 1; k < PMU_NR_EVENTS; k++)
+				if (!p->why[k][0])
+					snprintf(p->why[k], sizeof(p->why[k]),
+						 "not opened: the PMU has no cycles counter");
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static uint64_t read_one(int fd)
+int pmu_counting(const struct pmu *p, enum pmu_event e)
 {
-	uint64_t v = 0;
-
-	if (read(fd, &v, sizeof(v)) != sizeof(v))
-		return 0;
-	return v;
+	return p->fd[e] >= 0;
 }
 
 void pmu_start(struct pmu *p)
 {
 	for (int i = 0; i < PMU_NR_EVENTS; i++) {
-		p->start[i] = read_one(p->fd[i]);
-		ioctl(p->fd[i], PERF_EVENT_IOC_ENABLE, 0);
+		if (p->fd[i] < 0)
+			continue;
+		if (pmu_sys->read(p->fd[i], &p->start[i]))
+			p->start[i] = 0;
+		pmu_sys->enable(p->fd[i], 1);
 	}
 }
 
 void pmu_stop(struct pmu *p)
 {
 	for (int i = 0; i < PMU_NR_EVENTS; i++) {
-		ioctl(p->fd[i], PERF_EVENT_IOC_DISABLE, 0);
-		p->total[i] += read_one(p->fd[i]) - p->start[i];
+		uint64_t v;
+
+		if (p->fd[i] < 0)
+			continue;
+		pmu_sys->enable(p->fd[i], 0);
+		if (!pmu_sys->read(p->fd[i], &v) && v >= p->start[i])
+			p->total[i] += v - p->start[i];
 	}
 }
 
@@ -83,7 +184,7 @@ void pmu_close(struct pmu *p)
 {
 	for (int i = 0; i < PMU_NR_EVENTS; i++) {
 		if (p->fd[i] >= 0)
-			close(p->fd[i]);
+			pmu_sys->close(p->fd[i]);
 		p->fd[i] = -1;
 	}
 }

@@ -32,20 +32,28 @@ double stats_max(const double *v, size_t n)
 	return m;
 }
 
-double stats_median(const double *v, size_t n)
+double stats_quantile(const double *v, size_t n, double q)
 {
-	double *s, m;
+	double *s, m, pos;
+	size_t i;
 
-	if (n == 0)
+	if (n == 0 || !(q >= 0 && q <= 1))
 		return NAN;
 	s = malloc(n * sizeof(*s));
 	if (!s)
 		return NAN;
 	memcpy(s, v, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_double);
-	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	pos = q * (double)(n - 1);	/* linear between order statistics */
+	i = (size_t)pos;
+	m = i + 1 < n ? s[i] + (pos - (double)i) * (s[i + 1] - s[i]) : s[i];
 	free(s);
 	return m;
+}
+
+double stats_median(const double *v, size_t n)
+{
+	return stats_quantile(v, n, 0.5);
 }
 
 static void mean_sd(const double *v, size_t n, double *mean, double *sd)
@@ -82,5 +90,7 @@ int stats_compute(const double *v, size_t n, struct stats *st)
 	st->median = stats_median(v, n);
 	mean_sd(v, n, &st->mean, &st->stddev);
 	st->cv = stats_cv(v, n);
+	st->q1 = stats_quantile(v, n, 0.25);
+	st->q3 = stats_quantile(v, n, 0.75);
 	return 0;
 }

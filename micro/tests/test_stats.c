@@ -31,7 +31,7 @@ int main(void)
 	double big[1001];
 	struct stats st;
 
-	printf("TAP version 13\n1..16\n");
+	printf("TAP version 13\n1..19\n");
 	ok(near(stats_median(odd, 3), 3), "median of an odd sample is the middle value");
 	ok(odd[0] == 5 && odd[1] == 1, "median leaves its input unsorted");
 	ok(near(stats_median(even, 4), 2.5), "median of an even sample averages the middle two");
@@ -52,6 +52,12 @@ int main(void)
 	ok(near(stats_median(big, 1001), 500), "median of a shuffled 0..1000");
 	ok(stats_min(big, 1001) == 0 && stats_max(big, 1001) == 1000, "min/max of 0..1000");
 	ok(stats_compute(one, 1, &st) == 0 && st.median == 42 && st.cv == 0, "one value");
+	ok(near(stats_quantile(big, 1001, 0.25), 250) && near(stats_quantile(big, 1001, 0.9), 900),
+	   "quantiles of 0..1000");
+	ok(near(stats_quantile(even, 4, 0.25), 1.75) && stats_quantile(even, 4, 1) == 4 &&
+	   stats_quantile(even, 4, 0) == 1, "quantiles interpolate between order statistics");
+	ok(isnan(stats_quantile(even, 4, 1.5)) && isnan(stats_quantile(even, 0, 0.5)),
+	   "quantile outside [0, 1] or of nothing is NaN");
 	printf("# %d of %d failed\n", failed, nr);
 	return failed != 0;
 }
