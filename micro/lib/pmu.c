@@ -75,8 +75,16 @@ const struct pmu_sys *pmu_sys = &pmu_sys_real;
 int64_t pmu_walk_event(const char *vendor, unsigned family, unsigned model,
 		       char *why, size_t len)
 {
-	if (!strcmp(vendor, "GenuineIntel") && family == 6)
+	/* Golden Cove and later cores moved the dTLB load-miss events to 0x12 */
+	static const unsigned intel_0x12[] = { 0x8f, 0x97, 0x9a, 0xaa, 0xac, 0xad, 0xae,
+					       0xb7, 0xba, 0xbf, 0xcf };
+
+	if (!strcmp(vendor, "GenuineIntel") && family == 6) {
+		for (size_t i = 0; i < sizeof(intel_0x12) / sizeof(intel_0x12[0]); i++)
+			if (model == intel_0x12[i])
+				return 0x0e12;
 		return 0x0e08;
+	}
 	if (!strcmp(vendor, "AuthenticAMD") && (family == 0x17 || family == 0x19))
 		return 0xf045;
 	snprintf(why, len, "no page-walk event known for %s family 0x%x model 0x%x",

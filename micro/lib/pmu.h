@@ -58,7 +58,7 @@ extern const char *const pmu_event_name[PMU_NR_EVENTS];
 /*
  * The raw perf config of "page walks" on this CPU, or -1 with why filled:
  * Intel (family 6): DTLB_LOAD_MISSES.WALK_COMPLETED (event 0x08, umask
- * 0x0e); AMD family 17h/19h: L1 dTLB misses that also miss the L2 dTLB,
+ * 0x0e; event 0x12 on Golden Cove and later cores); AMD family 17h/19h: L1 dTLB misses that also miss the L2 dTLB,
  * i.e. walks (event 0x45, umask 0xf0).
  */
 int64_t pmu_walk_event(const char *vendor, unsigned family, unsigned model,

@@ -119,7 +119,7 @@ int main(void)
 	struct pmu p;
 	char why[256];
 
-	printf("TAP version 13\n1..14\n");
+	printf("TAP version 13\n1..15\n");
 	pmu_sys = &fake_sys;
 
 	reset("AuthenticAMD", 0x17);
@@ -167,6 +167,11 @@ int main(void)
 	ok(p.total[PMU_CYCLES] == 3 * 11 && p.total[PMU_DTLB_MISSES] == 3 * 31 &&
 	   p.total[PMU_PAGE_WALKS] == 3 * 41, "totals add up the counted intervals only");
 	pmu_close(&p);
+
+	ok(pmu_walk_event("GenuineIntel", 6, 0x55, why, sizeof(why)) == 0x0e08 &&
+	   pmu_walk_event("GenuineIntel", 6, 0x8f, why, sizeof(why)) == 0x0e12 &&
+	   pmu_walk_event("GenuineIntel", 0xf, 0x4, why, sizeof(why)) == -1,
+	   "Intel: 0x08 before Golden Cove (Skylake-X 0x55), 0x12 from it (0x8f); none for P4");
 
 	reset("AuthenticAMD", 0x17);
 	ok(pmu_open(&p, why, sizeof(why)) == 0 && p.config[PMU_PAGE_WALKS] == 0xf045,
