@@ -115,13 +115,17 @@ def entry(d, bench, mode, backend=Ellipsis):
     return None
 
 
+BACKEND_ORDER = ('vmx', 'kvm')
+
+
 def dune_backends(d):
-    """Backends the file has dune-mode entries for (available or not), in order."""
+    """Backends the file has dune-mode entries for (available or not): vmx, kvm, others."""
     seen = []
     for r in d['benchmarks']:
         if r['mode'] in ('dune', 'dune-user') and r.get('backend') not in seen:
             seen.append(r.get('backend'))
-    return seen
+    return sorted(seen, key=lambda b: (BACKEND_ORDER.index(b) if b in BACKEND_ORDER
+                                       else len(BACKEND_ORDER), str(b)))
 
 
 def fmt(v):
@@ -214,6 +218,9 @@ def build_table(docs, table_id, unit):
                 per = per or r.get('per')
         if per and per not in ('syscall', 'page', 'read', 'trap'):
             line[0] += f' (per {per})'
+        if unit == 'ticks' and row.get('lab_note') and \
+                all(t == NOT_RUN for t, c in zip(line[1:], cols) if c.kind == 'measured'):
+            notes.append(f'{row["op"]}: {row["lab_note"]}.')
         rows.append(line)
     title = f'{spec["title"]} — {UNIT_LABEL.get(unit, unit)}'
     notes.append('The Dune columns are mode dune (ring 0), except ptrace: mode dune-user '
@@ -271,30 +278,39 @@ def _wrap(s, width):
     return '\n'.join(out)
 
 
-def png_table(path, title, header, rows, notes, cols):
+def png_table(path, title, header, rows, notes, cols, op_wrap=30):
+    """A table as an image: column widths from their content, row heights per row."""
     plt = mpl()
-    ncol = len(header)
-    widths = [2.6] + [1.55] * (ncol - 1)
+    char_w, line_h = 0.075, 0.19        # inches per character / text line at 9 pt
     head = [_wrap(h, 18) for h in header]
-    body = [[_wrap(r[0], 26)] + r[1:] for r in rows]
-    head_lines = max(h.count('\n') + 1 for h in head)
-    body_lines = max(c.count('\n') + 1 for r in body for c in r)
-    note_text = '\n'.join(_wrap(n, int(sum(widths) * 14)) for n in notes)
-    note_lines = note_text.count('\n') + 1
-    fig_w = sum(widths) + 0.4
-    row_h = 0.22
-    table_h = row_h * (head_lines + 0.6) + len(rows) * row_h * (body_lines + 0.6)
-    fig_h = 0.5 + table_h + 0.17 * note_lines + 0.3
+    body = [[_wrap(r[0], op_wrap)] + list(r[1:]) for r in rows]
+
+    def longest(text):
+        return max((len(x) for x in text.split('\n')), default=0)
+    widths = []
+    for ci in range(len(header)):
+        n = max([longest(head[ci])] + [longest(r[ci]) for r in body])
+        widths.append(max(1.1, n * char_w + 0.35))
+    heights = [line_h * (max(h.count('\n') for h in head) + 1) + 0.16]
+    for r in body:
+        heights.append(line_h * (max(c.count('\n') for c in r) + 1) + 0.14)
+    table_w, table_h = sum(widths), sum(heights)
+    fig_w = max(table_w, 7.5) + 0.4
+    note_text = '\n'.join(_wrap(n, int(fig_w * 15)) for n in notes)
+    note_lines = note_text.count('\n') + 1 if notes else 0
+    fig_h = 0.55 + table_h + 0.15 * note_lines + 0.3
     fig = plt.figure(figsize=(fig_w, fig_h))
-    ax_top = 1 - 0.5 / fig_h
+    ax_top = 1 - 0.55 / fig_h
     ax_h = table_h / fig_h
-    ax = fig.add_axes([0.2 / fig_w, ax_top - ax_h, sum(widths) / fig_w, ax_h])
+    ax = fig.add_axes([0.2 / fig_w, ax_top - ax_h, table_w / fig_w, ax_h])
     ax.axis('off')
     tab = ax.table(cellText=body, colLabels=head, loc='upper left', cellLoc='right',
-                   colWidths=[w / sum(widths) for w in widths], bbox=[0, 0, 1, 1])
+                   bbox=[0, 0, 1, 1])
     tab.auto_set_font_size(False)
     tab.set_fontsize(9)
     for (ri, ci), c in tab.get_celld().items():
+        c.set_width(widths[ci] / table_w)
+        c.set_height(heights[ri] / table_h)
         col = cols[ci - 1] if ci > 0 else None
         if ri == 0:
             c.set_facecolor('#dde6f0' if not col or col.kind == 'measured' else '#efe6d0')
@@ -302,15 +318,17 @@ def png_table(path, title, header, rows, notes, cols):
         else:
             if ci == 0:
                 c.set_text_props(ha='left')
+                c.PAD = 0.02
             if col is not None and col.kind == 'ref':
                 c.set_facecolor('#fbf6ea')
                 c.set_text_props(style='italic', color='#6b5b2e')
             text = c.get_text().get_text()
-            if text in (NA_HOST, NOT_RUN) or text.startswith('(in '):
+            if text in (NA_HOST, NOT_RUN) or text.startswith('(in ') or text.startswith('n/a'):
                 c.set_text_props(color='#888888')
     fig.text(0.2 / fig_w, 1 - 0.28 / fig_h, title, fontsize=11, weight='bold', va='center')
-    fig.text(0.2 / fig_w, (ax_top - ax_h) - 0.12 / fig_h, note_text, fontsize=7.5, va='top',
-             color='#333333')
+    if notes:
+        fig.text(0.2 / fig_w, (ax_top - ax_h) - 0.2 / fig_h, note_text, fontsize=7.5,
+                 va='top', color='#333333')
     fig.savefig(path)
     plt.close(fig)
 
@@ -415,22 +433,33 @@ def ratio_chart(path, docs, unit):
             vals.append(v)
             lo.append(max(v - mn, 0))
             hi.append(max(mx - v, 0))
-        ax.barh(ys, vals, left=0, height=h * 0.9, xerr=[lo, hi], capsize=3,
-                color=colors[i % 10], label=f'{d["host"]["hostname"]} [{d["implementation"]["name"]}]')
-        for y, v, h_ in zip(ys, vals, hi):
-            ax.text((v + h_) * 1.1, y, f'{v:.3g}x', va='center', fontsize=8)
+        # bars grow from 1 (no difference): right = Dune costs more, left = Dune faster
+        ax.barh(ys, [v - 1 for v in vals], left=1, height=h * 0.9, color=colors[i % 10],
+                label=f'{d["host"]["hostname"]} [{d["implementation"]["name"]}]')
+        ax.errorbar(vals, ys, xerr=[lo, hi], fmt='none', ecolor='black', capsize=3, lw=1)
+        for y, v, l_, h_ in zip(ys, vals, lo, hi):
+            if v >= 1:
+                ax.text((v + h_) * 1.1, y, f'{v:.3g}x', va='center', ha='left', fontsize=8)
+            else:
+                ax.text((v - l_) / 1.1, y, f'{v:.3g}x', va='center', ha='right', fontsize=8)
     src = [s for s in ref['sources'].values() if s['unit'] == unit]
+    # a reference ratio belongs to the mode the paper measured it in (ptrace: dune-user)
+    ref_mode = {row['bench']: row['dune_mode'] for t in ref['tables'].values()
+                for row in t['rows']}
     for k, s in enumerate(src[:1] if unit == 'cycles' else src):
         ys, vals = [], []
         for lab in labels:
-            bench = lab.split(' ')[0]
+            bench, mode = lab.split(' ')[0], lab.split('(')[1].split('/')[0].rstrip(')')
             v = s['values'].get(bench, {})
-            if 'linux' in v and 'dune' in v:
+            if 'linux' in v and 'dune' in v and mode == ref_mode.get(bench, 'dune'):
                 ys.append(labels.index(lab) + (n - 1 - (n - 1) / 2) * h)
                 vals.append(v['dune'] / v['linux'])
         if vals:
-            ax.barh(ys, vals, height=h * 0.9, color='white', edgecolor='#6b5b2e', hatch='//',
-                    label=f'ref: {s["label"]} (not measured here)')
+            ax.barh(ys, [v - 1 for v in vals], left=1, height=h * 0.9, color='white',
+                    edgecolor='#6b5b2e', hatch='//', label=f'ref: {s["label"]} (not measured here)')
+            for y, v in zip(ys, vals):
+                ax.text(v * 1.1 if v >= 1 else v / 1.1, y, f'{v:.3g}x', va='center',
+                        ha='left' if v >= 1 else 'right', fontsize=7, color='#6b5b2e')
     ax.axvline(1, color='black', lw=1)
     ax.set_xscale('log')
     ax.set_yticks(range(len(labels)))
@@ -441,7 +470,7 @@ def ratio_chart(path, docs, unit):
     ax.set_title(f'Dune relative to Linux on the same host — {UNIT_LABEL.get(unit, unit)}')
     ax.grid(axis='x', which='both', alpha=0.3)
     lo_x, hi_x = ax.get_xlim()
-    ax.set_xlim(lo_x, hi_x * 2)
+    ax.set_xlim(min(lo_x, 0.5) / 2.5, max(hi_x, 2) * 2.5)
     ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path)
@@ -540,7 +569,7 @@ def lab_markdown(d):
 def png_lab_table(path, d):
     title, header, rows, notes, _ = build_lab_table(d)
     cols = [Column(h, 'ticks', 'ref' if h.startswith('ref') else 'measured') for h in header[1:]]
-    png_table(path, title, header, rows, notes, cols)
+    png_table(path, title, header, rows, notes, cols, op_wrap=44)
 
 
 def lab_chart(path, d):
