@@ -173,6 +173,18 @@ static void add_sample(struct slot *s, double cyc, double ns, int clean)
 	}
 }
 
+static double fast_share(const double *v, size_t n)
+{
+	double p5 = stats_quantile(v, n, 0.05);
+	size_t k = 0;
+
+	if (n == 0 || !(p5 > 0))
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		k += v[i] <= 1.05 * p5;
+	return (double)k / (double)n;
+}
+
 /*
  * One line per repetition on stdout, for runs whose output comes back over
  * a serial console (the VMX lab): "@@BENCH {json}" with the same numbers
@@ -262,6 +274,13 @@ static void bench_fn(struct gb_state *st, void *arg)
 	gb_counter(st, "cycles_mean", (run.cycles - base.cycles) / ops);
 	gb_counter(st, "cycles_batch_min", cs.min);
 	gb_counter(st, "cycles_batch_max", cs.max);
+	/*
+	 * Share of the batches within 5% of the repetition's 5th percentile:
+	 * on a host whose cost for the same work switches between a fast and a
+	 * slow state (plateaus of milliseconds), this share moving from one
+	 * repetition to the next is what moves the median.
+	 */
+	gb_counter(st, "fast_share", fast_share(cyc, nr));
 	/* spread inside the repetition: interquartile range / median (robust) */
 	gb_counter(st, "batch_iqr_rel", cs.median ? (cs.q3 - cs.q1) / fabs(cs.median) : 0);
 	gb_counter(st, "samples", (double)nr);
