@@ -47,8 +47,6 @@ void dune_layout_compute(struct mm_struct *mm, u64 want,
 struct dune_stats {
 	atomic_t vcpus_live;
 	atomic_t vcpus_created;
-	atomic64_t exits[DUNE_EXIT_REASON_MAX];
-	atomic64_t exits_failed_entry;
 	atomic_t ept_faults;		/* EPT violations resolved */
 	atomic_t ept_maps_4k;		/* 4 KiB EPT leaves installed */
 	atomic_t ept_maps_2m;		/* 2 MiB EPT leaves installed */
@@ -61,14 +59,7 @@ extern struct dune_stats dune_stats;
 void dune_stats_init(void);
 void dune_stats_exit(void);
 
-static inline void dune_stats_count_exit(u32 exit_reason)
-{
-	u16 basic = (u16)exit_reason;
-
-	if (exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
-		atomic64_inc(&dune_stats.exits_failed_entry);
-	if (basic < DUNE_EXIT_REASON_MAX)
-		atomic64_inc(&dune_stats.exits[basic]);
-}
+/* vmx.c: VM exits by basic reason; DUNE_EXIT_REASON_MAX = failed entries */
+u64 dune_vmx_exit_count(unsigned int reason);
 
 #endif /* DUNE_MOD_H */

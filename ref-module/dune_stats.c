@@ -52,13 +52,13 @@ static int exits_show(struct seq_file *m, void *unused)
 	s64 n;
 
 	for (reason = 0; reason < DUNE_EXIT_REASON_MAX; reason++) {
-		n = atomic64_read(&dune_stats.exits[reason]);
+		n = dune_vmx_exit_count(reason);
 		if (n)
 			seq_printf(m, "%u %s %lld\n", reason,
 				   exit_reason_name(reason), n);
 	}
 	seq_printf(m, "failed_entry %lld\n",
-		   (s64)atomic64_read(&dune_stats.exits_failed_entry));
+		   (s64)dune_vmx_exit_count(DUNE_EXIT_REASON_MAX));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(exits);

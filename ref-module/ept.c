@@ -265,6 +265,13 @@ static int ept_mn_invalidate_range_start(struct mmu_notifier *mn,
 
 	spin_lock(&ept->lock);
 	ept->invalidate_in_progress++;
+#ifdef DUNE_MUTANT_MOD_EPT_MUNMAP
+	/* mutant MOD_EPT_MUNMAP: munmap leaves the EPT entries in place */
+	if (range->event == MMU_NOTIFY_UNMAP) {
+		spin_unlock(&ept->lock);
+		return 0;
+	}
+#endif
 	zapped = ept_zap_hva(ept, range->start, range->end);
 	spin_unlock(&ept->lock);
 	if (zapped) {

@@ -38,28 +38,10 @@
 static void guest_to_pt_regs(const struct dune_vcpu *v, unsigned long nr,
 			     struct pt_regs *regs)
 {
-	const struct dune_guest_regs *g = &v->regs;
-
-	memset(regs, 0, sizeof(*regs));
-	regs->di = g->rdi;
-	regs->si = g->rsi;
-	regs->dx = g->rdx;
-	regs->r10 = g->r10;
-	regs->r8 = g->r8;
-	regs->r9 = g->r9;
-	regs->bx = g->rbx;
-	regs->bp = g->rbp;
-	regs->r12 = g->r12;
-	regs->r13 = g->r13;
-	regs->r14 = g->r14;
-	regs->r15 = g->r15;
-	regs->cx = g->rcx;
-	regs->r11 = g->r11;
+	*regs = v->regs;
 	regs->orig_ax = nr;
 	regs->ax = -ENOSYS;
-	regs->sp = g->rsp;
-	regs->ip = v->rip;
-	regs->flags = (v->rflags & USER_FLAGS) | X86_EFLAGS_IF |
+	regs->flags = (v->regs.flags & USER_FLAGS) | X86_EFLAGS_IF |
 		      X86_EFLAGS_FIXED;
 	regs->cs = __USER_CS;
 	regs->ss = __USER_DS;
@@ -76,9 +58,11 @@ static long hypercall_clone(struct dune_vcpu *v, unsigned long nr)
 	struct pt_regs saved = *frame;
 	long ret;
 
+	if (dune_vmx_sync_regs(v))	/* RSP and RFLAGS go to the child */
+		return -EIO;
 	guest_to_pt_regs(v, nr, frame);
 	if (frame->ip >= TASK_SIZE_MAX)
-		frame->ip = v->regs.rcx;
+		frame->ip = v->regs.cx;
 	ret = dune_syscall_call(nr, frame);
 	*frame = saved;
 	return ret;
@@ -125,6 +109,10 @@ static long restart_or_eintr(struct dune_vcpu *v, unsigned long nr, long ret)
 	if (next_signal_action(&ka))
 		handler = ka.sa.sa_handler != SIG_DFL &&
 			  ka.sa.sa_handler != SIG_IGN;
+#ifdef DUNE_MUTANT_MOD_SIGNAL_EXIT
+	/* mutant MOD_SIGNAL_EXIT: an interrupted call fails, the run goes on */
+	return -EINTR;
+#endif
 	switch (ret) {
 	case -ERESTARTNOHAND:
 	case -ERESTART_RESTARTBLOCK:
@@ -140,7 +128,7 @@ static long restart_or_eintr(struct dune_vcpu *v, unsigned long nr, long ret)
 	default:
 		return ret;
 	}
-	v->rip -= DUNE_VMCALL_INSN_LEN;
+	v->regs.ip -= DUNE_VMCALL_INSN_LEN;	/* RIP is valid and dirty */
 	return ret == -ERESTART_RESTARTBLOCK ? __NR_restart_syscall : nr;
 }
 
@@ -153,54 +141,99 @@ static bool is_nested_enter(const struct dune_vcpu *v)
 	struct fd f;
 	bool nested;
 
-	if ((u32)v->regs.rsi != DUNE_ENTER)	/* ioctl takes an unsigned int */
+	if ((u32)v->regs.si != DUNE_ENTER)	/* ioctl takes an unsigned int */
 		return false;
-	f = fdget(v->regs.rdi);
+	f = fdget(v->regs.di);
 	nested = dune_file_is_dune(f.file);
 	fdput(f);
 	return nested;
 }
 
-/* Returns true when the run loop stops (v->ret set). */
-bool dune_hypercall(struct dune_vcpu *v)
-{
-	unsigned long nr = v->regs.rax;
-	struct pt_regs regs;
-	long ret;
+/*
+ * System calls that do not go straight to sys_call_table: the module
+ * implements or refuses them.  Everything else takes the fast path.
+ */
+static DECLARE_BITMAP(special_nrs, NR_syscalls) __read_mostly;
 
+void dune_hypercall_init(void)
+{
+	static const unsigned int nrs[] = {
+		__NR_exit, __NR_exit_group, __NR_sigaltstack, __NR_iopl,
+		__NR_clone3, __NR_clone, __NR_fork, __NR_vfork, __NR_ioctl,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(nrs); i++)
+		__set_bit(nrs[i], special_nrs);
+}
+
+/* Returns true when the run loop stops (v->ret set). */
+static noinline bool hypercall_special(struct dune_vcpu *v, unsigned long nr,
+				       long *ret)
+{
 	switch (nr) {
 	case __NR_exit:
 	case __NR_exit_group:
 		v->ret = DUNE_RET_EXIT;
-		v->status = v->regs.rdi;
+#ifdef DUNE_MUTANT_MOD_EXIT_STATUS
+		/* mutant MOD_EXIT_STATUS: the exit status is lost */
+		v->status = 0;
+#else
+		v->status = v->regs.di;
+#endif
 		return true;
 	case __NR_sigaltstack:
 	case __NR_iopl:
-		ret = -EINVAL;
+		*ret = -EINVAL;
 		break;
 	case __NR_clone3:
 		/* as on the kernels Dune was written for: libc falls back to clone */
-		ret = -ENOSYS;
+		*ret = -ENOSYS;
 		break;
 	case __NR_clone:
 	case __NR_fork:
 	case __NR_vfork:
-		ret = hypercall_clone(v, nr);
+		*ret = hypercall_clone(v, nr);
 		break;
 	case __NR_ioctl:
-		if (is_nested_enter(v)) {
-			ret = -EBUSY;
-			break;
-		}
-		fallthrough;
-	default:
-		if (nr >= NR_syscalls) {
-			ret = -EINVAL;	/* as the original */
-			break;
-		}
-		guest_to_pt_regs(v, nr, &regs);
-		ret = dune_syscall_call(nr, &regs);
+		if (is_nested_enter(v))
+			*ret = -EBUSY;
+		else
+			*ret = dune_syscall_call(nr, &v->regs);
 		break;
+	default:
+		*ret = -EINVAL;	/* nr >= NR_syscalls, as the original */
+		break;
+	}
+	return false;
+}
+
+/*
+ * dune_hypercall - the guest executed VMCALL; RIP is already past it.
+ * The guest's registers are a struct pt_regs, so the common case hands
+ * them to the system call as they are.  Returns true when the run loop
+ * stops (v->ret set).
+ */
+bool dune_hypercall(struct dune_vcpu *v)
+{
+	unsigned long nr = v->regs.ax;
+	long ret;
+
+	if (likely(nr < NR_syscalls && !test_bit(nr, special_nrs))) {
+		v->regs.orig_ax = nr;
+#ifdef DUNE_MUTANT_MOD_SYSCALL_R10
+		{
+			/* mutant MOD_SYSCALL_R10: the 4th argument is lost */
+			struct pt_regs regs = v->regs;
+
+			regs.r10 = 0;
+			ret = dune_syscall_call(nr, &regs);
+		}
+#else
+		ret = dune_syscall_call(nr, &v->regs);
+#endif
+	} else if (hypercall_special(v, nr, &ret)) {
+		return true;
 	}
 
 	if (unlikely(current->mm != v->mm)) {
@@ -211,8 +244,8 @@ bool dune_hypercall(struct dune_vcpu *v)
 		return true;
 	}
 
-	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
+	if (unlikely(ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK))
 		ret = restart_or_eintr(v, nr, ret);
-	v->regs.rax = ret;
+	v->regs.ax = ret;
 	return false;
 }

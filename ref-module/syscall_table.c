@@ -29,7 +29,7 @@
 
 #include "vmx.h"
 
-static const sys_call_ptr_t *dune_sys_call_table;
+const sys_call_ptr_t *dune_sys_call_table __read_mostly;
 
 #ifdef CONFIG_KPROBES
 typedef unsigned long (*kallsyms_lookup_name_t)(const char *name);
@@ -76,13 +76,4 @@ int dune_syscall_table_init(void)
 bool dune_syscall_available(void)
 {
 	return dune_sys_call_table;
-}
-
-/* Run host system call @nr (< NR_syscalls) with @regs. */
-long dune_syscall_call(unsigned long nr, const struct pt_regs *regs)
-{
-	if (!dune_sys_call_table || nr >= NR_syscalls)
-		return -ENOSYS;
-	nr = array_index_nospec(nr, NR_syscalls);
-	return dune_sys_call_table[nr](regs);
 }

@@ -152,15 +152,15 @@ static struct dune_vcpu *vcpu_lookup(struct dune_file *df, u64 handle)
 	return found;
 }
 
-static void conf_to_gprs(const struct dune_config *c, struct dune_guest_regs *g)
+static void conf_to_gprs(const struct dune_config *c, struct pt_regs *g)
 {
-	g->rax = c->rax;
-	g->rbx = c->rbx;
-	g->rcx = c->rcx;
-	g->rdx = c->rdx;
-	g->rsi = c->rsi;
-	g->rdi = c->rdi;
-	g->rbp = c->rbp;
+	g->ax = c->rax;
+	g->bx = c->rbx;
+	g->cx = c->rcx;
+	g->dx = c->rdx;
+	g->si = c->rsi;
+	g->di = c->rdi;
+	g->bp = c->rbp;
 	g->r8 = c->r8;
 	g->r9 = c->r9;
 	g->r10 = c->r10;
@@ -171,20 +171,21 @@ static void conf_to_gprs(const struct dune_config *c, struct dune_guest_regs *g)
 	g->r15 = c->r15;
 }
 
+/* RIP, RSP and RFLAGS must be valid (dune_vmx_sync_regs()). */
 static void vcpu_to_conf(const struct dune_vcpu *v, struct dune_config *c)
 {
-	const struct dune_guest_regs *g = &v->regs;
+	const struct pt_regs *g = &v->regs;
 
 	c->ret = v->ret;
 	c->status = v->status;
-	c->rax = g->rax;
-	c->rbx = g->rbx;
-	c->rcx = g->rcx;
-	c->rdx = g->rdx;
-	c->rsi = g->rsi;
-	c->rdi = g->rdi;
-	c->rsp = g->rsp;
-	c->rbp = g->rbp;
+	c->rax = g->ax;
+	c->rbx = g->bx;
+	c->rcx = g->cx;
+	c->rdx = g->dx;
+	c->rsi = g->si;
+	c->rdi = g->di;
+	c->rsp = g->sp;
+	c->rbp = g->bp;
 	c->r8 = g->r8;
 	c->r9 = g->r9;
 	c->r10 = g->r10;
@@ -193,8 +194,8 @@ static void vcpu_to_conf(const struct dune_vcpu *v, struct dune_config *c)
 	c->r13 = g->r13;
 	c->r14 = g->r14;
 	c->r15 = g->r15;
-	c->rip = v->rip;
-	c->rflags = v->rflags;
+	c->rip = g->ip;
+	c->rflags = g->flags;
 	c->vcpu = v->handle;
 }
 
@@ -216,21 +217,31 @@ long dune_enter(struct dune_file *df, struct dune_config __user *uconf)
 		return -EFAULT;
 	if (conf.vcpu) {
 		v = vcpu_lookup(df, conf.vcpu);
+#ifdef DUNE_MUTANT_MOD_VCPU_HANDLE
+		/* mutant MOD_VCPU_HANDLE: an unknown handle creates a vCPU */
+		if (v == ERR_PTR(-EINVAL))
+			goto create;
+#endif
 		if (IS_ERR(v))
 			return PTR_ERR(v);
 		if (READ_ONCE(v->ept.released))
 			return -EIO;
 		conf_to_gprs(&conf, &v->regs);
 		/* honoured too, so that libraries can inject a signal frame */
-		v->regs.rsp = conf.rsp;
-		v->rip = conf.rip;
-		v->rflags = (conf.rflags & GUEST_RFLAGS_MASK) | X86_EFLAGS_FIXED;
+		v->regs.sp = conf.rsp;
+		v->regs.ip = conf.rip;
+		v->regs.flags = (conf.rflags & GUEST_RFLAGS_MASK) |
+				X86_EFLAGS_FIXED;
+		v->regs_avail |= DUNE_REG_VMCS;
+		v->regs_dirty |= DUNE_REG_VMCS;
 	} else {
+#ifdef DUNE_MUTANT_MOD_VCPU_HANDLE
+create:
+#endif
 		v = vcpu_create(df, &conf);
 		if (IS_ERR(v))
 			return PTR_ERR(v);
-		conf_to_gprs(&conf, &v->regs);
-		v->regs.rsp = conf.rsp;
+		conf_to_gprs(&conf, &v->regs);	/* RIP/RSP/RFLAGS: in the VMCS */
 	}
 	v->ret = 0;
 	v->status = 0;
@@ -254,6 +265,7 @@ int dune_core_init(void)
 	if (r)
 		return r;
 	dune_syscall_table_init();	/* without it, hypercalls fail */
+	dune_hypercall_init();
 	return 0;
 }
 

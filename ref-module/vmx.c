@@ -600,6 +600,8 @@ static int vcpu_load(struct dune_vcpu *v)
 		v->host_cr3 = 0;
 		v->host_cr4 = 0;
 		v->host_fs_base = ~0ULL;
+		v->host_gdt.address = (unsigned long)get_cpu_gdt_ro(cpu);
+		v->host_gdt.size = GDT_SIZE - 1;
 	} else if (this_cpu_read(current_vcpu) != v) {
 		if (vmcs_load(v->vmcs_pa))
 			return -EIO;
@@ -647,8 +649,11 @@ int dune_vmx_vcpu_setup(struct dune_vcpu *v, const struct dune_config *conf)
 		r = -EIO;
 		goto err_clear;
 	}
-	v->rip = conf->rip;
-	v->rflags = conf->rflags | X86_EFLAGS_FIXED;
+	v->regs.ip = conf->rip;
+	v->regs.sp = conf->rsp;
+	v->regs.flags = conf->rflags | X86_EFLAGS_FIXED;
+	v->regs_avail = DUNE_REG_VMCS;
+	v->regs_dirty = 0;
 	rdmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
 	return 0;
 
@@ -704,12 +709,54 @@ void dune_vmx_kick_flush(struct dune_vcpu *v)
 /* The run loop                                                         */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The exit path is kept short (it is most of a hypercall's cost): per
+ * exit only the exit reason is read, plus what that reason's handler
+ * needs; RIP, RSP and RFLAGS are read from the VMCS when someone asks
+ * (regs_avail) and written back only when changed (regs_dirty); host
+ * state that VM exit does not restore is saved at entry and put back
+ * with as few instructions as the common case allows; the checks for
+ * signals, rescheduling and EPT flushes are made once per entry, with
+ * interrupts off, and leave the fast path only when one fires.
+ */
+
 struct host_segs {
 	u16 ds, es, fs, gs;
 	u64 fs_base;
 	u64 kernel_gs_base;
 	u64 debugctl;
 };
+
+/* Read the guest registers @which (DUNE_REG_*) from the VMCS if needed. */
+static void cache_regs(struct dune_vcpu *v, u8 which)
+{
+	which &= ~v->regs_avail;
+	if (which & DUNE_REG_RIP)
+		v->regs.ip = vmcs_read(GUEST_RIP);
+	if (which & DUNE_REG_RSP)
+		v->regs.sp = vmcs_read(GUEST_RSP);
+	if (which & DUNE_REG_RFLAGS)
+		v->regs.flags = vmcs_read(GUEST_RFLAGS);
+	v->regs_avail |= which;
+}
+
+/*
+ * dune_vmx_sync_regs - make RIP, RSP and RFLAGS of @v valid in v->regs
+ * (before they are copied to user space or into a struct pt_regs).
+ */
+int dune_vmx_sync_regs(struct dune_vcpu *v)
+{
+	int r = 0;
+
+	if ((v->regs_avail & DUNE_REG_VMCS) == DUNE_REG_VMCS)
+		return 0;
+	preempt_disable();
+	r = vcpu_load(v);
+	if (!r)
+		cache_regs(v, DUNE_REG_VMCS);
+	preempt_enable();
+	return r;
+}
 
 /* Before VM entry, interrupts off: state VM exit does not restore. */
 static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
@@ -738,10 +785,16 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 		err |= vmcs_write(HOST_FS_BASE, h->fs_base);
 		v->host_fs_base = h->fs_base;
 	}
-	err |= vmcs_write(GUEST_RIP, v->rip);
-	err |= vmcs_write(GUEST_RSP, v->regs.rsp);
-	err |= vmcs_write(GUEST_RFLAGS, v->rflags);
-	if (v->guest_kernel_gs_base != h->kernel_gs_base)
+	if (v->regs_dirty) {
+		if (v->regs_dirty & DUNE_REG_RIP)
+			err |= vmcs_write(GUEST_RIP, v->regs.ip);
+		if (v->regs_dirty & DUNE_REG_RSP)
+			err |= vmcs_write(GUEST_RSP, v->regs.sp);
+		if (v->regs_dirty & DUNE_REG_RFLAGS)
+			err |= vmcs_write(GUEST_RFLAGS, v->regs.flags);
+		v->regs_dirty = 0;
+	}
+	if (unlikely(v->guest_kernel_gs_base != h->kernel_gs_base))
 		wrmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
 	return err;
 }
@@ -750,7 +803,7 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 static void switch_to_host(struct dune_vcpu *v, struct host_segs *h)
 {
 	rdmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
-	if (v->guest_kernel_gs_base != h->kernel_gs_base)
+	if (unlikely(v->guest_kernel_gs_base != h->kernel_gs_base))
 		wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	if (unlikely(h->ds | h->es)) {
 		loadsegment(ds, h->ds);
@@ -766,72 +819,92 @@ static void switch_to_host(struct dune_vcpu *v, struct host_segs *h)
 	}
 	/* VM exit leaves the TR limit at 0x67 and the GDT limit at 0xffff */
 	invalidate_tss_limit();
-	load_fixmap_gdt(raw_smp_processor_id());
-	if (h->debugctl)
+	load_gdt(&v->host_gdt);
+	if (unlikely(h->debugctl))
 		update_debugctlmsr(h->debugctl);
-	if (hw_breakpoint_active())
+	if (unlikely(hw_breakpoint_active()))
 		hw_breakpoint_restore();
 }
 
-static bool exit_reason_handled(u32 reason)
+/* For the dump of a stop the module did not expect.  VMCS current. */
+static void read_exit_dump_info(struct dune_exit_info *e)
 {
-	switch (reason) {
-	case EXIT_REASON_EXCEPTION_NMI:
-	case EXIT_REASON_EXTERNAL_INTERRUPT:
-	case EXIT_REASON_VMCALL:
-	case EXIT_REASON_CPUID:
-	case EXIT_REASON_EPT_VIOLATION:
-	case EXIT_REASON_PREEMPTION_TIMER:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Read what the exit left while the VMCS is current.  Interrupts off. */
-static void read_exit_info(struct dune_vcpu *v)
-{
-	struct dune_exit_info *e = &v->exit;
-
-	e->reason = vmcs_read(VM_EXIT_REASON);
 	e->qual = vmcs_read(EXIT_QUALIFICATION);
 	e->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
 	e->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	v->rip = vmcs_read(GUEST_RIP);
-	v->regs.rsp = vmcs_read(GUEST_RSP);
-	v->rflags = vmcs_read(GUEST_RFLAGS);
-	if ((u16)e->reason == EXIT_REASON_EPT_VIOLATION) {
+	e->cr0 = vmcs_read(GUEST_CR0);
+	e->cr3 = vmcs_read(GUEST_CR3);
+	e->cr4 = vmcs_read(GUEST_CR4);
+	e->efer = vmcs_read(GUEST_IA32_EFER);
+	e->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	e->activity = vmcs_read(GUEST_ACTIVITY_STATE);
+}
+
+/*
+ * Read what the exit left that its handler needs, while the VMCS is
+ * current and interrupts are off.  An NMI that caused the exit is handed
+ * to the host here.
+ */
+static void read_exit_info(struct dune_vcpu *v, u32 reason)
+{
+	struct dune_exit_info *e = &v->exit;
+
+	e->reason = reason;
+	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
+		read_exit_dump_info(e);
+		return;
+	}
+	switch ((u16)reason) {
+	case EXIT_REASON_VMCALL:
+	case EXIT_REASON_CPUID:
+		/* the handler skips the instruction */
+		v->regs.ip = vmcs_read(GUEST_RIP) +
+			     vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+		v->regs_avail |= DUNE_REG_RIP;
+		v->regs_dirty |= DUNE_REG_RIP;
+		break;
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		/* the guest ran a while: a quiescent state for RCU */
+		v->note_rcu = true;
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		e->qual = vmcs_read(EXIT_QUALIFICATION);
 		e->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
 		e->gla = vmcs_read(GUEST_LINEAR_ADDRESS);
-	}
-	if (!exit_reason_handled((u16)e->reason) ||
-	    (e->reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
-		e->cr0 = vmcs_read(GUEST_CR0);
-		e->cr3 = vmcs_read(GUEST_CR3);
-		e->cr4 = vmcs_read(GUEST_CR4);
-		e->efer = vmcs_read(GUEST_IA32_EFER);
-		e->interruptibility = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-		e->activity = vmcs_read(GUEST_ACTIVITY_STATE);
+		break;
+	case EXIT_REASON_EXCEPTION_NMI:
+		e->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
+		if ((e->intr_info & INTR_INFO_INTR_TYPE_MASK) ==
+		    INTR_TYPE_NMI_INTR)
+			__dune_vmx_do_nmi();
+		else
+			e->qual = vmcs_read(EXIT_QUALIFICATION);
+		break;
+	default:
+		read_exit_dump_info(e);
+		break;
 	}
 }
 
 static void dump_vcpu(struct dune_vcpu *v, const char *why)
 {
 	struct dune_exit_info *e = &v->exit;
-	struct dune_guest_regs *r = &v->regs;
+	struct pt_regs *r = &v->regs;
 
+	dune_vmx_sync_regs(v);
 	pr_warn_ratelimited("dune: pid %d vcpu %llu: %s (exit reason 0x%x qual 0x%llx intr 0x%x insn-error %u)\n"
-			    "dune:  rip %016llx rsp %016llx rflags %08llx cr0 %llx cr3 %llx cr4 %llx efer %llx intrbl %x act %x\n"
-			    "dune:  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
-			    "dune:  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n"
-			    "dune:  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n"
-			    "dune:  r13 %016llx r14 %016llx r15 %016llx gpa %llx gla %llx\n",
+			    "dune:  rip %016lx rsp %016lx rflags %08lx cr0 %llx cr3 %llx cr4 %llx efer %llx intrbl %x act %x\n"
+			    "dune:  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n"
+			    "dune:  rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n"
+			    "dune:  r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n"
+			    "dune:  r13 %016lx r14 %016lx r15 %016lx gpa %llx gla %llx\n",
 			    task_pid_nr(current), v->handle, why, e->reason,
 			    e->qual, e->intr_info, e->insn_error,
-			    v->rip, r->rsp, v->rflags, e->cr0, e->cr3, e->cr4,
+			    r->ip, r->sp, r->flags, e->cr0, e->cr3, e->cr4,
 			    e->efer, e->interruptibility, e->activity,
-			    r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi,
-			    r->rbp, r->r8, r->r9, r->r10, r->r11, r->r12,
+			    r->ax, r->bx, r->cx, r->dx, r->si, r->di,
+			    r->bp, r->r8, r->r9, r->r10, r->r11, r->r12,
 			    r->r13, r->r14, r->r15, e->gpa, e->gla);
 }
 
@@ -849,22 +922,27 @@ static bool handle_exception_nmi(struct dune_vcpu *v)
 
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 		return false;	/* handled before interrupts came back on */
-	if (vector == X86_TRAP_DB || vector == X86_TRAP_BP)
+	if (vector == X86_TRAP_DB || vector == X86_TRAP_BP) {
+#ifdef DUNE_MUTANT_MOD_INT3_VECTOR
+		/* mutant MOD_INT3_VECTOR: #BP is reported as vector 1 */
+		if (vector == X86_TRAP_BP)
+			vector = X86_TRAP_DB;
+#endif
 		return stop(v, DUNE_RET_INTERRUPT, vector);
+	}
 	dump_vcpu(v, "unexpected exception");
 	return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
 }
 
 static bool handle_cpuid(struct dune_vcpu *v)
 {
-	u32 eax = v->regs.rax, ebx, ecx = v->regs.rcx, edx;
+	u32 eax = v->regs.ax, ebx, ecx = v->regs.cx, edx;
 
-	v->rip += v->exit.insn_len;
 	cpuid_count(eax, ecx, &eax, &ebx, &ecx, &edx);
-	v->regs.rax = eax;
-	v->regs.rbx = ebx;
-	v->regs.rcx = ecx;
-	v->regs.rdx = edx;
+	v->regs.ax = eax;
+	v->regs.bx = ebx;
+	v->regs.cx = ecx;
+	v->regs.dx = edx;
 	return false;
 }
 
@@ -874,9 +952,10 @@ static bool handle_ept_violation(struct dune_vcpu *v)
 
 	if (!r)
 		return false;
-	pr_info_ratelimited("dune: pid %d: EPT violation at GPA 0x%llx (GVA 0x%llx, qual 0x%llx, rip 0x%llx) cannot be resolved: %d\n",
+	dune_vmx_sync_regs(v);
+	pr_info_ratelimited("dune: pid %d: EPT violation at GPA 0x%llx (GVA 0x%llx, qual 0x%llx, rip 0x%lx) cannot be resolved: %d\n",
 			    task_pid_nr(current), v->exit.gpa, v->exit.gla,
-			    v->exit.qual, v->rip, r);
+			    v->exit.qual, v->regs.ip, r);
 	return stop(v, DUNE_RET_EPT_VIOLATION, 0);
 }
 
@@ -885,24 +964,23 @@ static bool handle_exit(struct dune_vcpu *v)
 {
 	u32 reason = v->exit.reason;
 
-	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
 		dump_vcpu(v, "VM entry failed (invalid guest state)");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
 	}
 	switch ((u16)reason) {
-	case EXIT_REASON_EXCEPTION_NMI:
-		return handle_exception_nmi(v);
+	case EXIT_REASON_VMCALL:
+		return dune_hypercall(v);
+	case EXIT_REASON_CPUID:
+		return handle_cpuid(v);
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 		return false;	/* serviced when interrupts came back on */
 	case EXIT_REASON_PREEMPTION_TIMER:
 		return false;	/* the guest's time slice ended */
-	case EXIT_REASON_VMCALL:
-		v->rip += v->exit.insn_len;
-		return dune_hypercall(v);
-	case EXIT_REASON_CPUID:
-		return handle_cpuid(v);
 	case EXIT_REASON_EPT_VIOLATION:
 		return handle_ept_violation(v);
+	case EXIT_REASON_EXCEPTION_NMI:
+		return handle_exception_nmi(v);
 	case EXIT_REASON_TRIPLE_FAULT:
 		dump_vcpu(v, "triple fault");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
@@ -912,6 +990,32 @@ static bool handle_exit(struct dune_vcpu *v)
 	}
 }
 
+/* Exit counters: per CPU, so that counting costs one instruction. */
+static DEFINE_PER_CPU(u64 [DUNE_EXIT_REASON_MAX + 1], exit_counts);
+#define EXIT_COUNT_FAILED_ENTRY	DUNE_EXIT_REASON_MAX
+
+/* Sum of the per-CPU exit counters of @reason (DUNE_EXIT_REASON_MAX:
+ * failed VM entries). */
+u64 dune_vmx_exit_count(unsigned int reason)
+{
+	u64 n = 0;
+	int cpu;
+
+	if (reason > DUNE_EXIT_REASON_MAX)
+		return 0;
+	for_each_possible_cpu(cpu)
+		n += per_cpu(exit_counts, cpu)[reason];
+	return n;
+}
+
+static __always_inline void count_exit(u32 reason)
+{
+	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
+		__this_cpu_inc(exit_counts[EXIT_COUNT_FAILED_ENTRY]);
+	if (likely((u16)reason < DUNE_EXIT_REASON_MAX))
+		__this_cpu_inc(exit_counts[(u16)reason]);
+}
+
 /*
  * One VM entry and exit.  Returns 1 if the guest ran, 0 if the entry was
  * skipped to let the host reschedule or deliver a signal, or an errno.
@@ -919,13 +1023,16 @@ static bool handle_exit(struct dune_vcpu *v)
 static int run_once(struct dune_vcpu *v)
 {
 	struct host_segs h;
+	u32 reason;
 	int r;
 
 	preempt_disable();
-	r = vcpu_load(v);
-	if (r) {
-		preempt_enable();
-		return r;
+	if (unlikely(this_cpu_read(current_vcpu) != v)) {
+		r = vcpu_load(v);
+		if (r) {
+			preempt_enable();
+			return r;
+		}
 	}
 	local_irq_disable();
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
@@ -933,71 +1040,81 @@ static int run_once(struct dune_vcpu *v)
 
 	WRITE_ONCE(v->mode, DUNE_IN_GUEST);
 	smp_mb();	/* mode before the flush flag, see dune_vmx_kick_flush() */
-	if (need_resched() || signal_pending(current)) {
+	if (unlikely(need_resched() || dune_signal_pending(current) ||
+		     READ_ONCE(v->ept.released))) {
 		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
 		local_irq_enable();
 		preempt_enable();
 		return 0;
 	}
-	if (atomic_xchg(&v->ept.flush_pending, 0))
+	if (unlikely(atomic_read(&v->ept.flush_pending)) &&
+	    atomic_xchg(&v->ept.flush_pending, 0))
 		vcpu_flush_tlb_local(v);
 
-	if (switch_to_guest(v, &h)) {
+	if (unlikely(switch_to_guest(v, &h))) {
 		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
 		local_irq_enable();
 		preempt_enable();
 		return -EIO;
 	}
-	rcu_virt_note_context_switch(smp_processor_id());
+	if (unlikely(v->note_rcu)) {
+		rcu_virt_note_context_switch(smp_processor_id());
+		v->note_rcu = false;
+	}
 	r = __dune_vmx_run(&v->regs, v->launched);
 	WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
+	v->regs_avail = 0;
 	switch_to_host(v, &h);
 
-	memset(&v->exit, 0, sizeof(v->exit));
-	if (r) {
+	if (unlikely(r)) {
 		/* VMfail: the VMCS is not usable as it is */
+		memset(&v->exit, 0, sizeof(v->exit));
 		v->exit.insn_error = vmcs_read_insn_error();
-		v->exit.reason = VMX_EXIT_REASONS_FAILED_VMENTRY;
+		reason = VMX_EXIT_REASONS_FAILED_VMENTRY;
+		v->exit.reason = reason;
 	} else {
-		read_exit_info(v);
+		reason = vmcs_read(VM_EXIT_REASON);
 		/* a VM entry that failed on guest state did not launch */
-		if (!(v->exit.reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
+		if (likely(!(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)))
 			v->launched = true;
-		if ((u16)v->exit.reason == EXIT_REASON_EXCEPTION_NMI &&
-		    (v->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) ==
-		    INTR_TYPE_NMI_INTR)
-			__dune_vmx_do_nmi();
+		read_exit_info(v, reason);
 	}
+	count_exit(reason);
 	local_irq_enable();
 	preempt_enable();
-	dune_stats_count_exit(v->exit.reason);
 	return 1;
 }
 
 /*
  * dune_vmx_run - run the guest until something for user space happens.
- * Returns 0 with v->ret/v->status set, or a negative errno.
+ * Returns 0 with v->ret/v->status and the registers set, or a negative
+ * errno.
  */
 int dune_vmx_run(struct dune_vcpu *v)
 {
 	int r;
 
+	v->note_rcu = true;
 	for (;;) {
-		cond_resched();
-		if (signal_pending(current)) {
-			stop(v, DUNE_RET_SIGNAL, 0);
-			return 0;
-		}
-		if (READ_ONCE(v->ept.released))
-			return -EIO;
 		r = run_once(v);
-		if (r < 0)
-			return r;
-		if (r == 0)
+		if (unlikely(r <= 0)) {
+			if (r < 0)
+				return r;
+			/* the entry was skipped: see why */
+			if (dune_signal_pending(current)) {
+				stop(v, DUNE_RET_SIGNAL, 0);
+				break;
+			}
+			if (READ_ONCE(v->ept.released))
+				return -EIO;
+			cond_resched();
+			v->note_rcu = true;
 			continue;
+		}
 		if (handle_exit(v))
-			return 0;
+			break;
 		if (unlikely(v->exec_seen))
 			return 0;
 	}
+	return dune_vmx_sync_regs(v);
 }

@@ -6,42 +6,40 @@
 #ifndef DUNE_VMX_H
 #define DUNE_VMX_H
 
+#include <linux/errno.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
+#include <linux/nospec.h>
 #include <linux/spinlock.h>
 #include <linux/stddef.h>
 #include <linux/types.h>
+#include <asm/desc_defs.h>
+#include <asm/ptrace.h>
+#include <asm/syscall.h>
 
 #include <dune/abi.h>
 
 /*
- * struct dune_guest_regs - guest GPRs that VM entry/exit does not switch.
- * Same order as struct dune_config rax..r15; @rsp is kept here for the
- * copy to and from user space but lives in the VMCS while the guest runs.
- * vmx_entry.S uses the offsets (checked below).
+ * The guest's general-purpose registers live in a struct pt_regs (the
+ * layout of the kernel's system-call frame), so that a VMCALL hands them
+ * to the host system call as they are, without a copy.  VM entry and exit
+ * switch RIP, RSP and RFLAGS through the VMCS; @ip, @sp and @flags cache
+ * them, valid as struct dune_vcpu.regs_avail says and written back at the
+ * next VM entry as regs_dirty says.  vmx_entry.S uses the offsets
+ * (checked here).
  */
-struct dune_guest_regs {
-	u64 rax;
-	u64 rbx;
-	u64 rcx;
-	u64 rdx;
-	u64 rsi;
-	u64 rdi;
-	u64 rsp;
-	u64 rbp;
-	u64 r8;
-	u64 r9;
-	u64 r10;
-	u64 r11;
-	u64 r12;
-	u64 r13;
-	u64 r14;
-	u64 r15;
-};
+#define DUNE_REG_RIP		BIT(0)
+#define DUNE_REG_RSP		BIT(1)
+#define DUNE_REG_RFLAGS		BIT(2)
+#define DUNE_REG_VMCS		(DUNE_REG_RIP | DUNE_REG_RSP | DUNE_REG_RFLAGS)
 
-static_assert(offsetof(struct dune_guest_regs, rdi) == 40);
-static_assert(offsetof(struct dune_guest_regs, rbp) == 56);
-static_assert(offsetof(struct dune_guest_regs, r15) == 120);
+static_assert(offsetof(struct pt_regs, r15) == 0);
+static_assert(offsetof(struct pt_regs, bp) == 32);
+static_assert(offsetof(struct pt_regs, bx) == 40);
+static_assert(offsetof(struct pt_regs, r11) == 48);
+static_assert(offsetof(struct pt_regs, r8) == 72);
+static_assert(offsetof(struct pt_regs, ax) == 80);
+static_assert(offsetof(struct pt_regs, di) == 112);
 
 #define DUNE_EPT_CACHE_PAGES	4	/* tables one 4K mapping may need */
 
@@ -116,11 +114,13 @@ struct dune_vcpu {
 	u64 host_cr3;			/* HOST_* values now in the VMCS */
 	u64 host_cr4;
 	u64 host_fs_base;
+	struct desc_ptr host_gdt;	/* this CPU's GDT, reloaded after exits */
+	bool note_rcu;			/* report an RCU quiescent state at entry */
 
-	/* guest state outside the VMCS */
-	struct dune_guest_regs regs;
-	u64 rip;
-	u64 rflags;
+	/* guest registers (see DUNE_REG_*) and state outside the VMCS */
+	struct pt_regs regs;
+	u8 regs_avail;
+	u8 regs_dirty;
 	u64 guest_kernel_gs_base;
 
 	struct dune_exit_info exit;
@@ -132,7 +132,7 @@ struct dune_vcpu {
 };
 
 /* vmx_entry.S */
-int __dune_vmx_run(struct dune_guest_regs *regs, unsigned int resume);
+int __dune_vmx_run(struct pt_regs *regs, unsigned int resume);
 void __dune_vmx_exit(void);
 void __dune_vmx_do_nmi(void);
 
@@ -144,6 +144,7 @@ void dune_vmx_put(void);
 int dune_vmx_vcpu_setup(struct dune_vcpu *v, const struct dune_config *conf);
 void dune_vmx_vcpu_free(struct dune_vcpu *v);
 int dune_vmx_run(struct dune_vcpu *v);
+int dune_vmx_sync_regs(struct dune_vcpu *v);
 void dune_vmx_kick_flush(struct dune_vcpu *v);
 
 /* ept.c */
@@ -152,11 +153,33 @@ void dune_ept_destroy(struct dune_vcpu *v);
 int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual);
 
 /* hypercall.c */
+void dune_hypercall_init(void);
 bool dune_hypercall(struct dune_vcpu *v);
+
+/*
+ * A pending signal ends the run (DUNE_RET_SIGNAL) so that Linux can
+ * deliver it when the ioctl returns.
+ */
+#ifdef DUNE_MUTANT_MOD_SIGNAL_EXIT
+/* mutant MOD_SIGNAL_EXIT: only fatal signals end the run */
+#define dune_signal_pending(t)	fatal_signal_pending(t)
+#else
+#define dune_signal_pending(t)	signal_pending(t)
+#endif
 
 /* syscall_table.c */
 int dune_syscall_table_init(void);
-long dune_syscall_call(unsigned long nr, const struct pt_regs *regs);
 bool dune_syscall_available(void);
+extern const sys_call_ptr_t *dune_sys_call_table;
+
+/* Run host system call @nr with @regs (nr < NR_syscalls checked here). */
+static inline long dune_syscall_call(unsigned long nr,
+				     const struct pt_regs *regs)
+{
+	if (unlikely(!dune_sys_call_table || nr >= NR_syscalls))
+		return -ENOSYS;
+	nr = array_index_nospec(nr, NR_syscalls);
+	return dune_sys_call_table[nr](regs);
+}
 
 #endif /* DUNE_VMX_H */

@@ -2,7 +2,7 @@
 /*
  * VM entry and exit, and the NMI trampoline.
  *
- * int __dune_vmx_run(struct dune_guest_regs *regs, unsigned int resume)
+ * int __dune_vmx_run(struct pt_regs *regs, unsigned int resume)
  *
  * Loads the guest's general-purpose registers (all but RSP, which the
  * VMCS holds) from @regs, enters the guest with VMLAUNCH (@resume == 0)
@@ -18,22 +18,22 @@
 #include <asm/segment.h>
 #include <asm/unwind_hints.h>
 
-/* Offsets in struct dune_guest_regs (vmx.h, checked there). */
-#define GR_RAX	0
-#define GR_RBX	8
-#define GR_RCX	16
-#define GR_RDX	24
-#define GR_RSI	32
-#define GR_RDI	40
-#define GR_RBP	56
-#define GR_R8	64
-#define GR_R9	72
-#define GR_R10	80
-#define GR_R11	88
-#define GR_R12	96
-#define GR_R13	104
-#define GR_R14	112
-#define GR_R15	120
+/* Offsets in struct pt_regs (checked in vmx.h). */
+#define GR_R15	0
+#define GR_R14	8
+#define GR_R13	16
+#define GR_R12	24
+#define GR_RBP	32
+#define GR_RBX	40
+#define GR_R11	48
+#define GR_R10	56
+#define GR_R9	64
+#define GR_R8	72
+#define GR_RAX	80
+#define GR_RCX	88
+#define GR_RDX	96
+#define GR_RSI	104
+#define GR_RDI	112
 
 #define VMCS_HOST_RSP	0x00006c14
 
