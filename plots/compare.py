@@ -82,8 +82,13 @@ def main():
                   f'{dbplots.cell_text(rb)} | {r:.3f} | {lo:.3f}..{hi:.3f} |')
     md.append('')
     md.append('B/A < 1: B is faster.  Range: B min / A max .. B max / A min over repetitions.')
+    # one line per distinct reason, listing what it applies to
+    by_why = {}
     for k, why in skipped:
-        md.append(f'- {label(k)}: {why}')
+        by_why.setdefault(why, []).append(label(k))
+    for why, labels in by_why.items():
+        md.append(f'- {", ".join(labels)}: {why}' if len(labels) < 4 else
+                  f'- {len(labels)} entries ({", ".join(labels)}): {why}')
     with open(os.path.join(args.out, stem + '.md'), 'w') as f:
         f.write('\n'.join(md) + '\n')
     if rows:
@@ -91,13 +96,17 @@ def main():
         fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
         ys = range(len(rows))
         vals = [r[3] for r in rows]
-        ax.barh(list(ys), vals, xerr=[[max(v - r[4], 0) for v, r in zip(vals, rows)],
+        ax.barh(list(ys), [v - 1 for v in vals], left=1, xerr=[[max(v - r[4], 0) for v, r in zip(vals, rows)],
                                       [max(r[5] - v, 0) for v, r in zip(vals, rows)]],
                 capsize=3, color=['#4c9a2a' if v < 1 else '#c0504d' for v in vals])
-        for y, v in zip(ys, vals):
-            ax.text(v * 1.03, y, f'{v:.2f}x', va='center', fontsize=8)
+        for y, v, r in zip(ys, vals, rows):
+            ax.text(max(v, r[5], 1) * 1.03, y, f'{v:.2f}x', va='center', fontsize=8)
         ax.axvline(1, color='black', lw=1)
         ax.set_xscale('log')
+        from matplotlib.ticker import FuncFormatter
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f'{x:g}'))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f'{x:g}'))
+        ax.tick_params(axis='x', which='minor', labelsize=7)
         ax.set_yticks(list(ys))
         ax.set_yticklabels([f'{label(r[0])} [{r[1]["unit"]}]' for r in rows])
         ax.invert_yaxis()
@@ -106,6 +115,8 @@ def main():
                      f'vs A: {a["host"]["hostname"]} {a["implementation"]["name"]} {a["created"][:16]}',
                      fontsize=10)
         ax.grid(axis='x', which='both', alpha=0.3)
+        lo_x, hi_x = ax.get_xlim()
+        ax.set_xlim(min(lo_x, 0.9), max(hi_x, 1.1) * 1.15)
         fig.tight_layout()
         fig.savefig(os.path.join(args.out, stem + '.png'))
         plt.close(fig)
