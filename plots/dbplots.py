@@ -546,8 +546,8 @@ def build_lab_table(d):
     title = f'{spec["title"]} — {UNIT_LABEL["ticks"]}'
     notes = [
         f'Measured: {host} [{impl}], {d["created"]}: medians over {d["run"]["repetitions"]} '
-        'repetitions of a batch of up to 100 ops, ±CV; timer overhead and (dune-user) the '
-        'ring-3 entry/exit of the batch subtracted.',
+        'repetitions (each the median of its batches of ops), ±CV; timer overhead and '
+        '(dune-user) the ring-3 entry/exit of the batch subtracted.',
         f'ref: {spec["reference_citation"]} Ranges are as reported; the ratio is then a range.',
         'ours / ref < 1: our path is shorter. Rows without a reference: no lab number of the '
         'original exists for them.',
@@ -643,11 +643,13 @@ def html_results_table(d):
     if hw:
         e = html.escape
         rows.append('<h4>Hardware counters</h4>')
+        missing = {}
         for r in hw:
             hc = r['hw_counters']
             if hc.get('available'):
                 rows.append(f'<pre>{e(hc.get("summary") or json.dumps(hc["per_op"]))}</pre>')
             else:
-                rows.append(f'<p>{e(r["name"])} ({e(r["mode"])}): unavailable: '
-                            f'{e(hc.get("reason", ""))}</p>')
+                missing.setdefault(hc.get('reason', ''), []).append(f'{r["name"]} ({r["mode"]})')
+        for why, names in missing.items():
+            rows.append(f'<p>{e(", ".join(names))}: unavailable: {e(why)}</p>')
     return '\n'.join(rows)

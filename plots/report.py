@@ -99,13 +99,16 @@ def write_html(out, docs, made):
          'not speed. They are never mixed in one table or axis. Reference columns (ref:) are '
          'published or previously recorded numbers, not measured here.</p>',
          '<h2>Runs</h2><table><tr><th>host</th><th>implementation</th><th>created</th>'
-         '<th>profile</th><th>unit</th><th>CPU</th><th>commit</th><th>file</th></tr>']
+         '<th>profile</th><th>unit</th><th>CPU</th><th>pinned to</th><th>load avg at start</th>'
+         '<th>commit</th><th>file</th></tr>']
     for f, d in docs:
         impl = d['implementation']
         p.append(f'<tr><td>{e(d["host"]["hostname"])}</td><td>{e(impl["name"])}</td>'
                  f'<td>{e(d["created"])}</td><td>{e(d["run"]["profile"])} '
                  f'({d["run"]["repetitions"]} reps)</td><td>{e(dbplots.doc_unit(d))}</td>'
                  f'<td>{e(d["host"]["cpu_model"])}{" (VM)" if d["host"]["virtualized"] else ""}</td>'
+                 f'<td>{e(str(d["run"].get("cpu") if d["run"].get("cpu") is not None else ""))}</td>'
+                 f'<td>{e(" / ".join(str(x) for x in (d["run"].get("loadavg_start") or [])))}</td>'
                  f'<td>{e((impl.get("git_commit") or "?")[:12])}</td><td>{e(f)}</td></tr>')
     p.append('</table>')
     p.append('<h2>Paper tables</h2>')

@@ -8,10 +8,13 @@
 # ticks are deterministic, emulation is slow.  Prints TAP (one line per
 # benchmark) and passes on micro-bench's "@@BENCH {json}" lines; a benchmark
 # that cannot run prints "@@BENCH-NA {json}" with the reason.
-# Knobs: MICRO_LAB_BATCH (100), MICRO_LAB_REPS (5), MICRO_LAB_ONLY (names).
+# Knobs: MICRO_LAB_BATCH (20 ops per batch), MICRO_LAB_ITERS (5 batches per
+# repetition: its value is their median, so a timer interrupt in one batch
+# does not move it), MICRO_LAB_REPS (5), MICRO_LAB_ONLY (names).
 MODE=$1
 BACKEND=$2
-BATCH=${MICRO_LAB_BATCH:-100}
+BATCH=${MICRO_LAB_BATCH:-20}
+ITERS=${MICRO_LAB_ITERS:-5}
 REPS=${MICRO_LAB_REPS:-5}
 BIN=${MICRO_BENCH:-/bin/micro-bench-dune}
 
@@ -30,7 +33,7 @@ n=0 fail=0
 for b in $BENCHES; do
 	n=$((n + 1))
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	"$BIN" --mode="$MODE" --benchmark_filter="^$b/" --batch="$BATCH" --iterations=1 \
+	"$BIN" --mode="$MODE" --benchmark_filter="^$b/" --batch="$BATCH" --iterations="$ITERS" \
 		--warmup=3 --benchmark_repetitions="$REPS" --lab-lines >/tmp/mb.out 2>&1
 	rc=$?
 	t1=$(cut -d' ' -f1 /proc/uptime)
