@@ -151,9 +151,10 @@ static bool is_nested_enter(const struct dune_vcpu *v)
 
 /*
  * System calls that do not go straight to sys_call_table: the module
- * implements or refuses them.  Everything else takes the fast path.
+ * implements or refuses them.  Everything else takes the fast path
+ * (dune_hypercall() in vmx.h).
  */
-static DECLARE_BITMAP(special_nrs, NR_syscalls) __read_mostly;
+DECLARE_BITMAP(dune_hypercall_special_nrs, NR_syscalls) __read_mostly;
 
 void dune_hypercall_init(void)
 {
@@ -164,13 +165,38 @@ void dune_hypercall_init(void)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(nrs); i++)
-		__set_bit(nrs[i], special_nrs);
+		__set_bit(nrs[i], dune_hypercall_special_nrs);
 }
 
-/* Returns true when the run loop stops (v->ret set). */
-static noinline bool hypercall_special(struct dune_vcpu *v, unsigned long nr,
-				       long *ret)
+/*
+ * After the host system call @nr returned @ret when that needs more than
+ * storing @ret in RAX: an execve() that replaced the address space, or a
+ * call interrupted by a signal.  Returns true when the run loop stops.
+ */
+bool dune_hypercall_finish(struct dune_vcpu *v, unsigned long nr, long ret)
 {
+	if (current->mm != v->mm) {
+		/* execve() succeeded: the ioctl returns into the new program */
+		v->exec_seen = true;
+		v->ret = DUNE_RET_EXIT;
+		v->status = 0;
+		return true;
+	}
+	if (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)
+		ret = restart_or_eintr(v, nr, ret);
+	v->regs.ax = ret;
+	return false;
+}
+
+/*
+ * The system calls of dune_hypercall_special_nrs and numbers beyond the
+ * table.  Returns true when the run loop stops (v->ret set).
+ */
+bool dune_hypercall_slow(struct dune_vcpu *v)
+{
+	unsigned long nr = v->regs.ax;
+	long ret;
+
 	switch (nr) {
 	case __NR_exit:
 	case __NR_exit_group:
@@ -184,68 +210,28 @@ static noinline bool hypercall_special(struct dune_vcpu *v, unsigned long nr,
 		return true;
 	case __NR_sigaltstack:
 	case __NR_iopl:
-		*ret = -EINVAL;
+		ret = -EINVAL;
 		break;
 	case __NR_clone3:
 		/* as on the kernels Dune was written for: libc falls back to clone */
-		*ret = -ENOSYS;
+		ret = -ENOSYS;
 		break;
 	case __NR_clone:
 	case __NR_fork:
 	case __NR_vfork:
-		*ret = hypercall_clone(v, nr);
+		ret = hypercall_clone(v, nr);
 		break;
 	case __NR_ioctl:
-		if (is_nested_enter(v))
-			*ret = -EBUSY;
-		else
-			*ret = dune_syscall_call(nr, &v->regs);
+		if (is_nested_enter(v)) {
+			ret = -EBUSY;
+			break;
+		}
+		v->regs.orig_ax = nr;
+		ret = dune_syscall_call(nr, &v->regs);
 		break;
 	default:
-		*ret = -EINVAL;	/* nr >= NR_syscalls, as the original */
+		ret = -EINVAL;	/* nr >= NR_syscalls, as the original */
 		break;
 	}
-	return false;
-}
-
-/*
- * dune_hypercall - the guest executed VMCALL; RIP is already past it.
- * The guest's registers are a struct pt_regs, so the common case hands
- * them to the system call as they are.  Returns true when the run loop
- * stops (v->ret set).
- */
-bool dune_hypercall(struct dune_vcpu *v)
-{
-	unsigned long nr = v->regs.ax;
-	long ret;
-
-	if (likely(nr < NR_syscalls && !test_bit(nr, special_nrs))) {
-		v->regs.orig_ax = nr;
-#ifdef DUNE_MUTANT_MOD_SYSCALL_R10
-		{
-			/* mutant MOD_SYSCALL_R10: the 4th argument is lost */
-			struct pt_regs regs = v->regs;
-
-			regs.r10 = 0;
-			ret = dune_syscall_call(nr, &regs);
-		}
-#else
-		ret = dune_syscall_call(nr, &v->regs);
-#endif
-	} else if (hypercall_special(v, nr, &ret)) {
-		return true;
-	}
-
-	if (unlikely(current->mm != v->mm)) {
-		/* execve() succeeded: the ioctl returns into the new program */
-		v->exec_seen = true;
-		v->ret = DUNE_RET_EXIT;
-		v->status = 0;
-		return true;
-	}
-
-	if (unlikely(ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK))
-		ret = restart_or_eintr(v, nr, ret);
-	v->regs.ax = ret;
-	return false;
+	return dune_hypercall_finish(v, nr, ret);
 }

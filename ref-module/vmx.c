@@ -758,10 +758,25 @@ int dune_vmx_sync_regs(struct dune_vcpu *v)
 	return r;
 }
 
+/*
+ * The run loop's own MSR, CR3 and GDT accesses use the native
+ * instructions: the paravirt versions cost a call each, and VMX is never
+ * available to a paravirtualized (Xen PV) kernel anyway.
+ */
+static __always_inline u64 run_rdmsr(u32 msr)
+{
+	return __rdmsr(msr);
+}
+
+static __always_inline void run_wrmsr(u32 msr, u64 val)
+{
+	native_wrmsrl(msr, val);
+}
+
 /* Before VM entry, interrupts off: state VM exit does not restore. */
 static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 {
-	unsigned long cr3 = __read_cr3();
+	unsigned long cr3 = __native_read_cr3();
 	unsigned long cr4 = cr4_read_shadow();
 	int err = 0;
 
@@ -770,8 +785,8 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 	savesegment(fs, h->fs);
 	savesegment(gs, h->gs);
 	h->fs_base = x86_fsbase_read_cpu();
-	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
-	h->debugctl = get_debugctlmsr();
+	h->kernel_gs_base = run_rdmsr(MSR_KERNEL_GS_BASE);
+	h->debugctl = run_rdmsr(MSR_IA32_DEBUGCTLMSR);
 
 	if (unlikely(cr3 != v->host_cr3)) {
 		err |= vmcs_write(HOST_CR3, cr3);
@@ -795,16 +810,16 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 		v->regs_dirty = 0;
 	}
 	if (unlikely(v->guest_kernel_gs_base != h->kernel_gs_base))
-		wrmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
+		run_wrmsr(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
 	return err;
 }
 
 /* After VM exit, interrupts still off: put the host back together. */
 static void switch_to_host(struct dune_vcpu *v, struct host_segs *h)
 {
-	rdmsrl(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
+	v->guest_kernel_gs_base = run_rdmsr(MSR_KERNEL_GS_BASE);
 	if (unlikely(v->guest_kernel_gs_base != h->kernel_gs_base))
-		wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+		run_wrmsr(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	if (unlikely(h->ds | h->es)) {
 		loadsegment(ds, h->ds);
 		loadsegment(es, h->es);
@@ -815,11 +830,11 @@ static void switch_to_host(struct dune_vcpu *v, struct host_segs *h)
 	}
 	if (unlikely(h->gs)) {
 		load_gs_index(h->gs);
-		wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
+		run_wrmsr(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	}
 	/* VM exit leaves the TR limit at 0x67 and the GDT limit at 0xffff */
 	invalidate_tss_limit();
-	load_gdt(&v->host_gdt);
+	native_load_gdt(&v->host_gdt);
 	if (unlikely(h->debugctl))
 		update_debugctlmsr(h->debugctl);
 	if (unlikely(hw_breakpoint_active()))

@@ -10,6 +10,8 @@
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/nospec.h>
+#include <linux/sched.h>
+#include <linux/bitops.h>
 #include <linux/spinlock.h>
 #include <linux/stddef.h>
 #include <linux/types.h>
@@ -154,7 +156,9 @@ int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual);
 
 /* hypercall.c */
 void dune_hypercall_init(void);
-bool dune_hypercall(struct dune_vcpu *v);
+bool dune_hypercall_slow(struct dune_vcpu *v);
+bool dune_hypercall_finish(struct dune_vcpu *v, unsigned long nr, long ret);
+extern unsigned long dune_hypercall_special_nrs[];
 
 /*
  * A pending signal ends the run (DUNE_RET_SIGNAL) so that Linux can
@@ -180,6 +184,40 @@ static inline long dune_syscall_call(unsigned long nr,
 		return -ENOSYS;
 	nr = array_index_nospec(nr, NR_syscalls);
 	return dune_sys_call_table[nr](regs);
+}
+
+/*
+ * dune_hypercall - the guest executed VMCALL; RIP is already past it.
+ * RAX = system call number, arguments in RDI, RSI, RDX, R10, R8, R9
+ * (dune-abi.md section 4).  The guest's registers are a struct pt_regs,
+ * so the common case hands them to the host system call as they are;
+ * hypercall.c has the rest.  Returns true when the run loop stops.
+ */
+static __always_inline bool dune_hypercall(struct dune_vcpu *v)
+{
+	unsigned long nr = v->regs.ax;
+	long ret;
+
+	if (unlikely(nr >= NR_syscalls ||
+		     test_bit(nr, dune_hypercall_special_nrs)))
+		return dune_hypercall_slow(v);
+	v->regs.orig_ax = nr;
+#ifdef DUNE_MUTANT_MOD_SYSCALL_R10
+	{
+		/* mutant MOD_SYSCALL_R10: the 4th argument arrives as 0 */
+		struct pt_regs regs = v->regs;
+
+		regs.r10 = 0;
+		ret = dune_syscall_call(nr, &regs);
+	}
+#else
+	ret = dune_syscall_call(nr, &v->regs);
+#endif
+	if (unlikely(current->mm != v->mm ||
+		     (ret <= -ERESTARTSYS && ret >= -ERESTART_RESTARTBLOCK)))
+		return dune_hypercall_finish(v, nr, ret);
+	v->regs.ax = ret;
+	return false;
 }
 
 #endif /* DUNE_VMX_H */

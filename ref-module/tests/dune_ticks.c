@@ -36,7 +36,7 @@
 #define PTE_W		0x002ULL
 #define PTE_PS		0x080ULL
 #define MIB2		(2ULL << 20)
-#define FRESH_VA	0x30000000UL	/* inside the mapped first GiB */
+#define FRESH_VA	0x38000000UL	/* inside the mapped first GiB */
 #define NULL_NR		1023		/* no such system call */
 
 /*
@@ -210,14 +210,26 @@ static int p_ept(int fd, long n, uint64_t *ticks, char *msg)
 	uint8_t *p;
 	long i;
 
-	p = mmap((void *)FRESH_VA, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p != (void *)FRESH_VA) {
-		snprintf(msg, MSGLEN, "mmap at 0x%lx: %s", FRESH_VA, strerror(errno));
+	uintptr_t va;
+
+	/* somewhere free in the guest-mapped first GiB */
+	for (va = FRESH_VA; va >= 0x10000000UL; va -= 0x4000000UL) {
+		p = mmap((void *)va, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			 -1, 0);
+		if (p == (void *)va)
+			break;
+		if (p != MAP_FAILED)
+			munmap(p, len);
+		p = NULL;
+	}
+	if (!p) {
+		snprintf(msg, MSGLEN, "no free %zu bytes below 1 GiB: %s", len,
+			 strerror(errno));
 		return 1;
 	}
 	madvise(p, len, MADV_NOHUGEPAGE);
-	if (guest_ticks(fd, guest_touch_loop, n, FRESH_VA, ticks, &c, msg))
+	if (guest_ticks(fd, guest_touch_loop, n, va, ticks, &c, msg))
 		return 1;
 	for (i = 0; i < n + 16; i++) {
 		if (p[i * 4096] != 1) {
