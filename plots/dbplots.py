@@ -618,6 +618,57 @@ def lab_chart(path, d):
     return True
 
 
+# ---------------------------------------------------------------- repeatability
+
+def noise_rows(d):
+    """Per available entry of a cycles run: what moved its repetitions."""
+    rows = []
+    for r in d['benchmarks']:
+        if not r.get('available') or r.get('unit') != 'cycles':
+            continue
+        i, sy = r.get('info', {}), r.get('system', {})
+
+        def pct(v):
+            return NOT_RUN if v is None else f'{100 * v:.1f}%'
+        fs = r.get('fast_share')
+        rows.append([
+            f'{r["name"]} ({r["mode"]}{"/" + r["backend"] if r.get("backend") else ""})',
+            fmt(r['median']), pct(r.get('cv')), pct(i.get('cv_of_mean')),
+            pct(i.get('cv_of_batch_min')),
+            f'{fs["min"]:.2f}..{fs["max"]:.2f}' if fs else NOT_RUN,
+            NOT_RUN if i.get('corr_median_vs_fast_share') is None
+            else f'{i["corr_median_vs_fast_share"]:+.2f}',
+            NOT_RUN if sy.get('steal_pct_pinned_cpu') is None else f'{sy["steal_pct_pinned_cpu"]:.1f}%',
+            NOT_RUN if sy.get('busy_pct_other_cpus') is None else f'{sy["busy_pct_other_cpus"]:.0f}%',
+        ])
+    return rows
+
+
+def noise_markdown(d):
+    """The repeatability table of one cycles run, with how to read it."""
+    header = ['benchmark', 'median', 'CV (medians)', 'CV if means', 'CV of batch minima',
+              'fast share per rep', 'corr(median, fast share)', 'steal (pinned CPU)',
+              'other CPUs busy']
+    run = d['run']
+    floor = entry(d, 'cpuloop', 'linux', None)
+    lines = [f'### Repeatability: {d["host"]["hostname"]} [{d["implementation"]["name"]}], '
+             f'{d["created"]}', '',
+             md_table(header, noise_rows(d)), '',
+             f'- {run["repetitions"]} repetitions of {run.get("min_time_s", "?")} s, pinned to '
+             f'CPU {run.get("cpu")}; load average at start {run.get("loadavg_start")}, at end '
+             f'{run.get("loadavg_end")}.',
+             '- CV (medians): the spread of the per-repetition values (each the median of its '
+             'batches); CV if means: the same with each repetition\'s mean over its timed loop; '
+             'CV of batch minima: the same with each repetition\'s fastest batch.',
+             '- fast share: per repetition, the share of batches within 5% of its 5th percentile; '
+             'a correlation near -1 means the repetitions differ by how long the host stayed in '
+             'its fast state, not by the benchmark.']
+    if floor and floor.get('available') and floor.get('cv') is not None:
+        lines.append(f'- Noise floor (cpuloop: register adds, no memory, no kernel): CV '
+                     f'{100 * floor["cv"]:.1f}%.')
+    return '\n'.join(lines) + '\n'
+
+
 # ---------------------------------------------------------------- html
 
 def html_results_table(d):

@@ -15,6 +15,7 @@ run per (host, implementation, unit) is used unless --all.  Writes into DIR
                                      Linux, Dune vmx and kvm (ours), the original Dune
                                      in the same lab (reference) and ours/original
   lab-ticks.png                      the same as a chart
+  repeatability.md                   per cycles run: CV per benchmark and what moved it
   index.html                         all of the above, plus every run in full
 Cycles and ticks (VMX lab path lengths) are never put in one table or axis.
 """
@@ -56,6 +57,11 @@ def main():
         with open(os.path.join(args.out, f'{tid}.md'), 'w') as f:
             f.write('\n'.join(md))
         made.append(('md', tid, f'{tid}.md'))
+    cyc = [(f, d) for f, d in docs if dbplots.doc_unit(d) == 'cycles']
+    if cyc:
+        with open(os.path.join(args.out, 'repeatability.md'), 'w') as f:
+            f.write('\n'.join(dbplots.noise_markdown(d) for _, d in cyc))
+        made.append(('md', 'repeatability', 'repeatability.md'))
     labs = dbplots.lab_docs(docs)
     if labs:
         _, lab = labs[-1]
@@ -117,6 +123,20 @@ def write_html(out, docs, made):
             p.append(f'<h3>{e(title)}</h3><p><img src="{e(fn)}" alt="{e(title)}"></p>')
         elif kind == 'md':
             p.append(f'<p>Markdown: <a href="{e(fn)}">{e(fn)}</a></p>')
+    if os.path.exists(os.path.join(out, 'repeatability.md')):
+        p.append('<h2>Repeatability</h2><p>How steady each cycles run was, and what moved it: '
+                 f'<a href="repeatability.md">repeatability.md</a></p>')
+        for _, d in docs:
+            if dbplots.doc_unit(d) == 'cycles':
+                rows = dbplots.noise_rows(d)
+                p.append(f'<h3>{e(d["host"]["hostname"])} — {e(d["created"])}</h3><table><tr>'
+                         + ''.join(f'<th>{e(h)}</th>' for h in
+                                   ('benchmark', 'median', 'CV', 'CV if means', 'CV of batch min',
+                                    'fast share', 'corr', 'steal', 'other CPUs busy'))
+                         + '</tr>')
+                for r in rows:
+                    p.append('<tr>' + ''.join(f'<td class=n>{e(c)}</td>' for c in r) + '</tr>')
+                p.append('</table>')
     p.append('<h2>Charts</h2>')
     for kind, title, fn in made:
         if kind == 'chart':
