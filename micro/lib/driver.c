@@ -277,7 +277,7 @@ static void bench_fn(struct gb_state *st, void *arg)
 	/*
 	 * Share of the batches within 5% of the repetition's 5th percentile:
 	 * on a host whose cost for the same work switches between a fast and a
-	 * slow state (plateaus of milliseconds), this share moving from one
+	 * slow state (plateaus of milliseconds to seconds), this share moving from one
 	 * repetition to the next is what moves the median.
 	 */
 	gb_counter(st, "fast_share", fast_share(cyc, nr));
