@@ -276,9 +276,9 @@ static void bench_fn(struct gb_state *st, void *arg)
 	gb_counter(st, "cycles_batch_max", cs.max);
 	/*
 	 * Share of the batches within 5% of the repetition's 5th percentile:
-	 * on a host whose cost for the same work switches between a fast and a
-	 * slow state (plateaus of milliseconds to seconds), this share moving from one
-	 * repetition to the next is what moves the median.
+	 * on a host whose cost for the same work switches between a fast and
+	 * a slow state (plateaus of milliseconds to seconds), this share
+	 * moving from one repetition to the next is what moves the median.
 	 */
 	gb_counter(st, "fast_share", fast_share(cyc, nr));
 	/* spread inside the repetition: interquartile range / median (robust) */
