@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/*
+ * trap.c - DUNE_TRAP_ENABLE / DUNE_TRAP_DISABLE (dune-abi.md section 2):
+ * a thread in normal (host) mode that is scheduled in with its user RIP at
+ * trigger_rip has its registers copied to `regs` and continues at
+ * notify_func(regs, priv).  Required ABI elements: ENOTTY is a failure.
+ *
+ * A child process arms the trap and spins at the trigger; the parent, pinned
+ * to the same CPU, yields so that the child is scheduled in again and again.
+ * The child reports by its exit status: TRAP_OK when notify_func ran with
+ * the right arguments and snapshot.
+ */
+#include "abi_util.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TRAP_OK		42
+#define TRAP_BAD_REGS	50	/* regs argument is not cfg.regs */
+#define TRAP_BAD_PRIV	51
+#define TRAP_BAD_RIP	52	/* snapshot rip is not the trigger */
+#define TRAP_BAD_RAX	53	/* snapshot rax/rbx are not the spinner's */
+#define TRAP_ENOTTY	60
+#define TRAP_EFAIL	61	/* DUNE_TRAP_ENABLE failed otherwise */
+#define TRAP_DFAIL	62	/* DUNE_TRAP_DISABLE failed */
+#define TRAP_SETUP	63
+
+#define MARK_RAX	0x5151515151515151ULL
+#define MARK_RBX	0x6262626262626262ULL
+#define PRIV_A		((void *)0xa11ce)
+#define PRIV_B		((void *)0xb0b)
+
+/* Host-mode code: spin forever at trap_spin_at (or trap_spin2_at). */
+void trap_spin(uint64_t rax, uint64_t rbx) __attribute__((noreturn));
+void trap_spin2(void) __attribute__((noreturn));
+void trap_notify(struct dune_trap_regs *regs, void *priv);
+extern const unsigned char trap_spin_at[], trap_spin2_at[];
+
+static struct dune_trap_regs trap_regs;
+static void *trap_want_priv;
+
+/* Called (stack aligned) by trap_notify; never returns. */
+static void __attribute__((used, noreturn, noinline))
+trap_notified(struct dune_trap_regs *regs, void *priv)
+{
+	if (regs != &trap_regs)
+		_exit(TRAP_BAD_REGS);
+	if (priv != trap_want_priv)
+		_exit(TRAP_BAD_PRIV);
+	if (regs->rip != (uint64_t)(uintptr_t)trap_spin_at)
+		_exit(TRAP_BAD_RIP);
+	if (regs->rax != MARK_RAX || regs->rbx != MARK_RBX)
+		_exit(TRAP_BAD_RAX);
+	_exit(TRAP_OK);
+}
+
+__asm__(".text\n"
+	"trap_spin:\n"
+	"	mov %rdi, %rax\n"
+	"	mov %rsi, %rbx\n"
+	"trap_spin_at:\n"
+	"	jmp trap_spin_at\n"
+	"trap_spin2:\n"
+	"trap_spin2_at:\n"
+	"	jmp trap_spin2_at\n"
+	"trap_notify:\n"
+	"	and $-16, %rsp\n"
+	"	call trap_notified\n"
+	"	ud2\n");
+
+static void trap_config(struct dune_trap_config *t, const void *trigger, void *priv)
+{
+	memset(t, 0, sizeof(*t));
+	t->trigger_rip = (uint64_t)(uintptr_t)trigger;
+	t->notify_func = trap_notify;
+	t->regs = &trap_regs;
+	t->regs_size = sizeof(trap_regs);
+	t->priv = priv;
+	t->delay = 0;
+}
+
+/* Arm in this (child) process; exit with a TRAP_* code on failure. */
+static int trap_arm(const void *trigger, void *priv, int then_disable)
+{
+	struct dune_trap_config t;
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	fd = abi_open();
+	if (fd < 0)
+		_exit(TRAP_SETUP);
+	trap_config(&t, trigger, priv);
+	trap_want_priv = priv;
+	if (ioctl(fd, DUNE_TRAP_ENABLE, &t))
+		_exit(errno == ENOTTY ? TRAP_ENOTTY : TRAP_EFAIL);
+	if (then_disable && ioctl(fd, DUNE_TRAP_DISABLE, 0))
+		_exit(TRAP_DFAIL);
+	return fd;
+}
+
+/* Pin this process (and its future children) to the CPU it is on. */
+static void pin_here(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	CT_ASSERT(sched_setaffinity(0, sizeof(set), &set) == 0, "sched_setaffinity: %s",
+		  strerror(errno));
+}
+
+/*
+ * Yield to @pid (on our CPU) up to @rounds times; returns its wait status,
+ * or -1 if it is still running.
+ */
+static int yield_to(pid_t pid, int rounds)
+{
+	int st, i;
+
+	for (i = 0; i < rounds; i++) {
+		sched_yield();
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		if (i % 100 == 99)
+			usleep(1000);
+	}
+	return -1;
+}
+
+static const char *trap_why(int code)
+{
+	switch (code) {
+	case TRAP_OK: return "notify_func ran with the right arguments";
+	case TRAP_BAD_REGS: return "notify_func's first argument is not the config's regs";
+	case TRAP_BAD_PRIV: return "notify_func's second argument is not the config's priv";
+	case TRAP_BAD_RIP: return "the snapshot's rip is not trigger_rip";
+	case TRAP_BAD_RAX: return "the snapshot's rax/rbx are not the spinning thread's";
+	case TRAP_ENOTTY: return "DUNE_TRAP_ENABLE: ENOTTY (a required ABI element is missing)";
+	case TRAP_EFAIL: return "DUNE_TRAP_ENABLE failed";
+	case TRAP_DFAIL: return "DUNE_TRAP_DISABLE failed";
+	case TRAP_SETUP: return "cannot open the device";
+	default: return "unexpected exit";
+	}
+}
+
+/* Wait for @pid's ready byte; if it exits instead, fail with its reason. */
+static void wait_ready(int fd, pid_t pid)
+{
+	int st = 0;
+	char c;
+
+	if (read(fd, &c, 1) == 1)
+		return;
+	CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	CT_ASSERT(0, "child status %#x: %s", st,
+		  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
+}
+
+/* Expect @st to be exit(TRAP_OK). */
+#define EXPECT_FIRED(st, who)						\
+	do {								\
+		CT_EXPECT((st) != -1, "%s: the trap never fired (the thread kept spinning at trigger_rip)", who); \
+		if ((st) != -1)						\
+			CT_EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == TRAP_OK, \
+				  "%s: status %#x: %s", who, st,	\
+				  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed"); \
+	} while (0)
+
+CTEST(trap_enable,
+      .id = "abi.trap.enable",
+      .profile = "traps",
+      .what = "after DUNE_TRAP_ENABLE, a thread spinning at trigger_rip is redirected to notify_func(regs, priv) with its registers in regs",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	int ready[2], st;
+	pid_t pid;
+
+	pin_here();
+	CT_ASSERT_EQ(pipe(ready), 0);
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		trap_arm(trap_spin_at, PRIV_A, 0);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(TRAP_SETUP);
+		trap_spin(MARK_RAX, MARK_RBX);
+	}
+	close(ready[1]);
+	wait_ready(ready[0], pid);
+	st = yield_to(pid, 3000);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	EXPECT_FIRED(st, "armed thread");
+}
+
+CTEST(trap_disable,
+      .id = "abi.trap.disable",
+      .profile = "traps",
+      .what = "after DUNE_TRAP_ENABLE then DUNE_TRAP_DISABLE (which returns 0), a thread spinning at trigger_rip is left alone",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	int ready[2], st;
+	pid_t pid;
+
+	pin_here();
+	CT_ASSERT_EQ(pipe(ready), 0);
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		trap_arm(trap_spin_at, PRIV_A, 1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(TRAP_SETUP);
+		trap_spin(MARK_RAX, MARK_RBX);
+	}
+	close(ready[1]);
+	wait_ready(ready[0], pid);
+	st = yield_to(pid, 1000);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		CT_EXPECT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+		return;
+	}
+	CT_EXPECT(0, "the disabled trap's thread stopped spinning: status %#x: %s", st,
+		  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
+}
+
+CTEST(trap_per_process,
+      .id = "abi.trap.per_process",
+      .profile = "traps",
+      .what = "trap configurations are per process: a second process arming its own trap does not change the first one's (trigger, notify_func, priv)",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	int ready_a[2], ready_b[2], go[2], st;
+	pid_t a, b;
+	char c;
+
+	pin_here();
+	CT_ASSERT(pipe(ready_a) == 0 && pipe(ready_b) == 0 && pipe(go) == 0, "pipe: %s",
+		  strerror(errno));
+	a = fork();
+	CT_ASSERT(a >= 0, "fork: %s", strerror(errno));
+	if (a == 0) {
+		trap_arm(trap_spin_at, PRIV_A, 0);
+		if (write(ready_a[1], "a", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(TRAP_SETUP);
+		trap_spin(MARK_RAX, MARK_RBX);
+	}
+	close(ready_a[1]);
+	wait_ready(ready_a[0], a);
+	b = fork();
+	CT_ASSERT(b >= 0, "fork: %s", strerror(errno));
+	if (b == 0) {
+		trap_arm(trap_spin2_at, PRIV_B, 0);
+		if (write(ready_b[1], "b", 1) != 1)
+			_exit(TRAP_SETUP);
+		pause();
+		_exit(TRAP_SETUP);
+	}
+	close(ready_b[1]);
+	wait_ready(ready_b[0], b);
+	CT_ASSERT_EQ(write(go[1], "g", 1), 1);
+	st = yield_to(a, 3000);
+	if (st == -1) {
+		kill(a, SIGKILL);
+		waitpid(a, NULL, 0);
+	}
+	kill(b, SIGKILL);
+	waitpid(b, NULL, 0);
+	EXPECT_FIRED(st, "process A (armed before B)");
+}
