@@ -428,7 +428,7 @@ CTEST(exit_int3,
 CTEST(exit_single_step,
       .id = "abi.exit.debug",
       .profile = "traps",
-      .what = "a guest entered with RFLAGS.TF takes #DB after one instruction: ret INTERRUPT, status 1",
+      .what = "a guest entered with RFLAGS.TF takes a single-step #DB: ret INTERRUPT, status 1, RIP at or after its first instruction",
       .needs = "dev-dune",
       .backends = "vmx")
 {
@@ -442,8 +442,9 @@ CTEST(exit_single_step,
 	r = abi_enter(&vm, &c);
 	ABI_ASSERT_RET(r, &c, DUNE_RET_INTERRUPT);
 	CT_EXPECT_EQ(c.status, 1);
-	CT_EXPECT(c.rip > abi_gva(&vm, g_single_step) && c.rip <= abi_gva(&vm, g_single_step) + 2,
-		  "rip %#llx is not after the first nop at %#llx", (unsigned long long)c.rip,
+	/* before or after the first nop: CPUs differ on TF set by VM entry */
+	CT_EXPECT(c.rip >= abi_gva(&vm, g_single_step) && c.rip <= abi_gva(&vm, g_single_step) + 1,
+		  "rip %#llx is not at or after the first nop at %#llx", (unsigned long long)c.rip,
 		  (unsigned long long)abi_gva(&vm, g_single_step));
 }
 
