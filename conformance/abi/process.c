@@ -6,6 +6,7 @@
  */
 #include "abi_util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,15 +144,41 @@ static void handle(int sig, void (*fn)(int), int flags)
 	CT_ASSERT(sigaction(sig, &sa, NULL) == 0, "sigaction: %s", strerror(errno));
 }
 
-/* Waits until the guest is about to block, then signals the guest's thread. */
+/* State letter of thread @tid (/proc/self/task/TID/stat), or 0. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Waits until the guest has said it is about to read and its thread sleeps
+ * (blocked in the forwarded read), then signals that thread.
+ */
 static void *signaller(void *p)
 {
 	pid_t tid = (pid_t)(intptr_t)p;
 	char c;
+	int i;
 
 	if (read(sync_pipe[0], &c, 1) != 1)
 		return NULL;
-	usleep(20000);	/* the guest is in its read by now */
+	for (i = 0; i < 5000 && thread_state(tid) != 'S'; i++)
+		usleep(1000);
+	usleep(1000);
 	syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
 	return NULL;
 }
