@@ -27,6 +27,8 @@ ABI_GUEST(g_gprs,
 	  "not %r8\n not %r9\n not %r10\n not %r11\n not %r12\n not %r13\n"
 	  "not %r14\n not %r15\n"
 	  "xchg %rax, %rdi\n push %rax\n mov $60, %eax\n vmcall\n ud2\n");
+/* getpid() by VMCALL with markers in every other GPR; exit(rax) keeps them */
+ABI_GUEST(g_keep, "mov $39, %eax\n vmcall\n mov %rax, %rdi\n mov $60, %eax\n vmcall\n ud2\n");
 /* cpuid(0): r12 = ebx, r13 = edx, r14 = ecx; exit(0) */
 ABI_GUEST(g_cpuid,
 	  "xor %eax, %eax\n xor %ecx, %ecx\n cpuid\n"
@@ -103,6 +105,43 @@ CTEST(enter_gprs,
 	CT_EXPECT_EQ(*(uint64_t *)(uintptr_t)(in.rsp - 8), in.rdi);
 	CT_EXPECT_EQ(c.rdi, 0x55);
 	CT_EXPECT(c.rflags & 0x1, "RFLAGS.CF lost: rflags %#llx", (unsigned long long)c.rflags);
+}
+
+CTEST(vmcall_preserves,
+      .id = "abi.vmcall.preserves_regs",
+      .profile = "core",
+      .what = "a VMCALL (getpid) changes only rax: every other GPR, RCX and R11 included, keeps its value",
+      .needs = "dev-dune",
+      .backends = "vmx")
+{
+	static const size_t regs[] = {
+		DUNE_CFG_RBX, DUNE_CFG_RCX, DUNE_CFG_RDX, DUNE_CFG_RSI, DUNE_CFG_RBP,
+		DUNE_CFG_R8, DUNE_CFG_R9, DUNE_CFG_R10, DUNE_CFG_R11, DUNE_CFG_R12,
+		DUNE_CFG_R13, DUNE_CFG_R14, DUNE_CFG_R15,
+	};
+	struct abi_vm vm;
+	struct dune_config c, in;
+	uint64_t v, got;
+	unsigned int i;
+	int r;
+
+	abi_vm_setup(&vm);
+	abi_conf(&vm, &c, g_keep);
+	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		v = MAGIC ^ (i * 0x1111111111111111ULL);
+		memcpy((char *)&c + regs[i], &v, 8);
+	}
+	in = c;
+	r = abi_enter(&vm, &c);
+	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
+	CT_EXPECT_EQ(c.status, getpid());
+	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		memcpy(&v, (char *)&in + regs[i], 8);
+		memcpy(&got, (char *)&c + regs[i], 8);
+		CT_EXPECT(got == v, "config offset %#zx changed by the VMCALL: %#llx -> %#llx",
+			  regs[i], (unsigned long long)v, (unsigned long long)got);
+	}
+	CT_EXPECT_EQ(c.rsp, in.rsp);
 }
 
 CTEST(vmcall_getpid,

@@ -47,6 +47,19 @@ ABI_GUEST(g_fork,
 	  "3: mov $60, %eax\n mov $11, %edi\n syscall\n"
 	  "4: mov $60, %eax\n mov $12, %edi\n syscall\n ud2\n");
 
+/*
+ * Run from a kernel-half alias of the code: rcx = r12 (the user address of
+ * g_fork_child_landing); fork().  Parent: rbx = child pid, exit(0).  The
+ * child starts outside Dune at RCX (the guest RIP is not a user address)
+ * and exits 7 by the syscall instruction.
+ */
+ABI_GUEST(g_fork_rcx,
+	  "mov %r12, %rcx\n mov $57, %eax\n vmcall\n"
+	  "test %rax, %rax\n jz 1f\n mov %rax, %rbx\n" G_EXIT(0)
+	  "1: ud2\n"
+	  "g_fork_child_landing: mov $60, %eax\n mov $7, %edi\n syscall\n ud2\n");
+ABI_GUEST_LABEL(g_fork_child_landing);
+
 /* rbx = *r12; exit(0) */
 ABI_GUEST(g_peek, "mov (%r12), %rbx\n" G_EXIT(0));
 
@@ -112,6 +125,40 @@ CTEST(fork_cow,
 	r = abi_enter(&vm, &c);
 	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
 	CT_EXPECT_EQ(c.rbx, VAL_B);
+}
+
+#define HIGH_ALIAS	0xffff900000000000ULL	/* kernel-half GVA, 2 MiB aligned */
+#define MIB2		(1ULL << 21)
+
+CTEST(fork_rcx,
+      .id = "abi.fork.rcx_child_rip",
+      .profile = "fork",
+      .what = "fork from guest code at a kernel-half address starts the child (outside Dune) at the guest's RCX, the Dune convention",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	struct abi_vm vm;
+	struct dune_config c;
+	uint64_t code, base;
+	int r, st = 0;
+
+	abi_vm_setup(&vm);
+	code = (uint64_t)(uintptr_t)vm.code;
+	base = code & ~(MIB2 - 1);
+	/* the code's 2 MiB pages once more, at a kernel-half address */
+	CT_ASSERT_EQ(abi_vm_map_gpa(&vm, HIGH_ALIAS,
+				    (uint64_t)abi_hva_to_gpa(&vm.layout, base), 2 * MIB2), 0);
+	abi_conf(&vm, &c, g_fork_rcx);
+	c.rip = HIGH_ALIAS + (c.rip - base);
+	c.r12 = abi_gva(&vm, g_fork_child_landing);
+	r = abi_enter(&vm, &c);
+	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
+	CT_ASSERT(c.status == 0 && (int64_t)c.rbx > 0, "fork in the guest: status %lld rbx %lld",
+		  (long long)c.status, (long long)(int64_t)c.rbx);
+	CT_ASSERT_EQ(waitpid((pid_t)c.rbx, &st, 0), (pid_t)c.rbx);
+	CT_EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 7,
+		  "child status %#x, want exit 7 (a child started at the kernel-half RIP dies of SIGSEGV)", st);
 }
 
 static int data_pipe[2], sync_pipe[2];
