@@ -343,6 +343,51 @@ CTEST(signal_spin,
 	CT_EXPECT_EQ(c.status, 0);
 }
 
+CTEST(signal_kill,
+      .id = "abi.signal.kill_running",
+      .profile = "signals",
+      .what = "SIGKILL ends a process whose guest spins (no syscall, no exit of its own); the killer then still runs a guest",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	struct abi_vm vm;
+	struct dune_config c;
+	uint64_t *never;
+	int ready[2], st = 0, r;
+	pid_t pid;
+	char b;
+
+	never = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(never != MAP_FAILED, "mmap: %s", strerror(errno));
+	CT_ASSERT_EQ(pipe(ready), 0);
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		abi_vm_setup(&vm);
+		abi_conf(&vm, &c, g_wait_flag);	/* *never stays 0 */
+		c.r12 = (uint64_t)(uintptr_t)never;
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
+		abi_run(&vm, &c, 1000, NULL);
+		_exit(3);	/* the guest never exits */
+	}
+	close(ready[1]);
+	CT_ASSERT(read(ready[0], &b, 1) == 1, "the child did not get to its guest");
+	usleep(100000);
+	CT_ASSERT_EQ(kill(pid, SIGKILL), 0);
+	CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	CT_EXPECT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child status %#x, want killed by SIGKILL", st);
+
+	abi_vm_setup(&vm);
+	abi_conf(&vm, &c, g_wait_flag);
+	*never = 1;
+	c.r12 = (uint64_t)(uintptr_t)never;
+	r = abi_enter(&vm, &c);
+	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
+}
+
 /* ------------------------------------------------------ vCPUs at once */
 
 #define SPIN_ROUNDS	(1ULL << 34)	/* the runner's timeout comes first */

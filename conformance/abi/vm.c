@@ -37,6 +37,17 @@ ABI_GUEST(g_dontneed,
 	  "mov $28, %eax\n mov %r12, %rdi\n mov %r13, %rsi\n mov $4, %edx\n vmcall\n"
 	  "mov %rax, %rbp\n mov (%r12), %rcx\n" G_EXIT(0));
 
+/*
+ * rbx = *r12; rbp = mprotect(r12, 4096, PROT_READ); rcx = *r12;
+ * *r12 = r13 (must fault: g_mprotect_store); exit(1)
+ */
+ABI_GUEST(g_mprotect,
+	  "mov (%r12), %rbx\n mov %r13, (%r12)\n"
+	  "mov $10, %eax\n mov %r12, %rdi\n mov $4096, %esi\n mov $1, %edx\n vmcall\n"
+	  "mov %rax, %rbp\n mov (%r12), %rcx\n"
+	  "g_mprotect_store: mov %rbx, (%r12)\n" G_EXIT(1));
+ABI_GUEST_LABEL(g_mprotect_store);
+
 #define OLD	0x0123456789abcdefULL
 #define NEW	0xfedcba9876543210ULL
 
@@ -228,4 +239,34 @@ CTEST(ept_dontneed,
 	CT_EXPECT_EQ(c.rbp, 0);
 	CT_EXPECT_EQ(c.rcx, 0);
 	CT_EXPECT_EQ(*p, 0);
+}
+
+CTEST(ept_mprotect,
+      .id = "abi.ept.mprotect",
+      .profile = "vm",
+      .what = "after the guest has written a page and made it read-only with a forwarded mprotect, it still reads it but its next write ends the run with EPT_VIOLATION at the store",
+      .needs = "dev-dune",
+      .backends = "vmx")
+{
+	struct abi_vm vm;
+	struct dune_config c;
+	uint64_t *p;
+	int r;
+
+	abi_vm_setup(&vm);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	*p = OLD;
+	abi_conf(&vm, &c, g_mprotect);
+	c.r12 = (uint64_t)(uintptr_t)p;
+	c.r13 = NEW;
+	r = abi_enter(&vm, &c);
+	if (r == 0 && c.ret == DUNE_RET_EXIT)
+		CT_ASSERT(0, "the guest wrote the page after mprotect(PROT_READ) (a stale writable EPT entry)");
+	ABI_ASSERT_RET(r, &c, DUNE_RET_EPT_VIOLATION);
+	CT_EXPECT_EQ(c.rbx, OLD);
+	CT_EXPECT_EQ(c.rbp, 0);		/* mprotect returned 0 */
+	CT_EXPECT_EQ(c.rcx, NEW);	/* the guest's own write, read back */
+	CT_EXPECT_EQ(c.rip, abi_gva(&vm, g_mprotect_store));
+	CT_EXPECT_EQ(*p, NEW);
 }
