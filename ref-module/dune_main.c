@@ -38,6 +38,7 @@ static int dune_release(struct inode *inode, struct file *filp)
 	struct dune_file *df = filp->private_data;
 
 	/* Only this file's vCPUs go, unlike the original's global cleanup. */
+	dune_trap_release(df);
 	dune_file_destroy(df);
 	kfree(df);
 	return 0;
@@ -115,11 +116,11 @@ static long dune_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return dune_get_layout(uarg);
 	case DUNE_LAYOUT_EXT:
 		return dune_layout_ext(df, uarg);
+	case DUNE_TRAP_ENABLE:
+		return dune_trap_enable(df, uarg);
+	case DUNE_TRAP_DISABLE:
+		return dune_trap_disable(df);
 	default:
-		/*
-		 * DUNE_TRAP_ENABLE/DISABLE (debugger support in the original)
-		 * are not implemented; -ENOTTY tells callers "absent".
-		 */
 		return -ENOTTY;
 	}
 }
@@ -156,6 +157,7 @@ static int __init dune_init(void)
 	if (ret)
 		return ret;
 	dune_stats_init();
+	dune_trap_init();
 	dune_dev.mode = mode & 0777;
 	ret = misc_register(&dune_dev);
 	if (ret) {
@@ -170,6 +172,7 @@ static int __init dune_init(void)
 	return 0;
 
 err_stats:
+	dune_trap_exit();
 	dune_stats_exit();
 	dune_core_exit();
 	return ret;
@@ -178,6 +181,7 @@ err_stats:
 static void __exit dune_exit(void)
 {
 	misc_deregister(&dune_dev);
+	dune_trap_exit();
 	dune_stats_exit();
 	dune_core_exit();
 }

@@ -24,6 +24,7 @@ struct dune_file {
 	struct list_head vcpus;
 	u64 next_handle;
 	u64 layout_ext;			/* DUNE_LAYOUT_EXT_* for new vCPUs */
+	struct list_head traps;		/* trap.c: armed traps, under @lock */
 };
 
 void dune_file_init(struct dune_file *df);
@@ -33,6 +34,15 @@ struct file;
 bool dune_file_is_dune(struct file *file);
 int dune_core_init(void);
 void dune_core_exit(void);
+
+/* ---- trap.c: DUNE_TRAP_ENABLE / DUNE_TRAP_DISABLE ---- */
+
+long dune_trap_enable(struct dune_file *df,
+		      const struct dune_trap_config __user *uconf);
+long dune_trap_disable(struct dune_file *df);
+void dune_trap_release(struct dune_file *df);
+void dune_trap_init(void);
+void dune_trap_exit(void);
 
 /* ---- layout.c: the guest-physical windows of a process ---- */
 

@@ -36,6 +36,7 @@ void dune_file_init(struct dune_file *df)
 {
 	mutex_init(&df->lock);
 	INIT_LIST_HEAD(&df->vcpus);
+	INIT_LIST_HEAD(&df->traps);
 	df->next_handle = 1;
 }
 

@@ -12,6 +12,7 @@
  */
 #include "abi_util.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -282,4 +283,183 @@ CTEST(trap_per_process,
 	kill(b, SIGKILL);
 	waitpid(b, NULL, 0);
 	EXPECT_FIRED(st, "process A (armed before B)");
+}
+
+/* /sys/module/dune/refcnt, or -1 when the module does not say. */
+static long module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/dune/refcnt", "r");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Wait up to 5 s for the module's reference count to come back to
+ * @base (a trap left behind by a dead thread must be freed, or the module
+ * could never be unloaded).  Implementations without the sysfs count pass.
+ */
+static void expect_refcnt_back(long base)
+{
+	long n = module_refcnt();
+	int i;
+
+	if (base < 0)
+		return;
+	for (i = 0; i < 100 && n != base; i++) {
+		usleep(50000);
+		n = module_refcnt();
+	}
+	CT_EXPECT(n == base, "module reference count %ld, %ld before the test: a trap of a dead thread was never freed",
+		  n, base);
+}
+
+struct trap_thread_arg {
+	int fd;
+	int ready;		/* pipe write end */
+	int spin;		/* spin at the trigger after arming */
+};
+
+static void *trap_thread(void *p)
+{
+	struct trap_thread_arg *a = p;
+	struct dune_trap_config t;
+
+	trap_config(&t, trap_spin_at, PRIV_A);
+	trap_want_priv = PRIV_A;
+	if (ioctl(a->fd, DUNE_TRAP_ENABLE, &t))
+		_exit(errno == ENOTTY ? TRAP_ENOTTY : TRAP_EFAIL);
+	if (write(a->ready, "t", 1) != 1)
+		_exit(TRAP_SETUP);
+	if (a->spin) {
+		usleep(200000);		/* let the main thread close the file */
+		trap_spin(MARK_RAX, MARK_RBX);
+	}
+	return NULL;
+}
+
+CTEST(trap_release_other_thread,
+      .id = "abi.trap.release_other_thread",
+      .profile = "traps",
+      .what = "a file released by another thread than the one that armed its trap disarms it: the armed thread then spins at trigger_rip undisturbed, the host stays healthy, and the trap is freed once that thread is gone",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	long base = module_refcnt();
+	int ready[2], st;
+	pid_t pid;
+
+	pin_here();
+	CT_ASSERT_EQ(pipe(ready), 0);
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct trap_thread_arg a = { .ready = ready[1], .spin = 1 };
+		pthread_t th;
+		char c;
+		int tp[2];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		a.fd = abi_open();
+		if (a.fd < 0 || pipe(tp))
+			_exit(TRAP_SETUP);
+		a.ready = tp[1];
+		if (pthread_create(&th, NULL, trap_thread, &a))
+			_exit(TRAP_SETUP);
+		if (read(tp[0], &c, 1) != 1)
+			_exit(TRAP_SETUP);
+		close(a.fd);	/* released here, by the main thread */
+		if (write(ready[1], "r", 1) != 1)
+			_exit(TRAP_SETUP);
+		pause();
+		_exit(TRAP_SETUP);
+	}
+	close(ready[1]);
+	wait_ready(ready[0], pid);
+	st = yield_to(pid, 1500);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		CT_EXPECT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
+	} else {
+		CT_EXPECT(0, "the trap of a released file still fired: status %#x: %s", st,
+			  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
+	}
+	expect_refcnt_back(base);
+}
+
+CTEST(trap_thread_exit,
+      .id = "abi.trap.thread_exit",
+      .profile = "traps",
+      .what = "a thread that arms a trap and exits leaves the file usable: another thread closes it, the process exits normally, and the trap is freed",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	long base = module_refcnt();
+	int st;
+	pid_t pid;
+
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct trap_thread_arg a = { .spin = 0 };
+		struct dune_layout l;
+		pthread_t th;
+		char c;
+		int tp[2];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		a.fd = abi_open();
+		if (a.fd < 0 || pipe(tp))
+			_exit(TRAP_SETUP);
+		a.ready = tp[1];
+		if (pthread_create(&th, NULL, trap_thread, &a) ||
+		    read(tp[0], &c, 1) != 1 || pthread_join(th, NULL))
+			_exit(TRAP_SETUP);
+		/* the file still answers after its trap's thread is gone */
+		if (ioctl(a.fd, DUNE_GET_LAYOUT, &l) || ioctl(a.fd, DUNE_TRAP_DISABLE, 0))
+			_exit(TRAP_DFAIL);
+		close(a.fd);
+		_exit(0);
+	}
+	CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	CT_EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x: %s", st,
+		  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
+	expect_refcnt_back(base);
+}
+
+CTEST(trap_bad_regs,
+      .id = "abi.trap.bad_regs",
+      .profile = "robustness",
+      .what = "DUNE_TRAP_ENABLE with a regs buffer that is not writable memory (NULL page, read-only page, kernel address) or an unreadable config fails with EFAULT",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 30)
+{
+	static const struct dune_trap_regs ro_regs = { .rax = 1 };	/* .rodata */
+	struct dune_trap_config t;
+	void *bad[] = { (void *)16, (void *)&ro_regs, (void *)0xffffffff81000000UL };
+	unsigned int i;
+	int fd = abi_open();
+
+	CT_ASSERT(fd >= 0, "open: %s", strerror(errno));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		trap_config(&t, trap_spin_at, PRIV_A);
+		t.regs = bad[i];
+		errno = 0;
+		CT_EXPECT(ioctl(fd, DUNE_TRAP_ENABLE, &t) == -1 && errno == EFAULT,
+			  "regs=%p: got %s, want EFAULT", bad[i], errno ? strerror(errno) : "success");
+	}
+	errno = 0;
+	CT_EXPECT(ioctl(fd, DUNE_TRAP_ENABLE, (void *)8) == -1 && errno == EFAULT,
+		  "config at 0x8: got %s, want EFAULT", errno ? strerror(errno) : "success");
+	CT_EXPECT_EQ(ioctl(fd, DUNE_TRAP_DISABLE, 0), 0);
+	close(fd);
 }
