@@ -29,7 +29,7 @@ DEPS_BENCH := build bench lab
 # make bench BENCH_LAB=0: skip the VMX-lab tick run of the Dune modes
 BENCH_LAB  ?= 1
 
-.PHONY: install all help deps deps-bench deps-check check unit bench conformance lab \
+.PHONY: module-install install all help deps deps-bench deps-check check unit bench conformance lab \
 	lab-shell module plots clean distclean
 
 all: ## build the libraries, tools and tests for this host
@@ -74,6 +74,9 @@ check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed,
 	@$(MAKE) --no-print-directory all
 	@echo "== unit tests"
 	@-$(MAKE) --no-print-directory unit
+	@echo "== module packaging: dkms add/build against the VMX lab kernel's headers"
+	@harness/module-install.sh --test $(BUILD)/dkms-test --lab-kernel > $(TAPDIR)/module-dkms.tap 2>&1; \
+		cat $(TAPDIR)/module-dkms.tap; true
 	@echo "== VMX lab (Intel, corei7_skylake_x) and, alongside, an AMD lab (trinity_apu)"
 	@LAB_TAG=amd LAB_WORKDIR=$(BUILD)/lab-amd harness/lab/lab.sh --cpu trinity_apu \
 		--tap $(TAPDIR)/lab-amd.tap > $(BUILD)/lab-amd.log 2>&1 & amd=$$!; \
@@ -97,6 +100,9 @@ bench: deps-bench all ## run the benchmarks (--quick) on this host's best backen
 plots: deps-bench ## render tables and figures from results/ into build/report/
 	@/usr/bin/python3 plots/report.py
 	@echo "plots: open build/report/index.html"
+
+module-install: ## install dune.ko with DKMS for the running kernel, plus a udev rule for group "dune" (root; --no-dkms: MODULE_INSTALL_ARGS)
+	@harness/module-install.sh $(MODULE_INSTALL_ARGS)
 
 install: all ## install libdune (headers, libdune.a/.so, libdune.pc) into PREFIX (/usr/local), DESTDIR
 	@$(MAKE) --no-print-directory -C ref-lib install

@@ -190,6 +190,7 @@ module_init(dune_init);
 module_exit(dune_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION("1.0.0");
 MODULE_DESCRIPTION("Dune: safe user-level access to privileged CPU features (dunebench reference module)");
 MODULE_ALIAS_MISCDEV(DUNE_MINOR);
 MODULE_ALIAS("devname:dune");

@@ -42,6 +42,7 @@ void dune_file_init(struct dune_file *df)
 
 static void vcpu_destroy(struct dune_vcpu *v)
 {
+	dune_stats_vcpu_remove(v);
 	dune_vmx_vcpu_free(v);
 	dune_ept_destroy(v);
 	put_task_struct(v->task);
@@ -113,6 +114,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df,
 	v->handle = df->next_handle++;
 	list_add_tail(&v->list, &df->vcpus);
 	mutex_unlock(&df->lock);
+	dune_stats_vcpu_add(v);
 	atomic_inc(&dune_stats.vcpus_live);
 	atomic_inc(&dune_stats.vcpus_created);
 	return v;
@@ -246,6 +248,7 @@ create:
 	}
 	v->ret = 0;
 	v->status = 0;
+	v->runs++;
 
 	r = dune_vmx_run(v);
 	if (r)

@@ -1023,12 +1023,16 @@ u64 dune_vmx_exit_count(unsigned int reason)
 	return n;
 }
 
-static __always_inline void count_exit(u32 reason)
+static __always_inline void count_exit(struct dune_vcpu *v, u32 reason)
 {
-	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
+	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
 		__this_cpu_inc(exit_counts[EXIT_COUNT_FAILED_ENTRY]);
-	if (likely((u16)reason < DUNE_EXIT_REASON_MAX))
+		v->exit_counts[EXIT_COUNT_FAILED_ENTRY]++;
+	}
+	if (likely((u16)reason < DUNE_EXIT_REASON_MAX)) {
 		__this_cpu_inc(exit_counts[(u16)reason]);
+		v->exit_counts[(u16)reason]++;
+	}
 }
 
 /*
@@ -1094,7 +1098,7 @@ static int run_once(struct dune_vcpu *v)
 			v->launched = true;
 		read_exit_info(v, reason);
 	}
-	count_exit(reason);
+	count_exit(v, reason);
 	local_irq_enable();
 	preempt_enable();
 	return 1;

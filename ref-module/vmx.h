@@ -21,6 +21,8 @@
 
 #include <dune/abi.h>
 
+#include "dune_mod.h"
+
 /*
  * The guest's general-purpose registers live in a struct pt_regs (the
  * layout of the kernel's system-call frame), so that a VMCALL hands them
@@ -131,7 +133,16 @@ struct dune_vcpu {
 	bool exec_seen;			/* a hypercall execve()d: no copy-out */
 
 	struct dune_ept ept;
+
+	/* dune_stats.c: /sys/kernel/debug/dune/vcpus/<tgid>.<tid>.<handle>/ */
+	u64 exit_counts[DUNE_EXIT_REASON_MAX + 1];	/* [MAX]: failed entries */
+	u64 runs;				/* DUNE_ENTER calls */
+	struct dentry *dbg;
 };
+
+/* dune_stats.c */
+void dune_stats_vcpu_add(struct dune_vcpu *v);
+void dune_stats_vcpu_remove(struct dune_vcpu *v);
 
 /* vmx_entry.S */
 int __dune_vmx_run(struct pt_regs *regs, unsigned int resume);

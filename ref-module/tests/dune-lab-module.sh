@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# dune-lab-module.sh load|debugfs|unload|refuse - module life-cycle checks for the
+# dune-lab-module.sh load|debugfs|unload|cycle|refuse - module life-cycle checks for the
 # VMX lab (busybox sh).  Prints TAP.
 MOD=${DUNE_KO:-/mod/dune.ko}
 # Bochs does not turn external interrupts into VM exits while the guest
@@ -30,7 +30,7 @@ load)
 		sh -c '! dmesg | grep -qE "WARNING:|BUG:|Oops|Call Trace"'
 	;;
 debugfs)
-	echo "1..4"
+	echo "1..5"
 	grep -qw debugfs /proc/mounts || mount -t debugfs none /sys/kernel/debug
 	check module.debugfs.dir "expected $DBG/" test -d "$DBG"
 	missing=
@@ -44,11 +44,39 @@ debugfs)
 	live=$(cat $DBG/vcpus_live 2>/dev/null)
 	check module.debugfs.no_live_vcpus "expected 0 live vCPUs after tests, got '$live'" \
 		test "$live" = 0
+	left=$(ls "$DBG/vcpus" 2>&1)
+	check module.debugfs.no_vcpu_dirs "expected $DBG/vcpus/ to exist and be empty after tests, got: $left" \
+		sh -c "test -d $DBG/vcpus && test -z \"\$(ls $DBG/vcpus)\""
 	sed 's/^/# caps: /' "$DBG/caps"
 	sed 's/^/# exits: /' "$DBG/exits"
 	for f in vcpus_created vcpu_migrations ept_faults ept_maps_4k ept_maps_2m ept_zaps; do
 		echo "# $f: $(cat $DBG/$f)"
 	done
+	;;
+cycle)	# load/unload 10 times; rmmod is refused while /dev/dune is open
+	echo "1..3"
+	bad=
+	i=0
+	while [ $i -lt 10 ]; do
+		i=$((i + 1))
+		out=$(insmod "$MOD" $PARAMS 2>&1) || { bad="insmod #$i: $out"; break; }
+		[ -c /dev/dune ] || mknod /dev/dune c 10 233 2>/dev/null
+		( exec 3<>/dev/dune ) 2>/dev/null || { bad="open /dev/dune after insmod #$i failed"; break; }
+		out=$(rmmod dune 2>&1) || { bad="rmmod #$i: $out"; break; }
+	done
+	check module.cycle.load_unload_10 "$bad" test -z "$bad"
+	insmod "$MOD" $PARAMS
+	[ -c /dev/dune ] || mknod /dev/dune c 10 233 2>/dev/null
+	exec 3<>/dev/dune
+	out=$(rmmod dune 2>&1)
+	rc=$?
+	exec 3>&-
+	export rc out
+	check module.cycle.rmmod_in_use_refused "expected rmmod to fail while /dev/dune is open, got rc=$rc: $out" \
+		sh -c '[ "$rc" != 0 ] && grep -qw "^dune" /proc/modules'
+	out=$(rmmod dune 2>&1)
+	check module.cycle.rmmod_after_close "expected rmmod to succeed once closed, got: $out" \
+		sh -c '! grep -qw "^dune" /proc/modules'
 	;;
 refuse)	# on a CPU without VMX (AMD boot): load must fail cleanly
 	echo "1..3"
@@ -72,7 +100,7 @@ unload)
 		sh -c '! dmesg | grep -qE "WARNING:|BUG:|Oops|Call Trace"'
 	;;
 *)
-	echo "usage: $0 load|debugfs|unload|refuse" >&2
+	echo "usage: $0 load|debugfs|unload|cycle|refuse" >&2
 	exit 2
 	;;
 esac

@@ -905,6 +905,81 @@ static int t_ept_thp(int fd, char *msg)
 	return 2;
 }
 
+/* Read debugfs file @path into @buf (NUL-terminated); -1 if absent. */
+static int read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int f = open(path, O_RDONLY);
+
+	if (f < 0)
+		return -1;
+	n = read(f, buf, size - 1);
+	close(f);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* The number after "@key " at the start of a line of @text, or -1. */
+static long long field(const char *text, const char *key)
+{
+	size_t k = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, key, k) && p[k] == ' ')
+			return strtoll(p + k + 1, NULL, 0);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+/*
+ * The per-vCPU view: after two runs of a guest that makes two VMCALLs
+ * each, vcpus/<tgid>.<tid>.<handle>/exits counts 4 VMCALL exits and 2
+ * runs, last_exit says VMCALL (18) and ret EXIT; closing the file
+ * removes the directory.
+ */
+static int t_debugfs_vcpu(int fd, char *msg)
+{
+	char dir[128], path[192], text[2048];
+	struct dune_config c;
+	long long n;
+	int i;
+
+	conf_init(&c, guest_getpid);
+	for (i = 0; i < 2; i++) {
+		if (enter(fd, &c) || c.ret != DUNE_RET_EXIT)
+			FAIL("run %d: expected ret=EXIT, got %lld (%s)", i,
+			     (long long)c.ret, strerror(errno));
+		c.rip = (uint64_t)(uintptr_t)guest_getpid;
+		c.rsp = (uint64_t)(uintptr_t)(guest_stack + sizeof(guest_stack));
+	}
+	snprintf(dir, sizeof(dir), "/sys/kernel/debug/dune/vcpus/%d.%d.%llu",
+		 getpid(), (int)syscall(SYS_gettid), (unsigned long long)c.vcpu);
+	snprintf(path, sizeof(path), "%s/exits", dir);
+	if (read_text(path, text, sizeof(text)))
+		FAIL("cannot read %.150s: %s", path, strerror(errno));
+	if (!strstr(text, "18 VMCALL 4\n"))
+		FAIL("expected '18 VMCALL 4' in vcpus/*/exits, got: %.200s", text);
+	if ((n = field(text, "runs")) != 2)
+		FAIL("expected 'runs 2' in vcpus/*/exits, got %lld", n);
+	snprintf(path, sizeof(path), "%s/last_exit", dir);
+	if (read_text(path, text, sizeof(text)))
+		FAIL("cannot read %.150s: %s", path, strerror(errno));
+	if (field(text, "reason") != 18 || field(text, "ret") != DUNE_RET_EXIT ||
+	    field(text, "failed_entry") != 0)
+		FAIL("expected reason 18, ret %d, failed_entry 0 in vcpus/*/last_exit, got: %.200s",
+		     DUNE_RET_EXIT, text);
+	close(fd);
+	if (access(dir, F_OK) == 0)
+		FAIL("%.120s still exists after the file was closed", dir);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- */
 
 static const struct {
@@ -935,6 +1010,7 @@ static const struct {
 	{ "abi.ept.thp", t_ept_thp, 30 },
 	{ "abi.enter.migrate", t_migrate, 30 },
 	{ "abi.exit.kill_running", t_kill_running, 30 },
+	{ "module.debugfs.vcpu", t_debugfs_vcpu, 20 },
 	{ "abi.vmcall.path_length", t_path_length, 60 },
 };
 
