@@ -29,7 +29,7 @@ DEPS_BENCH := build bench lab
 # make bench BENCH_LAB=0: skip the VMX-lab tick run of the Dune modes
 BENCH_LAB  ?= 1
 
-.PHONY: module-install install all help deps deps-bench deps-check check unit bench conformance lab \
+.PHONY: conformance-selftest module-install install all help deps deps-bench deps-check check unit bench conformance lab \
 	lab-shell module plots clean distclean
 
 all: ## build the libraries, tools and tests for this host
@@ -87,6 +87,11 @@ check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed,
 
 conformance: all ## the conformance suite natively (LIBDUNE=, DUNE_INCLUDE= to test another library)
 	@build/bin/dunebench conform
+
+conformance-selftest: deps-check ## the whole mutation self-test in the VMX lab: every deliberate defect must be caught
+	@mkdir -p $(TAPDIR)
+	@LAB_LISTS=$(TOP)/conformance/selftest/lab-mutants-full.list LAB_WORKDIR=$(BUILD)/lab-mutants \
+		harness/lab/lab.sh --tap $(TAPDIR)/conformance-selftest.tap
 
 lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, MODULE=/path/other.ko)
 	@mkdir -p $(TAPDIR)

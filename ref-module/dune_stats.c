@@ -12,7 +12,8 @@
  *   ept_maps_2m    2 MiB EPT leaves installed (host THP / hugetlb)
  *   ept_zaps       MMU-notifier invalidations that removed EPT leaves
  *   vcpu_migrations  vCPUs moved to another CPU (VMCLEAR there, VMPTRLD here)
- *   vcpus/<tgid>.<tid>.<handle>/   one directory per live vCPU:
+ *   vcpus/<tgid>.<tid>.<file>.<handle>/   one directory per live vCPU
+ *                  (<file>: a number unique to each open of /dev/dune):
  *       exits      as the global one, for this vCPU only, plus "runs <n>"
  *                  (DUNE_ENTER calls)
  *       last_exit  the last VM exit: "<field> <value>" lines (reason,
@@ -136,8 +137,8 @@ void dune_stats_vcpu_add(struct dune_vcpu *v)
 
 	if (IS_ERR_OR_NULL(dune_debugfs_vcpus))
 		return;
-	snprintf(name, sizeof(name), "%d.%d.%llu", task_tgid_nr(v->task),
-		 task_pid_nr(v->task), v->handle);
+	snprintf(name, sizeof(name), "%d.%d.%llu.%llu", task_tgid_nr(v->task),
+		 task_pid_nr(v->task), v->file_id, v->handle);
 	v->dbg = debugfs_create_dir(name, dune_debugfs_vcpus);
 	debugfs_create_file("exits", 0444, v->dbg, v, &vcpu_exits_fops);
 	debugfs_create_file("last_exit", 0444, v->dbg, v,

@@ -32,8 +32,11 @@ module_param(allow_seccomp_bypass, bool, 0644);
 MODULE_PARM_DESC(allow_seccomp_bypass,
 		 "let tasks under a seccomp filter enter Dune (their hypercalls bypass the filter)");
 
+static atomic64_t dune_file_ids = ATOMIC64_INIT(0);
+
 void dune_file_init(struct dune_file *df)
 {
+	df->id = atomic64_inc_return(&dune_file_ids);
 	mutex_init(&df->lock);
 	INIT_LIST_HEAD(&df->vcpus);
 	INIT_LIST_HEAD(&df->traps);
@@ -112,6 +115,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df,
 
 	mutex_lock(&df->lock);
 	v->handle = df->next_handle++;
+	v->file_id = df->id;
 	list_add_tail(&v->list, &df->vcpus);
 	mutex_unlock(&df->lock);
 	dune_stats_vcpu_add(v);

@@ -134,7 +134,8 @@ struct dune_vcpu {
 
 	struct dune_ept ept;
 
-	/* dune_stats.c: /sys/kernel/debug/dune/vcpus/<tgid>.<tid>.<handle>/ */
+	/* dune_stats.c: debugfs vcpus/<tgid>.<tid>.<file_id>.<handle>/ */
+	u64 file_id;			/* dune_file.id of the creating file */
 	u64 exit_counts[DUNE_EXIT_REASON_MAX + 1];	/* [MAX]: failed entries */
 	u64 runs;				/* DUNE_ENTER calls */
 	struct dentry *dbg;

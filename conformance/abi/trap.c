@@ -321,7 +321,9 @@ static void expect_refcnt_back(long base)
 
 struct trap_thread_arg {
 	int fd;
-	int ready;		/* pipe write end */
+	int ready;		/* pipe write end: "armed" to the main thread */
+	int go;			/* with @spin: pipe read end, "closed" from it */
+	int spinning;		/* with @spin: pipe write end, to the test */
 	int spin;		/* spin at the trigger after arming */
 };
 
@@ -329,6 +331,7 @@ static void *trap_thread(void *p)
 {
 	struct trap_thread_arg *a = p;
 	struct dune_trap_config t;
+	char c;
 
 	trap_config(&t, trap_spin_at, PRIV_A);
 	trap_want_priv = PRIV_A;
@@ -337,7 +340,9 @@ static void *trap_thread(void *p)
 	if (write(a->ready, "t", 1) != 1)
 		_exit(TRAP_SETUP);
 	if (a->spin) {
-		usleep(200000);		/* let the main thread close the file */
+		/* the main thread has released the file when this returns */
+		if (read(a->go, &c, 1) != 1 || write(a->spinning, "s", 1) != 1)
+			_exit(TRAP_SETUP);
 		trap_spin(MARK_RAX, MARK_RBX);
 	}
 	return NULL;
@@ -360,29 +365,30 @@ CTEST(trap_release_other_thread,
 	pid = fork();
 	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		struct trap_thread_arg a = { .ready = ready[1], .spin = 1 };
+		struct trap_thread_arg a = { .spinning = ready[1], .spin = 1 };
 		pthread_t th;
 		char c;
-		int tp[2];
+		int tp[2], gp[2];
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		a.fd = abi_open();
-		if (a.fd < 0 || pipe(tp))
+		if (a.fd < 0 || pipe(tp) || pipe(gp))
 			_exit(TRAP_SETUP);
 		a.ready = tp[1];
+		a.go = gp[0];
 		if (pthread_create(&th, NULL, trap_thread, &a))
 			_exit(TRAP_SETUP);
 		if (read(tp[0], &c, 1) != 1)
 			_exit(TRAP_SETUP);
 		close(a.fd);	/* released here, by the main thread */
-		if (write(ready[1], "r", 1) != 1)
+		if (write(gp[1], "g", 1) != 1)
 			_exit(TRAP_SETUP);
 		pause();
 		_exit(TRAP_SETUP);
 	}
 	close(ready[1]);
-	wait_ready(ready[0], pid);
-	st = yield_to(pid, 1500);
+	wait_ready(ready[0], pid);	/* the armed thread is about to spin */
+	st = yield_to(pid, 3000);	/* as long as abi.trap.enable waits */
 	if (st == -1) {
 		kill(pid, SIGKILL);
 		CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);

@@ -7,14 +7,20 @@
 #   vmx: insmod /mod/dune.ko (ours, or the one `make lab-conformance
 #        MODULE=...` put there); departures: /lab/departures/<impl>-vmx.txt
 #   kvm: insmod irqbypass, kvm, kvm-intel or kvm-amd (by CPU vendor)
+#
+# Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
+# DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
+# (name of the departures file, default dunebench).
 backend=$1
 shift
 impl=${DUNE_CONFORM_IMPL:-dunebench}
+ko=${DUNE_KO:-/mod/dune.ko}
+conform=${DUNE_CONFORM:-dune-conform}
 loaded=
 case "$backend" in
 vmx)
 	if ! grep -qw '^dune' /proc/modules; then
-		insmod /mod/dune.ko guest_slice_us=200 || { echo "Bail out! insmod /mod/dune.ko failed"; exit 1; }
+		insmod "$ko" guest_slice_us=200 || { echo "Bail out! insmod $ko failed"; exit 1; }
 		loaded="dune"
 	fi
 	[ -c /dev/dune ] || mknod /dev/dune c 10 233
@@ -37,7 +43,7 @@ esac
 dep=
 [ -f "/lab/departures/$impl-$backend.txt" ] && dep="-d /lab/departures/$impl-$backend.txt"
 # The runner's TAP goes to stdout; its progress (stderr) becomes '#' lines.
-dune-conform -b "$backend" $dep "$@" 2>&1
+$conform -b "$backend" $dep "$@" 2>&1
 rc=$?
 for m in $loaded; do
 	[ "$m" = irqbypass ] && continue

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cpuid.h>
+#include <dirent.h>
 
 #include <dune/abi.h>
 
@@ -937,9 +938,36 @@ static long long field(const char *text, const char *key)
 	return -1;
 }
 
+/* vcpus/<tgid>.<tid>.<file>.<handle> of this thread's vCPU @handle. */
+static int find_vcpu_dir(uint64_t handle, char *dir, size_t size)
+{
+	const char *base = "/sys/kernel/debug/dune/vcpus";
+	char prefix[64], suffix[32];
+	struct dirent *e;
+	int found = 0;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), "%d.%d.", getpid(), (int)syscall(SYS_gettid));
+	snprintf(suffix, sizeof(suffix), ".%llu", (unsigned long long)handle);
+	d = opendir(base);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name), k = strlen(suffix);
+
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && n > k &&
+		    !strcmp(e->d_name + n - k, suffix)) {
+			snprintf(dir, size, "%s/%.60s", base, e->d_name);
+			found++;
+		}
+	}
+	closedir(d);
+	return found == 1 ? 0 : -1;
+}
+
 /*
  * The per-vCPU view: after two runs of a guest that makes two VMCALLs
- * each, vcpus/<tgid>.<tid>.<handle>/exits counts 4 VMCALL exits and 2
+ * each, vcpus/<tgid>.<tid>.<file>.<handle>/exits counts 4 VMCALL exits and 2
  * runs, last_exit says VMCALL (18) and ret EXIT; closing the file
  * removes the directory.
  */
@@ -958,8 +986,9 @@ static int t_debugfs_vcpu(int fd, char *msg)
 		c.rip = (uint64_t)(uintptr_t)guest_getpid;
 		c.rsp = (uint64_t)(uintptr_t)(guest_stack + sizeof(guest_stack));
 	}
-	snprintf(dir, sizeof(dir), "/sys/kernel/debug/dune/vcpus/%d.%d.%llu",
-		 getpid(), (int)syscall(SYS_gettid), (unsigned long long)c.vcpu);
+	if (find_vcpu_dir(c.vcpu, dir, sizeof(dir)))
+		FAIL("no /sys/kernel/debug/dune/vcpus/%d.%d.<file>.%llu/ for this vCPU",
+		     getpid(), (int)syscall(SYS_gettid), (unsigned long long)c.vcpu);
 	snprintf(path, sizeof(path), "%s/exits", dir);
 	if (read_text(path, text, sizeof(text)))
 		FAIL("cannot read %.150s: %s", path, strerror(errno));
