@@ -10,7 +10,8 @@
 #
 # Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
 # DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
-# (name of the departures file, default dunebench).
+# (name of the departures file, default dunebench), LAB_CONFORM_SAVE (also
+# write the report to this file).
 backend=$1
 shift
 impl=${DUNE_CONFORM_IMPL:-dunebench}
@@ -43,8 +44,19 @@ esac
 dep=
 [ -f "/lab/departures/$impl-$backend.txt" ] && dep="-d /lab/departures/$impl-$backend.txt"
 # The runner's TAP goes to stdout; its progress (stderr) becomes '#' lines.
-$conform -b "$backend" $dep "$@" 2>&1
-rc=$?
+# A copy of the report for selftest/lab-external.sh (LAB_CONFORM_SAVE=FILE;
+# a whole-suite run of the default runner saves /tmp/conform-BACKEND.tap).
+if [ -z "${LAB_CONFORM_SAVE+set}" ] && [ -z "${DUNE_CONFORM:-}" ] && [ $# = 0 ]; then
+	LAB_CONFORM_SAVE=/tmp/conform-$backend.tap
+fi
+if [ -n "${LAB_CONFORM_SAVE:-}" ]; then
+	$conform -b "$backend" $dep "$@" > "$LAB_CONFORM_SAVE" 2>&1
+	rc=$?
+	cat "$LAB_CONFORM_SAVE"
+else
+	$conform -b "$backend" $dep "$@" 2>&1
+	rc=$?
+fi
 for m in $loaded; do
 	[ "$m" = irqbypass ] && continue
 	rmmod "$m" || { echo "not ok - rmmod $m after the suite"; rc=1; }
