@@ -10,7 +10,7 @@ line() { grep -qE -- "$1" "$T/tap"; }
 DUNE_DEV=/nonexistent "$BIN" -b kvm -j "$T/junit.xml" -J "$T/report.json" >"$T/tap" 2>"$T/err"
 rc=$?
 echo "TAP version 13"
-echo "1..21"
+echo "1..26"
 check "runner exits 1 when tests fail" test "$rc" = 1
 check "plan covers all 11 fixtures" line '^1\.\.11$'
 check "pass is ok" line '^ok [0-9]+ - selftest\.pass$'
@@ -36,11 +36,38 @@ d = json.load(open('$T/report.json'))
 assert d['summary'] == {'passed': 2, 'failed': 6, 'skipped': 3, 'xfail': 0, 'xpass': 0}, d['summary']
 assert {t['id']: t['result'] for t in d['tests']}['selftest.hang'] == 'fail'"
 
+# The reports against their schemas (conformance/schema/): a real validator
+# (xmllint, python3-jsonschema), and proof that each rejects a broken file.
+SCHEMA=$(cd "$(dirname "$0")/.." && pwd)/schema
+validate_json() {	# REPORT
+	python3 - "$SCHEMA/report-v1.json" "$1" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)
+PY
+}
+check "JUnit XML validates against schema/junit.xsd (xmllint)" \
+	xmllint --noout --schema "$SCHEMA/junit.xsd" "$T/junit.xml"
+check "JSON report validates against schema/report-v1.json (jsonschema)" validate_json "$T/report.json"
+sed 's/<failure message="[^"]*"/<failure/' "$T/junit.xml" > "$T/bad.xml"
+check "the JUnit schema rejects a failure without a message" \
+	bash -c "! xmllint --noout --schema '$SCHEMA/junit.xsd' '$T/bad.xml' 2>/dev/null"
+sed '0,/"result": "fail"/s//"result": "maybe"/' "$T/report.json" > "$T/bad.json"
+check "the JSON schema rejects an unknown result" bash -c "! python3 -c '
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(\"$T/bad.json\")), json.load(open(\"$SCHEMA/report-v1.json\")))' 2>/dev/null"
+
 printf 'selftest.abort\tknown: aborts on purpose\nselftest.pass\tlisted, but it passes\n' > "$T/dep.txt"
-"$BIN" -b kvm -d "$T/dep.txt" -t 'selftest.abort' -t 'selftest.pass' >"$T/tap" 2>"$T/err"
+"$BIN" -b kvm -d "$T/dep.txt" -t 'selftest.abort' -t 'selftest.pass' -j "$T/junit2.xml" -J "$T/report2.json" >"$T/tap" 2>"$T/err"
 rc=$?
 check "departure: failure becomes XFAIL (TAP TODO), run passes" bash -c "test $rc = 0 && grep -qE '^not ok [0-9]+ - selftest\.abort # TODO known departure: known: aborts on purpose' '$T/tap'"
 check "departure: an unexpected pass is flagged XPASS" bash -c "grep -qE '^ok [0-9]+ - selftest\.pass # TODO XPASS' '$T/tap' && grep -q '^XPASS selftest.pass' '$T/err'"
+check "XFAIL/XPASS reports validate (JUnit, JSON)" bash -c "xmllint --noout --schema '$SCHEMA/junit.xsd' '$T/junit2.xml' 2>/dev/null && python3 -c '
+import json, jsonschema
+d = json.load(open(\"$T/report2.json\"))
+jsonschema.validate(d, json.load(open(\"$SCHEMA/report-v1.json\")))
+assert d[\"summary\"][\"xfail\"] == 1 and d[\"summary\"][\"xpass\"] == 1, d[\"summary\"]'"
 check "profile filter selects by profile" bash -c "'$BIN' -p vm --list | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'selftest.expect_fail '"
 check "unknown profile is a usage error (2)" bash -c "'$BIN' -p nosuch >/dev/null 2>&1; test \$? = 2"
 check "--list --markdown writes the TESTS.md table" bash -c "'$BIN' --list --markdown | grep -qF '| \`selftest.hang\` | the test never returns'"
