@@ -26,6 +26,7 @@ struct dune_file {
 	u64 layout_ext;			/* DUNE_LAYOUT_EXT_* for new vCPUs */
 	struct list_head traps;		/* trap.c: armed traps, under @lock */
 	u64 id;				/* unique per open, names debugfs views */
+	struct list_head all;		/* vcpu.c: every open file */
 };
 
 void dune_file_init(struct dune_file *df);

@@ -18,6 +18,7 @@
 #include <linux/seccomp.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <asm/processor-flags.h>
 
 #include "dune_mod.h"
@@ -33,6 +34,11 @@ MODULE_PARM_DESC(allow_seccomp_bypass,
 		 "let tasks under a seccomp filter enter Dune (their hypercalls bypass the filter)");
 
 static atomic64_t dune_file_ids = ATOMIC64_INIT(0);
+/* every open file, for the reaper of exited threads' vCPUs (below) */
+static LIST_HEAD(dune_files);
+static DEFINE_MUTEX(dune_files_lock);
+static void vcpu_reap_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(vcpu_reaper, vcpu_reap_work);
 
 void dune_file_init(struct dune_file *df)
 {
@@ -41,6 +47,9 @@ void dune_file_init(struct dune_file *df)
 	INIT_LIST_HEAD(&df->vcpus);
 	INIT_LIST_HEAD(&df->traps);
 	df->next_handle = 1;
+	mutex_lock(&dune_files_lock);
+	list_add(&df->all, &dune_files);
+	mutex_unlock(&dune_files_lock);
 }
 
 static void vcpu_destroy(struct dune_vcpu *v)
@@ -55,9 +64,49 @@ static void vcpu_destroy(struct dune_vcpu *v)
 	dune_vmx_put();
 }
 
+/*
+ * vCPUs of threads that have exited.  Nothing can enter them again (only
+ * their thread could), but the ABI has no call that frees a vCPU and a
+ * process usually keeps its /dev/dune file open while threads come and
+ * go, so they are reaped: at every DUNE_ENTER on the same file and, for
+ * files nobody enters any more, by a worker once a second while vCPUs
+ * exist.  A thread with PF_EXITING is past its last ioctl.
+ */
+static void reap_dead_vcpus(struct dune_file *df)
+{
+	struct dune_vcpu *v, *tmp;
+	LIST_HEAD(dead);
+
+	mutex_lock(&df->lock);
+	list_for_each_entry_safe(v, tmp, &df->vcpus, list)
+		if (v->task != current && (READ_ONCE(v->task->flags) & PF_EXITING))
+			list_move(&v->list, &dead);
+	mutex_unlock(&df->lock);
+	list_for_each_entry_safe(v, tmp, &dead, list) {
+		list_del(&v->list);
+		vcpu_destroy(v);
+	}
+}
+
+static void vcpu_reap_work(struct work_struct *work)
+{
+	struct dune_file *df;
+
+	mutex_lock(&dune_files_lock);
+	list_for_each_entry(df, &dune_files, all)
+		reap_dead_vcpus(df);
+	mutex_unlock(&dune_files_lock);
+	if (atomic_read(&dune_stats.vcpus_live))
+		schedule_delayed_work(&vcpu_reaper, HZ);
+}
+
 void dune_file_destroy(struct dune_file *df)
 {
 	struct dune_vcpu *v, *tmp;
+
+	mutex_lock(&dune_files_lock);
+	list_del(&df->all);
+	mutex_unlock(&dune_files_lock);
 
 	list_for_each_entry_safe(v, tmp, &df->vcpus, list) {
 		list_del(&v->list);
@@ -121,6 +170,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df,
 	dune_stats_vcpu_add(v);
 	atomic_inc(&dune_stats.vcpus_live);
 	atomic_inc(&dune_stats.vcpus_created);
+	schedule_delayed_work(&vcpu_reaper, HZ);	/* no-op if pending */
 	return v;
 
 err_vmx:
@@ -222,6 +272,7 @@ long dune_enter(struct dune_file *df, struct dune_config __user *uconf)
 
 	if (copy_from_user(&conf, uconf, sizeof(conf)))
 		return -EFAULT;
+	reap_dead_vcpus(df);
 	if (conf.vcpu) {
 		v = vcpu_lookup(df, conf.vcpu);
 #ifdef DUNE_MUTANT_MOD_VCPU_HANDLE
@@ -279,5 +330,6 @@ int dune_core_init(void)
 
 void dune_core_exit(void)
 {
+	cancel_delayed_work_sync(&vcpu_reaper);	/* no files are left */
 	dune_vmx_exit();
 }

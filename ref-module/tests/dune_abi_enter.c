@@ -817,6 +817,71 @@ static int t_kill_running(int fd, char *msg)
 	return 0;
 }
 
+static void *enter_exit42(void *p)
+{
+	struct dune_config c;
+	int fd = *(int *)p;
+
+	conf_init(&c, guest_exit42);
+	if (enter(fd, &c) || c.ret != DUNE_RET_EXIT)
+		*(int *)p = -1;
+	return NULL;
+}
+
+/*
+ * Threads that created vCPUs and exited, the file still open: their vCPUs
+ * are freed at the next DUNE_ENTER on the file, and by the module's
+ * reaper when nobody enters again.
+ */
+static int t_thread_exit_frees(int fd, char *msg)
+{
+	long live0, live1 = -1;
+	struct dune_config c;
+	pthread_t th[4];
+	int i, arg[4];
+
+	live0 = debugfs_read("vcpus_live");
+	if (live0 < 0) {
+		snprintf(msg, MSGLEN, "no /sys/kernel/debug/dune/vcpus_live");
+		return 2;
+	}
+	for (i = 0; i < 4; i++) {
+		arg[i] = fd;
+		if (pthread_create(&th[i], NULL, enter_exit42, &arg[i]))
+			FAIL("pthread_create: %s", strerror(errno));
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		if (arg[i] < 0)
+			FAIL("thread %d: its guest did not exit(42)", i);
+	}
+	/* the reaper (about once a second) */
+	for (i = 0; i < 100; i++) {
+		live1 = debugfs_read("vcpus_live");
+		if (live1 <= live0)
+			break;
+		usleep(50000);
+	}
+	if (live1 > live0)
+		FAIL("4 threads exited, the file open: vcpus_live %ld, %ld before (the reaper did not free them)",
+		     live1, live0);
+	/* at the next DUNE_ENTER */
+	for (i = 0; i < 2; i++) {
+		arg[i] = fd;
+		if (pthread_create(&th[i], NULL, enter_exit42, &arg[i]))
+			FAIL("pthread_create: %s", strerror(errno));
+		pthread_join(th[i], NULL);
+	}
+	conf_init(&c, guest_exit42);
+	if (enter(fd, &c) || c.ret != DUNE_RET_EXIT)
+		FAIL("main thread: expected EXIT");
+	live1 = debugfs_read("vcpus_live");
+	if (live1 > live0 + 1)
+		FAIL("after two more threads exited, a DUNE_ENTER of this thread leaves vcpus_live %ld (want %ld: only its own)",
+		     live1, live0 + 1);
+	return 0;
+}
+
 /* Pin this thread to @cpu; returns 0 or -1. */
 static int pin_to(int cpu)
 {
@@ -1040,6 +1105,7 @@ static const struct {
 	{ "abi.enter.migrate", t_migrate, 30 },
 	{ "abi.exit.kill_running", t_kill_running, 30 },
 	{ "module.debugfs.vcpu", t_debugfs_vcpu, 20 },
+	{ "abi.enter.thread_exit_frees", t_thread_exit_frees, 30 },
 	{ "abi.vmcall.path_length", t_path_length, 60 },
 };
 
