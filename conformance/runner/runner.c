@@ -17,6 +17,14 @@
  *   -j, --junit FILE       also write JUnit XML
  *   -J, --json FILE        also write a JSON report
  *   -T, --timeout-scale X  multiply every declared timeout by X (default 1)
+ *       --long             long fuzzing: --fuzz-scale 100
+ *       --fuzz-scale X     multiply the iteration counts of the fuzz tests
+ *                          (IDs containing ".fuzz.") by X, exported to them
+ *                          as DUNE_FUZZ_SCALE (default: $DUNE_FUZZ_SCALE or
+ *                          1); for X > 1 their timeouts are multiplied by X
+ *                          as well
+ *       --seed N           seed of the fuzz tests (exported as DUNE_FUZZ_SEED;
+ *                          default: each test picks one and prints it)
  *   -v, --verbose          show each test's own output
  *       --caps             print the capabilities this host has, and exit
  *   -h, --help
@@ -250,6 +258,24 @@ static const char **globs, **want_profiles;
 static size_t nr_globs, nr_want_profiles;
 static bool verbose;
 static double timeout_scale = 1.0;
+static double fuzz_scale = 1.0;
+
+/* Fuzz tests are the ones with ".fuzz." in their ID (abi.fuzz.*, api.fuzz.*). */
+static bool is_fuzz_test(const struct ctest *t)
+{
+	return strstr(t->id, ".fuzz.") != NULL;
+}
+
+/* The time limit of @t in seconds: declared, scaled by -T and, for a fuzz
+ * test run longer than by default, by the fuzz scale. */
+static double test_limit(const struct ctest *t)
+{
+	double limit = (t->timeout ? t->timeout : 30) * timeout_scale;
+
+	if (is_fuzz_test(t) && fuzz_scale > 1)
+		limit *= fuzz_scale;
+	return limit;
+}
 
 static bool selected(const struct ctest *t)
 {
@@ -355,7 +381,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *data, size_
 static void run_one(struct result *r)
 {
 	const struct ctest *t = r->t;
-	double limit = (t->timeout ? t->timeout : 30) * timeout_scale;
+	double limit = test_limit(t);
 	double t0 = now();
 	size_t len = 0, cap = 0;
 	bool timed_out = false;
@@ -639,6 +665,12 @@ static void usage(FILE *f)
 	      "  -j, --junit FILE       also write JUnit XML\n"
 	      "  -J, --json FILE        also write a JSON report\n"
 	      "  -T, --timeout-scale X  multiply declared timeouts by X\n"
+	      "      --long             long fuzzing run: same as --fuzz-scale 100\n"
+	      "      --fuzz-scale X     fuzz tests (IDs with \".fuzz.\") run X times their\n"
+	      "                         default iterations (DUNE_FUZZ_SCALE), and for X > 1\n"
+	      "                         get X times their timeout\n"
+	      "      --seed N           fuzz seed (DUNE_FUZZ_SEED); default: each fuzz\n"
+	      "                         test picks one and prints it for a rerun\n"
 	      "  -v, --verbose          show each test's output\n"
 	      "      --caps             print this host's capabilities and exit\n"
 	      "TAP 13 on stdout; summary and progress on stderr; last line\n"
@@ -657,12 +689,16 @@ int main(int argc, char **argv)
 		{ "junit", required_argument, NULL, 'j' },
 		{ "json", required_argument, NULL, 'J' },
 		{ "timeout-scale", required_argument, NULL, 'T' },
+		{ "long", no_argument, NULL, 'F' },
+		{ "fuzz-scale", required_argument, NULL, 'S' },
+		{ "seed", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "caps", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *junit = NULL, *json = NULL;
+	const char *junit = NULL, *json = NULL, *seed = NULL;
+	char scale_str[32];
 	bool list = false, markdown = false, show_caps = false;
 	size_t count[5] = { 0 }, n = 0;
 	struct result *res;
@@ -671,6 +707,8 @@ int main(int argc, char **argv)
 
 	if (getenv("DUNE_BACKEND") && *getenv("DUNE_BACKEND"))
 		backend_name = getenv("DUNE_BACKEND");
+	if (getenv("DUNE_FUZZ_SCALE") && *getenv("DUNE_FUZZ_SCALE"))
+		fuzz_scale = atof(getenv("DUNE_FUZZ_SCALE"));
 	globs = xcalloc((size_t)argc + 1, sizeof(*globs));
 	want_profiles = xcalloc((size_t)argc + 1, sizeof(*want_profiles));
 	while ((c = getopt_long(argc, argv, "lp:t:b:d:j:J:T:vh", opts, NULL)) != -1) {
@@ -684,6 +722,9 @@ int main(int argc, char **argv)
 		case 'j': junit = optarg; break;
 		case 'J': json = optarg; break;
 		case 'T': timeout_scale = atof(optarg); break;
+		case 'F': fuzz_scale = 100; break;
+		case 'S': fuzz_scale = atof(optarg); break;
+		case 'E': seed = optarg; break;
 		case 'v': verbose = true; break;
 		case 'C': show_caps = true; break;
 		case 'h': usage(stdout); return 0;
@@ -700,6 +741,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dune-conform: --timeout-scale must be positive\n");
 		return 2;
 	}
+	if (fuzz_scale <= 0) {
+		fprintf(stderr, "dune-conform: --fuzz-scale must be positive\n");
+		return 2;
+	}
+	if (seed) {
+		char *end;
+
+		errno = 0;
+		(void)strtoull(seed, &end, 0);
+		if (errno || !*seed || *end) {
+			fprintf(stderr, "dune-conform: --seed wants a number, not '%s'\n", seed);
+			return 2;
+		}
+		setenv("DUNE_FUZZ_SEED", seed, 1);
+	}
+	snprintf(scale_str, sizeof(scale_str), "%g", fuzz_scale);
+	setenv("DUNE_FUZZ_SCALE", scale_str, 1);
 	for (size_t i = 0; i < nr_want_profiles; i++) {
 		bool ok = false;
 
