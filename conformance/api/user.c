@@ -3,6 +3,7 @@
 #include "common.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -87,6 +88,58 @@ CTEST(user_syscall,
 	seen_nr = 0;
 	user_tf(&tf, user_main);
 	CT_EXPECT_EQ(dune_jump_to_user(&tf), getpid());
+}
+
+/*
+ * All six arguments of a passed-through call reach the kernel: pread64
+ * (offset = 4th argument, r10 in ring 3, rcx in the trap frame) and mmap
+ * (six arguments: a fixed address, length, prot, flags, fd, offset).
+ */
+static int pt_fd;
+static char pt_buf[8];
+static void *pt_addr;
+static long pt_pread, pt_mmap;
+
+static void __attribute__((noinline)) user_passthrough(void)
+{
+	pt_pread = usys(SYS_pread64, pt_fd, (long)pt_buf, 4, 2, 0, 0);
+	pt_mmap = usys(SYS_mmap, (long)pt_addr, 4096, PROT_READ, MAP_PRIVATE | MAP_FIXED,
+		       pt_fd, 4096);
+	usys(MAGIC_DONE, 1, 0, 0, 0, 0, 0);
+	for (;;)
+		;
+}
+
+CTEST(user_passthrough_args,
+      .id = "api.user.passthrough_args",
+      .profile = "user",
+      .what = "dune_passthrough_syscall passes all six arguments: a ring-3 pread64 reads at its offset (4th argument), a six-argument mmap maps the file page at its offset",
+      .needs = "dune")
+{
+	char path[] = "/tmp/dune-pt-XXXXXX", page[8192];
+	struct dune_tf tf;
+	int i;
+
+	for (i = 0; i < (int)sizeof(page); i++)
+		page[i] = i < 4096 ? "ABCDEFGH"[i % 8] : 'Z';
+	pt_fd = mkstemp(path);
+	CT_ASSERT(pt_fd >= 0, "mkstemp: %s", strerror(errno));
+	unlink(path);
+	CT_ASSERT_EQ(write(pt_fd, page, sizeof(page)), (long)sizeof(page));
+	pt_addr = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(pt_addr != MAP_FAILED, "mmap: %s", strerror(errno));
+
+	ENTER();
+	dune_register_syscall_handler(syscall_handler);
+	user_tf(&tf, user_passthrough);
+	CT_EXPECT_EQ(dune_jump_to_user(&tf), 1);
+	CT_EXPECT_EQ(pt_pread, 4);
+	CT_EXPECT(!memcmp(pt_buf, "CDEF", 4), "pread64 at offset 2 read '%.4s', want 'CDEF'", pt_buf);
+	CT_EXPECT_EQ(pt_mmap, (long)pt_addr);
+	if (pt_mmap == (long)pt_addr)
+		CT_EXPECT(((char *)pt_addr)[0] == 'Z', "the mmap at file offset 4096 shows '%c', want 'Z'",
+			  ((char *)pt_addr)[0]);
+	close(pt_fd);
 }
 
 static volatile int trap_cs;

@@ -119,6 +119,9 @@ void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec)
 		unsigned long cr2 = read_cr2();
 
 		if (pgflt_cb) {
+#ifdef DUNE_MUTANT_LIB_PGFLT_CR2
+			cr2 = 0;	/* mutant LIB_PGFLT_CR2: CR2 not reported */
+#endif
 			pgflt_cb(cr2, tf->err, tf);
 			return;
 		}
@@ -146,6 +149,9 @@ void dune_syscall_dispatch_user(struct dune_tf *tf)
 
 void dune_passthrough_syscall(struct dune_tf *tf)
 {
+#ifdef DUNE_MUTANT_LIB_PASSTHROUGH_ARG4
+	tf->rcx = 0;	/* mutant LIB_PASSTHROUGH_ARG4: the 4th argument is dropped */
+#endif
 	tf->rax = (uint64_t)dune_raw_syscall6((long)tf->rax, (long)tf->rdi, (long)tf->rsi,
 					      (long)tf->rdx, (long)tf->rcx, (long)tf->r8,
 					      (long)tf->r9);
@@ -161,6 +167,9 @@ static void signal_intr(struct dune_tf *tf)
 /* vector 200 + sig in the guest: run the dune_signal() handler */
 static void signal_vector(int sig)
 {
+#ifdef DUNE_MUTANT_LIB_SIGNAL_DROP
+	return;		/* mutant LIB_SIGNAL_DROP: dune_signal handlers never run */
+#endif
 	if (sig > 0 && sig < 64 && sig_cbs[sig] && sig_cbs[sig] != SIG_IGN &&
 	    sig_cbs[sig] != SIG_DFL)
 		sig_cbs[sig](sig);

@@ -276,6 +276,10 @@ int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
 	ptent_t *pte;
 	int ret;
 
+#ifdef DUNE_MUTANT_LIB_MPROTECT_NOP
+	return 0;	/* mutant LIB_MPROTECT_NOP: permissions never change */
+#endif
+
 	while (v < end) {
 		ret = dune_vm_lookup(root, (void *)v, CREATE_NONE, &pte);
 		if (ret || !*pte) {
