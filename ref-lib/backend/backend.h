@@ -8,7 +8,9 @@
  * the exec window), then the core builds the page tables, then setup()
  * (kvm: VM and memory slots), then per thread enter(), which runs on the
  * thread's host stack, creates the vCPU and runs the guest until the thread
- * leaves Dune mode (exit) - forwarding system calls on the way.
+ * leaves Dune mode (exit) - forwarding system calls on the way - and ends
+ * the thread through dune_thread_exit(), which calls release().  A forked
+ * child calls forget() for each of the parent's areas, then forked().
  */
 #ifndef DUNE_BACKEND_H
 #define DUNE_BACKEND_H
@@ -38,6 +40,15 @@ struct dune_backend {
 	/* a dune_signal() signal arrived while this thread is in Dune mode
 	 * (called from the host signal handler) */
 	void (*deliver_signal)(int sig);
+	/* the thread of pc ends (dune_thread_exit: host mode, pc's host
+	 * stack, signals blocked): release its vCPU; pc is freed after */
+	void (*release)(struct dune_percpu *pc);
+	/* in a forked child (host mode): close what the parent's vCPU of pc
+	 * holds in this process; called for every area the parent had */
+	void (*forget)(struct dune_percpu *pc);
+	/* in a forked child, after forget(): drop the rest of the parent's
+	 * state (this thread's, the VM); setup() runs before the next entry */
+	void (*forked)(void);
 };
 
 extern const struct dune_backend dune_backend_vmx;

@@ -11,6 +11,15 @@
  * handler is then entered in the guest through its IDT stub, on the
  * guest's stack below the red zone), anything else is fatal with a
  * register dump.
+ *
+ * vCPUs: a module frees a vCPU only when the file it was created through
+ * is released.  Ours (ref-module) releases only that file's vCPUs, so with
+ * it every thread creates its vCPU through a /dev/dune file of its own and
+ * closes it when it ends (the vCPU goes with it); a forked child closes
+ * its copies of them.  The original module destroys every vCPU on any
+ * release, so with it all threads share the process's file and a vCPU
+ * lives as long as the process.  A module is taken to be ours when it
+ * knows the DUNE_LAYOUT_EXT extension.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +34,7 @@
 #include "../core/internal.h"
 
 static int dune_fd = -1;
+static bool file_per_vcpu;	/* the module releases a file's own vCPUs only */
 static uintptr_t host_lstar;
 static __thread uint64_t vmx_sig_pending;
 
@@ -59,6 +69,12 @@ static int vmx_open(void)
 	}
 	host_lstar = (uintptr_t)lstar;
 	{
+		/* flags 0: the classic layout, as without the call */
+		struct dune_layout_ext ext = { .flags = 0 };
+
+		file_per_vcpu = ioctl(dune_fd, DUNE_LAYOUT_EXT, &ext) == 0;
+	}
+	{
 		extern char __executable_start[] __attribute__((weak));
 		uintptr_t exe = (uintptr_t)__executable_start;
 
@@ -87,9 +103,31 @@ static uintptr_t vmx_syscall_gva(bool *copy)
 	return host_lstar;
 }
 
-static long enter_ioctl(struct dune_config *conf)
+static long enter_ioctl(int fd, struct dune_config *conf)
 {
-	return dune_raw_syscall6(SYS_ioctl, dune_fd, (long)DUNE_ENTER, (long)conf, 0, 0, 0);
+	return dune_raw_syscall6(SYS_ioctl, fd, (long)DUNE_ENTER, (long)conf, 0, 0, 0);
+}
+
+/* close this thread's own /dev/dune file: the module frees its vCPU */
+static void vmx_release(struct dune_percpu *pc)
+{
+	vmx_sig_pending = 0;
+	if (pc->dev_fd >= 0)
+		dune_raw_syscall6(SYS_close, pc->dev_fd, 0, 0, 0, 0, 0);
+	pc->dev_fd = -1;
+}
+
+/* a forked child: the parent's files would keep its vCPUs alive */
+static void vmx_forget(struct dune_percpu *pc)
+{
+	if (pc->dev_fd >= 0)
+		close(pc->dev_fd);
+	pc->dev_fd = -1;
+}
+
+static void vmx_forked(void)
+{
+	vmx_sig_pending = 0;
 }
 
 /* enter the dune_signal() handler: a fake interrupt frame below the red zone */
@@ -114,8 +152,18 @@ static void vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig
 static long vmx_enter(struct dune_percpu *pc)
 {
 	struct dune_config conf;
+	int fd = dune_fd;
 	long r;
 
+	if (file_per_vcpu) {
+		fd = open(DUNE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			dune_err("vmx: dune_enter: open %s: %s", DUNE_DEVICE_PATH, strerror(errno));
+			return r;
+		}
+		pc->dev_fd = fd;
+	}
 	memset(&conf, 0, sizeof(conf));
 	conf.rip = (uintptr_t)__dune_vmx_boot;
 	conf.rsp = pc->enter_rsp;
@@ -124,9 +172,10 @@ static long vmx_enter(struct dune_percpu *pc)
 	conf.cr3 = (uintptr_t)pgroot;
 	conf.vcpu = 0;
 	for (;;) {
-		r = enter_ioctl(&conf);
+		r = enter_ioctl(fd, &conf);
 		if (r < 0 && conf.vcpu == 0) {
 			dune_err("vmx: dune_enter: DUNE_ENTER: %s", strerror((int)-r));
+			vmx_release(pc);
 			return r;
 		}
 		if (r < 0) {
@@ -135,10 +184,12 @@ static long vmx_enter(struct dune_percpu *pc)
 		}
 		switch (conf.ret) {
 		case DUNE_RET_EXIT:
-			dune_pc = NULL;
-			for (;;)
-				dune_raw_syscall6(conf.rax == SYS_exit_group ? SYS_exit_group : SYS_exit,
-						  conf.status, 0, 0, 0, 0, 0);
+			if (conf.rax == SYS_exit_group) {
+				dune_pc = NULL;
+				for (;;)
+					dune_raw_syscall6(SYS_exit_group, conf.status, 0, 0, 0, 0, 0);
+			}
+			dune_thread_exit(pc, conf.status);
 		case DUNE_RET_SIGNAL: {
 			uint64_t p = vmx_sig_pending;
 
@@ -186,6 +237,9 @@ const struct dune_backend dune_backend_vmx = {
 	.syscall_gva = vmx_syscall_gva,
 	.enter = vmx_enter,
 	.deliver_signal = vmx_deliver_signal,
+	.release = vmx_release,
+	.forget = vmx_forget,
+	.forked = vmx_forked,
 	.apic = true,
 	.mirrors_host = false,
 };

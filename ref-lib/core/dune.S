@@ -399,6 +399,22 @@ __dune_clone_resume:
 	jmp *-136(%rsp)
 	.size __dune_clone_resume, . - __dune_clone_resume
 
+/*
+ * void __dune_unmap_and_exit(void *addr, size_t len, long code)
+ * The last steps of a thread that ran on stacks inside [addr, addr + len):
+ * unmap them and exit, touching no memory in between (signals blocked).
+ */
+	.globl __dune_unmap_and_exit
+	.type __dune_unmap_and_exit, @function
+__dune_unmap_and_exit:
+	mov $11, %eax			/* munmap(rdi, rsi); rdx survives */
+	syscall
+	mov %rdx, %rdi
+1:	mov $60, %eax			/* exit(code) */
+	syscall
+	jmp 1b
+	.size __dune_unmap_and_exit, . - __dune_unmap_and_exit
+
 /* ------------------------------------------------- vsyscall page */
 
 /* copied to a pool page mapped at 0xffffffffff600000 */

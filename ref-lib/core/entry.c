@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,12 @@ __thread struct dune_percpu *dune_pc;
 uintptr_t dune_guest_idt;
 
 static bool initialized;
-static int init_pid;
+static int init_pid;		/* the process the backend was set up for */
+static int owner_pid;		/* the process the per-CPU areas belong to */
+
+/* the per-CPU areas of this process's threads in Dune mode */
+static struct dune_percpu *live_areas;
+static volatile int live_lock;
 
 #define STACK_CRIT	(16UL << 10)	/* IST1: #DF, NMI, #MC */
 #define STACK_IST	(8UL << 10)	/* IST2: only a few instructions */
@@ -56,7 +63,14 @@ const char *dune_backend_name(void)
 
 bool dune_is_in_guest(void)
 {
-	return dune_pc != NULL;
+	uint16_t cs;
+
+	if (!dune_pc)
+		return false;
+	/* guest ring 0 runs with GD_KT; in host mode (a forked child whose
+	 * fork skipped the atfork handlers, say) CS is the user one */
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	return cs == GD_KT || dune_pc->in_usermode;
 }
 
 bool dune_has_pcid(void)
@@ -158,13 +172,13 @@ void *dune_alloc_percpu(void)
 	char *st;
 	unsigned long fs = 0;
 
-	pc = mmap(NULL, PGROUNDUP(sizeof(*pc)), PROT_READ | PROT_WRITE,
+	pc = mmap(NULL, DUNE_PERCPU_MAP_SIZE, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (pc == MAP_FAILED)
 		return NULL;
 	st = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (st == MAP_FAILED) {
-		munmap(pc, PGROUNDUP(sizeof(*pc)));
+		munmap(pc, DUNE_PERCPU_MAP_SIZE);
 		return NULL;
 	}
 	/* guard pages below each stack */
@@ -188,8 +202,115 @@ void *dune_alloc_percpu(void)
 	pc->kfs_base = fs;
 	pc->ufs_base = fs;
 	pc->tid = (int)syscall(SYS_gettid);
+	pc->dev_fd = -1;
 	dune_percpu_fill_gdt(pc);
 	return pc;
+}
+
+static void live_lock_take(void)
+{
+	while (__atomic_exchange_n(&live_lock, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+}
+
+static void live_lock_drop(void)
+{
+	__atomic_store_n(&live_lock, 0, __ATOMIC_RELEASE);
+}
+
+static void live_add(struct dune_percpu *pc)
+{
+	live_lock_take();
+	pc->live_next = live_areas;
+	pc->live_pprev = &live_areas;
+	if (live_areas)
+		live_areas->live_pprev = &pc->live_next;
+	live_areas = pc;
+	live_lock_drop();
+}
+
+static void live_del(struct dune_percpu *pc)
+{
+	live_lock_take();
+	if (pc->live_pprev) {
+		*pc->live_pprev = pc->live_next;
+		if (pc->live_next)
+			pc->live_next->live_pprev = pc->live_pprev;
+	}
+	pc->live_next = NULL;
+	pc->live_pprev = NULL;
+	live_lock_drop();
+}
+
+/* the guest page tables follow the host mappings (kvm): pc is going */
+static void unmirror_percpu(struct dune_percpu *pc)
+{
+	if (dune_be->mirrors_host) {
+		dune_mirror_range((uintptr_t)pc->stacks, pc->stacks_len, -1);
+		dune_mirror_range((uintptr_t)pc, DUNE_PERCPU_MAP_SIZE, -1);
+	}
+}
+
+/* host mode, not running on pc's stacks */
+static void free_percpu(struct dune_percpu *pc)
+{
+	unmirror_percpu(pc);
+	dune_raw_syscall6(SYS_munmap, (long)pc->stacks, (long)pc->stacks_len, 0, 0, 0, 0);
+	dune_raw_syscall6(SYS_munmap, (long)pc, (long)DUNE_PERCPU_MAP_SIZE, 0, 0, 0, 0);
+}
+
+void dune_thread_exit(struct dune_percpu *pc, long code)
+{
+	uint64_t all = ~0ULL;
+	void *stacks = pc->stacks;
+	size_t len = pc->stacks_len;
+
+	/* a signal frame now would land on stacks about to go */
+	dune_raw_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, sizeof(all), 0, 0);
+	dune_pc = NULL;
+	if (dune_be->release)
+		dune_be->release(pc);
+	live_del(pc);
+	unmirror_percpu(pc);
+	dune_raw_syscall6(SYS_munmap, (long)pc, (long)DUNE_PERCPU_MAP_SIZE, 0, 0, 0, 0);
+	__dune_unmap_and_exit(stacks, len, code);
+}
+
+/*
+ * In a forked child (host mode): the parent's per-CPU areas, vCPUs and
+ * lock holders are not this process's.  Runs once per process.
+ */
+static void forget_parent(void)
+{
+	struct dune_percpu *pc, *next;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	int pid = (int)getpid();
+
+	if (owner_pid == pid)
+		return;
+	owner_pid = pid;
+	live_lock_drop();
+	dune_mirror_fork_child();
+	dune_page_fork_child();
+	dune_pc = NULL;
+	for (pc = live_areas; pc; pc = next) {
+		next = pc->live_next;
+		if (dune_be->forget)
+			dune_be->forget(pc);
+		/* a fork made on these stacks (from a ring-3 syscall handler,
+		 * say) still runs on them: leave that area be */
+		if (sp - (uintptr_t)pc->stacks >= pc->stacks_len)
+			free_percpu(pc);
+	}
+	live_areas = NULL;
+	if (dune_be->forked)
+		dune_be->forked();
+}
+
+static void atfork_child(void)
+{
+	if (initialized)
+		forget_parent();
 }
 
 struct dune_percpu *dune_percpu_create(void)
@@ -220,6 +341,7 @@ int dune_init(bool map_full)
 		return 0;
 	if (initialized) {
 		/* forked child calling dune_init again: page tables are a copy */
+		forget_parent();
 		init_pid = getpid();
 		return dune_be->setup();
 	}
@@ -298,8 +420,12 @@ int dune_init(bool map_full)
 	ret = dune_be->setup();
 	if (ret)
 		return ret;
+	if (pthread_atfork(NULL, NULL, atfork_child)) {
+		dune_err("%s: pthread_atfork failed", dune_be->name);
+		return -ENOMEM;
+	}
 	initialized = true;
-	init_pid = getpid();
+	init_pid = owner_pid = getpid();
 	return 0;
 }
 
@@ -312,15 +438,17 @@ int dune_enter_ex(void *percpu)
 		dune_err("dune_enter: call dune_init() first");
 		return -EINVAL;
 	}
-	if (dune_pc)
-		return 0;	/* already in Dune mode */
 	if (init_pid != getpid()) {
-		/* forked child: a new VM for this process */
+		/* forked child (its dune_pc may be the parent's, after a raw
+		 * fork system call): a new VM for this process */
+		forget_parent();
 		init_pid = getpid();
 		ret = dune_be->setup();
 		if (ret)
 			return (int)ret;
 	}
+	if (dune_pc)
+		return 0;	/* already in Dune mode */
 	if (!pc)
 		pc = dune_alloc_percpu();
 	if (!pc) {
@@ -333,12 +461,18 @@ int dune_enter_ex(void *percpu)
 	if (ret) {
 		dune_err("%s: dune_enter: mapping the process into the guest failed: %s",
 			 dune_be->name, strerror((int)-ret));
+		if (!percpu)
+			free_percpu(pc);
 		return (int)ret;
 	}
+	live_add(pc);
 	dune_pc = pc;
 	ret = __dune_enter_asm(pc, dune_be->enter);
 	if (ret) {
 		dune_pc = NULL;
+		live_del(pc);
+		if (!percpu)
+			free_percpu(pc);
 		return (int)ret;
 	}
 	return 0;

@@ -138,7 +138,13 @@ struct dune_percpu {
 	int cpu;			/* vCPU number */
 	void *stacks;			/* one mapping: guard, IST1, IST2, trap, host */
 	size_t stacks_len;
+	int dev_fd;			/* vmx: this vCPU's own /dev/dune file, or -1 */
+	struct dune_percpu *live_next;	/* the areas of this process's threads */
+	struct dune_percpu **live_pprev;
 } __attribute__((aligned(64)));
+
+/* the mapping that holds a struct dune_percpu */
+#define DUNE_PERCPU_MAP_SIZE	PGROUNDUP(sizeof(struct dune_percpu))
 
 _Static_assert(__builtin_offsetof(struct dune_percpu, flush_pending) == PC_FLUSH, "PC_FLUSH");
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_nr) == PC_SC_NR, "PC_SC_NR");
@@ -196,6 +202,18 @@ void dune_setup_idt(void);
 struct dune_percpu *dune_percpu_create(void);
 void dune_percpu_fill_gdt(struct dune_percpu *pc);
 
+/*
+ * The end of a thread in Dune mode (the backends call it when the guest
+ * made the exit system call; host mode, on pc's host stack): blocks
+ * signals, has the backend release the vCPU (dune_be->release), frees pc
+ * and its stacks and ends the thread with exit(code).
+ */
+void dune_thread_exit(struct dune_percpu *pc, long code) __attribute__((noreturn));
+
+/* a forked child lets go of the parent's lock holders (page pool, mirror) */
+void dune_page_fork_child(void);
+void dune_mirror_fork_child(void);
+
 /* assembly (dune.S) */
 extern char dune_idt_stubs[];		/* 256 stubs, 16 bytes apart */
 extern char __dune_syscall_kvm[];
@@ -207,6 +225,8 @@ long __dune_clone_resume(long nr, long a0, long a1, long a2, long a3, long a4,
 			 const uint64_t *regs_child);
 extern char __dune_enter_resume[], __dune_syscall_user[];
 void __dune_pop_tf(void);
+/* munmap(addr, len), then exit(code), with no stack (it may be [addr, addr + len)) */
+void __dune_unmap_and_exit(void *addr, size_t len, long code) __attribute__((noreturn));
 void dune_child_after_clone(uint64_t *regs) __attribute__((visibility("hidden")));
 
 

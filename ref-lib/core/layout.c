@@ -44,6 +44,12 @@ void dune_mirror_unlock(void)
 	__atomic_store_n(&mirror_lock_word, 0, __ATOMIC_RELEASE);
 }
 
+/* a forked child: the thread that held the lock (if any) is not here */
+void dune_mirror_fork_child(void)
+{
+	dune_mirror_unlock();
+}
+
 uintptr_t dune_gpa_of(uintptr_t va, bool *ok)
 {
 	*ok = true;

@@ -105,6 +105,12 @@ void dune_page_stats(void)
 		    (size_t)num_pages - nr_free, nr_free, num_pages);
 }
 
+/* a forked child: the thread that held the lock (if any) is not here */
+void dune_page_fork_child(void)
+{
+	unlock();
+}
+
 bool dune_page_isfrompool(physaddr_t pa)
 {
 	return pages && pa >= dune_page_base &&
