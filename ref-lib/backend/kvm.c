@@ -18,6 +18,10 @@
  *
  * On a host whose KVM emulates guest ring 0 (nested KVM without hardware
  * virtualization) dune_init() refuses, after kvm_probe.h's measurement.
+ *
+ * KVM frees a vCPU only with its VM, so the vCPU of a thread that ends
+ * goes to a pool and the next thread to enter takes it, reset to the
+ * state of a new one.  A forked child closes the parent's VM and vCPUs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,6 +60,7 @@ struct vcpu {
 	bool ran;
 	uintptr_t last_grow_rsp;
 	struct dune_percpu *pc;
+	struct vcpu *next_free;
 };
 
 static int kvm_fd = -1, vm_fd = -1, vm_pid;
@@ -71,6 +76,10 @@ static __thread struct vcpu *this_vcpu;
 /* per-CPU areas of live vCPUs, for TLB-flush requests */
 #define MAX_VCPUS 1024
 static struct dune_percpu *live_pcs[MAX_VCPUS];
+
+/* vCPUs of threads that ended, for the next to enter */
+static struct vcpu *free_vcpus;
+static volatile int free_lock;
 
 /* system calls that need more than being run */
 static uint64_t special[8];
@@ -476,18 +485,37 @@ static int vcpu_create(struct vcpu *v, struct dune_percpu *pc)
 		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)&zero,
 	};
 
-	v->id = __atomic_fetch_add(&next_vcpu_id, 1, __ATOMIC_RELAXED);
 	v->pc = pc;
+	pc->backend_priv = v;
+	if (v->run) {
+		/* an ended thread's vCPU: the FPU state of a new one (the
+		 * registers follow) */
+		struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+
+		pc->cpu = v->id;
+		v->sig_pending = 0;
+		v->ran = false;
+		v->last_grow_rsp = 0;
+		v->run->immediate_exit = 0;
+		v->run->request_interrupt_window = 0;
+		if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
+			return vcpu_fail("KVM_SET_FPU", errno);
+		goto state;
+	}
+	v->id = __atomic_fetch_add(&next_vcpu_id, 1, __ATOMIC_RELAXED);
 	pc->cpu = v->id;
 	v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)v->id);
 	if (v->fd < 0)
 		return vcpu_fail("KVM_CREATE_VCPU", errno);
 	fcntl(v->fd, F_SETFD, FD_CLOEXEC);
 	v->run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
-	if (v->run == MAP_FAILED)
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
 		return vcpu_fail("mmap of kvm_run", errno);
+	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
 		return vcpu_fail("KVM_SET_CPUID2", errno);
+state:
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return vcpu_fail("KVM_GET_SREGS", errno);
@@ -687,16 +715,94 @@ void dune_child_after_clone(uint64_t *regs)
 	}
 }
 
+static void free_lock_take(void)
+{
+	while (__atomic_exchange_n(&free_lock, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+}
+
+static void free_lock_drop(void)
+{
+	__atomic_store_n(&free_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* a pooled vCPU, or a new (not yet created) one */
+static struct vcpu *vcpu_get(void)
+{
+	struct vcpu *v;
+
+	free_lock_take();
+	v = free_vcpus;
+	if (v)
+		free_vcpus = v->next_free;
+	free_lock_drop();
+	if (!v) {
+		v = calloc(1, sizeof(*v));
+		if (v)
+			v->fd = -1;
+	}
+	return v;
+}
+
+/* close and free a vCPU that is no VM's any more (or never worked) */
+static void vcpu_drop(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, (size_t)run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
+}
+
+/* dune_thread_exit: the thread of pc ends; its vCPU goes to the pool */
+static void kvm_release(struct dune_percpu *pc)
+{
+	struct vcpu *v = pc->backend_priv;
+
+	this_vcpu = NULL;
+	if (!v)
+		return;
+	/* flush_all() runs under the mirror lock: after this, it no longer
+	 * writes to pc, which is about to be freed */
+	dune_mirror_lock();
+	if (v->id < MAX_VCPUS && live_pcs[v->id] == pc)
+		live_pcs[v->id] = NULL;
+	dune_mirror_unlock();
+	v->pc = NULL;
+	pc->backend_priv = NULL;
+	free_lock_take();
+	v->next_free = free_vcpus;
+	free_vcpus = v;
+	free_lock_drop();
+}
+
+/* a forked child: the parent's vCPUs and VM are not this process's */
+static void kvm_forget(struct dune_percpu *pc)
+{
+	if (pc->backend_priv)
+		vcpu_drop(pc->backend_priv);
+	pc->backend_priv = NULL;
+}
+
+static void kvm_forked(void)
+{
+	struct vcpu *v;
+
+	free_lock_drop();
+	while ((v = free_vcpus)) {
+		free_vcpus = v->next_free;
+		vcpu_drop(v);
+	}
+	this_vcpu = NULL;
+	memset(live_pcs, 0, sizeof(live_pcs));
+	if (vm_fd >= 0)
+		close(vm_fd);
+	vm_fd = -1;
+}
+
 static void __attribute__((noreturn)) thread_exit(struct vcpu *v, long code)
 {
-	if (v->id < MAX_VCPUS)
-		live_pcs[v->id] = NULL;
-	munmap(v->run, (size_t)run_size);
-	close(v->fd);
-	dune_pc = NULL;
-	this_vcpu = NULL;
-	for (;;)
-		rsys(SYS_exit, code, 0, 0);
+	dune_thread_exit(v->pc, code);
 }
 
 static long special_syscall(struct dune_percpu *pc, struct vcpu *v, long nr)
@@ -812,15 +918,18 @@ static void other_exit(struct vcpu *v)
 
 static long kvm_enter(struct dune_percpu *pc)
 {
-	struct vcpu *v = calloc(1, sizeof(*v));
+	struct vcpu *v = vcpu_get();
 	struct kvm_run *run;
 	long r;
 
 	if (!v)
 		return -ENOMEM;
 	r = vcpu_create(v, pc);
-	if (r)
+	if (r) {
+		pc->backend_priv = NULL;
+		vcpu_drop(v);
 		return r;
+	}
 	this_vcpu = v;
 	run = v->run;
 	for (;;) {
@@ -851,7 +960,7 @@ static long kvm_enter(struct dune_percpu *pc)
 			continue;
 		if (!v->ran) {
 			dune_err("kvm: dune_enter: first KVM_RUN failed: %s", strerror((int)-r));
-			this_vcpu = NULL;
+			kvm_release(pc);
 			return r;
 		}
 		if (r == -EFAULT)
@@ -868,6 +977,9 @@ const struct dune_backend dune_backend_kvm = {
 	.syscall_gva = kvm_syscall_gva,
 	.enter = kvm_enter,
 	.deliver_signal = kvm_deliver_signal,
+	.release = kvm_release,
+	.forget = kvm_forget,
+	.forked = kvm_forked,
 	.apic = false,
 	.mirrors_host = true,
 };
