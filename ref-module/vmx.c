@@ -235,9 +235,15 @@ static int vmcs_ctls_init(void)
 	u32 pin_min = PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING;
 	u32 pin_opt = PIN_BASED_VIRTUAL_NMIS |
 		      (guest_slice_us ? PIN_BASED_VMX_PREEMPTION_TIMER : 0);
+	/*
+	 * CR8 is the host CPU's task priority (VM exits do not switch it):
+	 * guest accesses to it must exit.
+	 */
 	u32 proc_min = CPU_BASED_HLT_EXITING | CPU_BASED_MWAIT_EXITING |
 		       CPU_BASED_MONITOR_EXITING |
 		       CPU_BASED_UNCOND_IO_EXITING |
+		       CPU_BASED_CR8_LOAD_EXITING |
+		       CPU_BASED_CR8_STORE_EXITING |
 		       CPU_BASED_USE_MSR_BITMAPS |
 		       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
 	u32 proc2_min = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID;
