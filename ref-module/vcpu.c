@@ -291,7 +291,8 @@ long dune_enter(struct dune_file *df, struct dune_config __user *uconf)
 		v->regs.flags = (conf.rflags & GUEST_RFLAGS_MASK) |
 				X86_EFLAGS_FIXED;
 		v->regs_avail |= DUNE_REG_VMCS;
-		v->regs_dirty |= DUNE_REG_VMCS;
+		/* a queued exception goes: its instruction runs again */
+		v->regs_dirty = (v->regs_dirty & ~DUNE_REG_EVENT) | DUNE_REG_VMCS;
 	} else {
 #ifdef DUNE_MUTANT_MOD_VCPU_HANDLE
 create:

@@ -236,14 +236,16 @@ static int vmcs_ctls_init(void)
 	u32 pin_opt = PIN_BASED_VIRTUAL_NMIS |
 		      (guest_slice_us ? PIN_BASED_VMX_PREEMPTION_TIMER : 0);
 	/*
-	 * CR8 is the host CPU's task priority (VM exits do not switch it):
-	 * guest accesses to it must exit.
+	 * CR8 is the host CPU's task priority and DR0-DR3/DR6 are the host
+	 * CPU's debug registers (VM exits switch neither): guest accesses to
+	 * them must exit.
 	 */
 	u32 proc_min = CPU_BASED_HLT_EXITING | CPU_BASED_MWAIT_EXITING |
 		       CPU_BASED_MONITOR_EXITING |
 		       CPU_BASED_UNCOND_IO_EXITING |
 		       CPU_BASED_CR8_LOAD_EXITING |
 		       CPU_BASED_CR8_STORE_EXITING |
+		       CPU_BASED_MOV_DR_EXITING |
 		       CPU_BASED_USE_MSR_BITMAPS |
 		       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
 	u32 proc2_min = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID;
@@ -813,6 +815,11 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 			err |= vmcs_write(GUEST_RSP, v->regs.sp);
 		if (v->regs_dirty & DUNE_REG_RFLAGS)
 			err |= vmcs_write(GUEST_RFLAGS, v->regs.flags);
+		if (unlikely(v->regs_dirty & DUNE_REG_EVENT)) {
+			err |= vmcs_write(VM_ENTRY_INTR_INFO_FIELD, v->event);
+			err |= vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+					  v->event_error);
+		}
 		v->regs_dirty = 0;
 	}
 	if (unlikely(v->guest_kernel_gs_base != h->kernel_gs_base))
@@ -893,6 +900,11 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 		e->qual = vmcs_read(EXIT_QUALIFICATION);
 		e->gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
 		e->gla = vmcs_read(GUEST_LINEAR_ADDRESS);
+		break;
+	case EXIT_REASON_DR_ACCESS:
+		e->cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
+		if (!e->cpl)
+			read_exit_dump_info(e);
 		break;
 	case EXIT_REASON_EXCEPTION_NMI:
 		e->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
@@ -980,6 +992,35 @@ static bool handle_ept_violation(struct dune_vcpu *v)
 	return stop(v, DUNE_RET_EPT_VIOLATION, 0);
 }
 
+/*
+ * Inject hardware exception @vector with error code @error at the next VM
+ * entry.  A DUNE_ENTER that re-enters the vCPU drops it: the faulting
+ * instruction, still at RIP, then runs (and exits) again.
+ */
+static void queue_exception(struct dune_vcpu *v, u8 vector, u32 error)
+{
+	v->event = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+		   INTR_INFO_DELIVER_CODE_MASK | vector;
+	v->event_error = error;
+	v->regs_dirty |= DUNE_REG_EVENT;
+}
+
+/*
+ * An exit for an instruction only ring 0 may run: MOV to or from a debug
+ * register (DR0-DR3 and DR6 are the host CPU's; MOV-DR exits take priority
+ * over the privilege check).  Guest ring 3 gets the #GP(0) the CPU owes
+ * it; guest ring 0 stops, as for any exit we do not handle.
+ */
+static bool handle_privileged(struct dune_vcpu *v, const char *what)
+{
+	if (v->exit.cpl) {
+		queue_exception(v, X86_TRAP_GP, 0);
+		return false;
+	}
+	dump_vcpu(v, what);
+	return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
+}
+
 /* Returns true when the run loop stops (v->ret and v->status set). */
 static bool handle_exit(struct dune_vcpu *v)
 {
@@ -1002,6 +1043,8 @@ static bool handle_exit(struct dune_vcpu *v)
 		return handle_ept_violation(v);
 	case EXIT_REASON_EXCEPTION_NMI:
 		return handle_exception_nmi(v);
+	case EXIT_REASON_DR_ACCESS:
+		return handle_privileged(v, "debug register access");
 	case EXIT_REASON_TRIPLE_FAULT:
 		dump_vcpu(v, "triple fault");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);

@@ -36,6 +36,8 @@
 #define DUNE_REG_RSP		BIT(1)
 #define DUNE_REG_RFLAGS		BIT(2)
 #define DUNE_REG_VMCS		(DUNE_REG_RIP | DUNE_REG_RSP | DUNE_REG_RFLAGS)
+/* regs_dirty only: inject struct dune_vcpu.event at the next VM entry */
+#define DUNE_REG_EVENT		BIT(3)
 
 static_assert(offsetof(struct pt_regs, r15) == 0);
 static_assert(offsetof(struct pt_regs, bp) == 32);
@@ -84,6 +86,7 @@ struct dune_exit_info {
 	u32 intr_info;
 	u32 insn_len;
 	u32 insn_error;			/* VM entry failed: VM-instruction error */
+	u8 cpl;				/* MOV DR: the guest's CPL */
 	u64 qual;
 	u64 gpa;
 	u64 gla;
@@ -125,6 +128,8 @@ struct dune_vcpu {
 	struct pt_regs regs;
 	u8 regs_avail;
 	u8 regs_dirty;
+	u32 event;			/* VM-entry interruption info (DUNE_REG_EVENT) */
+	u32 event_error;		/* and its error code */
 	u64 guest_kernel_gs_base;
 
 	struct dune_exit_info exit;
