@@ -884,6 +884,9 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 	}
 	switch ((u16)reason) {
 	case EXIT_REASON_VMCALL:
+		/* SS.DPL is the guest's CPL */
+		e->cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
+		fallthrough;
 	case EXIT_REASON_CPUID:
 		/* the handler skips the instruction */
 		v->regs.ip = vmcs_read(GUEST_RIP) +
@@ -1032,6 +1035,15 @@ static bool handle_exit(struct dune_vcpu *v)
 	}
 	switch ((u16)reason) {
 	case EXIT_REASON_VMCALL:
+		if (unlikely(v->exit.cpl)) {
+			/*
+			 * System calls are the guest kernel's: ring 3 gets
+			 * -EPERM (as from KVM) and no host system call, or
+			 * sandboxed code would get past its ring-0 monitor.
+			 */
+			v->regs.ax = -EPERM;
+			return false;
+		}
 		return dune_hypercall(v);
 	case EXIT_REASON_CPUID:
 		return handle_cpuid(v);
