@@ -421,7 +421,7 @@ static const struct guest_seg guest_segs[] = {
 	GUEST_SEG(GS, 0xffffffff, 0xa093),
 	GUEST_SEG(SS, 0xffffffff, 0xa093),
 	GUEST_SEG(TR, 0xff, 0x008b),		/* busy 64-bit TSS */
-	GUEST_SEG(LDTR, 0xffff, 0x0082),
+	GUEST_SEG(LDTR, 0, 0x0082),		/* empty: TI=1 selectors #GP */
 };
 
 static int vmcs_setup_segments(void)
