@@ -905,6 +905,7 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 		e->gla = vmcs_read(GUEST_LINEAR_ADDRESS);
 		break;
 	case EXIT_REASON_DR_ACCESS:
+	case EXIT_REASON_XSETBV:
 		e->cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
 		if (!e->cpl)
 			read_exit_dump_info(e);
@@ -1011,8 +1012,9 @@ static void queue_exception(struct dune_vcpu *v, u8 vector, u32 error)
 /*
  * An exit for an instruction only ring 0 may run: MOV to or from a debug
  * register (DR0-DR3 and DR6 are the host CPU's; MOV-DR exits take priority
- * over the privilege check).  Guest ring 3 gets the #GP(0) the CPU owes
- * it; guest ring 0 stops, as for any exit we do not handle.
+ * over the privilege check) or XSETBV (some CPUs, Bochs for one, exit
+ * before checking the privilege).  Guest ring 3 gets the #GP(0) the CPU
+ * owes it; guest ring 0 stops, as for any exit we do not handle.
  */
 static bool handle_privileged(struct dune_vcpu *v, const char *what)
 {
@@ -1057,6 +1059,8 @@ static bool handle_exit(struct dune_vcpu *v)
 		return handle_exception_nmi(v);
 	case EXIT_REASON_DR_ACCESS:
 		return handle_privileged(v, "debug register access");
+	case EXIT_REASON_XSETBV:
+		return handle_privileged(v, "unhandled VM exit (XSETBV)");
 	case EXIT_REASON_TRIPLE_FAULT:
 		dump_vcpu(v, "triple fault");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);

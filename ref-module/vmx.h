@@ -86,7 +86,7 @@ struct dune_exit_info {
 	u32 intr_info;
 	u32 insn_len;
 	u32 insn_error;			/* VM entry failed: VM-instruction error */
-	u8 cpl;				/* VMCALL, MOV DR: the guest's CPL */
+	u8 cpl;				/* VMCALL, MOV DR, XSETBV: guest CPL */
 	u64 qual;
 	u64 gpa;
 	u64 gla;
