@@ -737,9 +737,19 @@ static struct vcpu *vcpu_get(void)
 		free_vcpus = v->next_free;
 	free_lock_drop();
 	if (!v) {
-		v = calloc(1, sizeof(*v));
-		if (v)
-			v->fd = -1;
+		/*
+		 * Not malloc: this runs in host mode after dune_enter mirrored
+		 * the process, and a thread's first malloc makes its arena
+		 * (mmap + mprotect) - a mapping the guest page tables would not
+		 * have.  The guest's next malloc or its exit (tcache shutdown)
+		 * would then take the resync #PF, which spins with IF=0 for the
+		 * mirror lock (see the kvm_amd notes in ref-lib/README.md).
+		 */
+		v = mmap(NULL, PGROUNDUP(sizeof(*v)), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (v == MAP_FAILED)
+			return NULL;
+		v->fd = -1;
 	}
 	return v;
 }
@@ -751,7 +761,7 @@ static void vcpu_drop(struct vcpu *v)
 		munmap(v->run, (size_t)run_size);
 	if (v->fd >= 0)
 		close(v->fd);
-	free(v);
+	munmap(v, PGROUNDUP(sizeof(*v)));
 }
 
 /* dune_thread_exit: the thread of pc ends; its vCPU goes to the pool */
