@@ -385,13 +385,25 @@ static void timer_disarm(struct probe_timer *t)
 	pthread_sigmask(SIG_SETMASK, &t->old_mask, NULL);
 }
 
+/* has the probe's timer expired?  (any other signal also ends KVM_RUN) */
+static int timer_expired(struct probe_timer *t)
+{
+	struct itimerspec cur;
+
+	if (timer_gettime(t->id, &cur) < 0)
+		return 1;
+	return cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0;
+}
+
 /*
  * Run the loop for iters iterations.  Returns 1 if the guest reached HLT,
  * 0 if the timeout interrupted it, -1 on error.  *done and *ns say how many
- * iterations ran and how long KVM_RUN took.
+ * iterations ran and how long KVM_RUN took.  A signal other than the
+ * timer's (the caller's SIGALRM, SIGCHLD, a profiler's SIGPROF) only
+ * interrupts KVM_RUN: the loop goes on.
  */
-static int guest_loop(struct vm *v, unsigned iters, uint64_t *done,
-		      uint64_t *ns, struct dune_kvm_probe *out)
+static int guest_loop(struct vm *v, struct probe_timer *t, unsigned iters,
+		      uint64_t *done, uint64_t *ns, struct dune_kvm_probe *out)
 {
 	struct kvm_regs r = { .rip = G_CODE, .rflags = 2, .rcx = iters };
 	int finished = -1;
@@ -408,7 +420,8 @@ static int guest_loop(struct vm *v, unsigned iters, uint64_t *done,
 				seterr(out, "KVM_RUN: %s", strerror(errno));
 				return -1;
 			}
-			finished = 0;
+			if (timer_expired(t))
+				finished = 0;
 		} else if (v->run->exit_reason == KVM_EXIT_HLT) {
 			finished = 1;
 		} else if (v->run->exit_reason != KVM_EXIT_INTR) {
@@ -441,9 +454,9 @@ static int guest_measure(struct vm *v, unsigned iters, unsigned timeout_ms,
 
 	rc = timer_arm(&t, v, timeout_ms, out);
 	if (rc == 0)
-		rc = guest_loop(v, WARMUP_ITERS, &done, &ns, out);
+		rc = guest_loop(v, &t, WARMUP_ITERS, &done, &ns, out);
 	if (rc == 1)
-		rc = guest_loop(v, iters, &done, &ns, out);
+		rc = guest_loop(v, &t, iters, &done, &ns, out);
 	timer_disarm(&t);
 	if (rc < 0)
 		return -1;
