@@ -1015,7 +1015,6 @@ CTEST(bug_vmx_signal,
 	unsigned long t0, t1;
 	int ret;
 
-	need_bug_tests("the vmx backend clears a pending dune_signal() signal while the thread is in ring 3 without delivering it");
 	ENTER();
 	dune_signal(SIGALRM, count_signal);
 	dune_register_syscall_handler(spin_done);

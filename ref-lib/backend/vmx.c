@@ -112,6 +112,7 @@ static long enter_ioctl(int fd, struct dune_config *conf)
 static void vmx_release(struct dune_percpu *pc)
 {
 	vmx_sig_pending = 0;
+	pc->sig_vec = 0;
 	if (pc->dev_fd >= 0)
 		dune_raw_syscall6(SYS_close, pc->dev_fd, 0, 0, 0, 0, 0);
 	pc->dev_fd = -1;
@@ -130,13 +131,32 @@ static void vmx_forked(void)
 	vmx_sig_pending = 0;
 }
 
-/* enter the dune_signal() handler: a fake interrupt frame below the red zone */
-static void vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig)
+/*
+ * Enter the dune_signal() handler of sig; false if it cannot be now (it
+ * stays pending for the next stop).
+ *
+ * Ring 0: a hardware-style interrupt frame below the red zone, then the
+ * vector's IDT stub.  Ring 3: DUNE_ENTER cannot change CS, so the guest
+ * is re-entered at DUNE_VMX_SIGNAL_RIP, which is never mapped: its first
+ * instruction fetch faults, the CPU delivers the #PF from ring 3 through
+ * the IDT (ring switch, IST stack, the frame it builds for ring 3) and the
+ * trap dispatch runs vector 200+sig on that frame with the interrupted
+ * RIP put back, in ring 0; ring 3 resumes when the handler returns.
+ * in_usermode with IF=0 is ring 0 between setting it and IRETQ (or the
+ * ring-3 syscall entry before clearing it): not now.
+ */
+static bool vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig)
 {
 	uint64_t *sp;
 
-	if (pc->in_usermode)
-		return;		/* delivered at the next ring-0 stop */
+	if (pc->in_usermode) {
+		if (!(conf->rflags & 0x200UL) || pc->sig_vec)
+			return false;
+		pc->sig_rip = conf->rip;
+		pc->sig_vec = (uint64_t)(DUNE_SIGNAL_INTR_BASE + sig);
+		conf->rip = DUNE_VMX_SIGNAL_RIP;
+		return true;
+	}
 	/* a hardware-style interrupt frame; the stub pushes error code and vector */
 	sp = (uint64_t *)((conf->rsp - 128) & ~15UL);
 	*--sp = GD_KD;
@@ -147,6 +167,7 @@ static void vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig
 	conf->rsp = (uintptr_t)sp;
 	conf->rip = (uintptr_t)dune_idt_stubs + (uintptr_t)(DUNE_SIGNAL_INTR_BASE + sig) * 16;
 	conf->rflags &= ~0x200UL;
+	return true;
 }
 
 static long vmx_enter(struct dune_percpu *pc)
@@ -196,8 +217,8 @@ static long vmx_enter(struct dune_percpu *pc)
 			if (p) {
 				int sig = __builtin_ctzll(p);
 
-				vmx_sig_pending &= ~(1ULL << sig);
-				vmx_inject(pc, &conf, sig);
+				if (vmx_inject(pc, &conf, sig))
+					vmx_sig_pending &= ~(1ULL << sig);
 			}
 			continue;
 		}

@@ -91,6 +91,10 @@
 #define RR_FLAGS	20	/* clone flags */
 #define RR_NR		21
 
+/* vmx: ring 3 is re-entered here to take a dune_signal() signal (a
+ * canonical kernel-half address libdune never maps; see sig_vec) */
+#define DUNE_VMX_SIGNAL_RIP	0xffff800000000000UL
+
 /* IST slots */
 #define IST_CRITICAL	1	/* #DF, NMI, #MC: stay on their own stack */
 #define IST_TRAP	2	/* everything else: moved off at once */
@@ -139,6 +143,15 @@ struct dune_percpu {
 	void *stacks;			/* one mapping: guard, IST1, IST2, trap, host */
 	size_t stacks_len;
 	int dev_fd;			/* vmx: this vCPU's own /dev/dune file, or -1 */
+	/*
+	 * vmx: a dune_signal() signal that came while ring 3 ran.  The
+	 * backend re-enters ring 3 at DUNE_VMX_SIGNAL_RIP (never mapped), so
+	 * the CPU itself takes a #PF from ring 3 (ring switch, IST stack, the
+	 * ring-3 frame); the trap dispatch sees it, puts sig_rip back as the
+	 * frame's RIP and runs vector sig_vec instead.  0: none in flight.
+	 */
+	uint64_t sig_vec;
+	uint64_t sig_rip;
 	struct dune_percpu *live_next;	/* the areas of this process's threads */
 	struct dune_percpu **live_pprev;
 } __attribute__((aligned(64)));

@@ -115,6 +115,14 @@ static bool resync_fault(unsigned long addr, uint64_t fec)
 __attribute__((visibility("hidden")))
 void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec)
 {
+	/* vmx: a signal for ring 3, see struct dune_percpu's sig_vec */
+	if (vec == 14 && (tf->cs & 3) && tf->rip == DUNE_VMX_SIGNAL_RIP && dune_pc &&
+	    dune_pc->sig_vec) {
+		vec = dune_pc->sig_vec;
+		tf->rip = dune_pc->sig_rip;
+		tf->err = 0;
+		dune_pc->sig_vec = 0;
+	}
 	if (vec == 14) {
 		unsigned long cr2 = read_cr2();
 
