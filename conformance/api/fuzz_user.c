@@ -911,7 +911,6 @@ CTEST(bug_noncanonical_rip,
 	struct dune_tf tf;
 	int ret;
 
-	need_bug_tests("dune_jump_to_user's IRETQ faults in ring 0 after PC_IN_USER and the ring-3 FS base were set, and nothing undoes them");
 	ENTER();
 	for (int v = 0; v < 32; v++)
 		if (v != 14)

@@ -15,6 +15,16 @@
 
 	.text
 
+/* jump to bad unless the 64-bit value at mem is canonical (48-bit); uses rax, rdx */
+.macro CANONICAL mem, bad
+	mov \mem, %rax
+	mov %rax, %rdx
+	shl $16, %rdx
+	sar $16, %rdx
+	cmp %rax, %rdx
+	jne \bad
+.endm
+
 /* long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(pc)) */
 	.globl __dune_enter_asm
 	.type __dune_enter_asm, @function
@@ -178,6 +188,15 @@ dune_trap_common:
 __dune_pop_tf:
 	testb $3, TF_CS(%rsp)
 	jz 1f
+	/* a ring-3 frame IRETQ would fault on in ring 0 (RIP not canonical,
+	 * not the ring-3 selectors): not entered.  RSP may be anything. */
+	CANONICAL TF_RIP(%rsp), 9f
+	movzwl TF_CS(%rsp), %eax
+	or $0x10, %eax			/* 64-bit or 32-bit ring-3 code */
+	cmp $(GD_UT | 3), %eax
+	jne 9f
+	cmpw $(GD_UD | 3), TF_SS(%rsp)
+	jne 9f
 	movq $1, %gs:PC_IN_USER
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_UFS, %eax
@@ -200,6 +219,12 @@ __dune_pop_tf:
 	pop %rax
 	add $8, %rsp
 	iretq
+9:	mov %rsp, %rdi			/* reported as a ring-3 #GP; may not return */
+	mov %rsp, %rbx
+	and $-16, %rsp
+	call dune_bad_user_frame
+	mov %rbx, %rsp
+	jmp __dune_pop_tf
 	.size __dune_pop_tf, . - __dune_pop_tf
 
 	.globl dune_pop_trap_frame
@@ -213,6 +238,7 @@ dune_pop_trap_frame:
 	.globl dune_jump_to_user
 	.type dune_jump_to_user, @function
 dune_jump_to_user:
+	CANONICAL TF_RIP(%rdi), 1f
 	pushfq
 	push %rbp
 	push %rbx
@@ -227,6 +253,8 @@ dune_jump_to_user:
 	cli
 	mov %rdi, %rsp
 	jmp __dune_pop_tf
+1:	mov $-22, %eax			/* -EINVAL: RIP not canonical */
+	ret
 	.size dune_jump_to_user, . - dune_jump_to_user
 
 /* void dune_ret_from_user(int ret) */

@@ -207,6 +207,7 @@ int dune_perm_of_va(uintptr_t va);
 /* traps */
 void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec);
 void dune_syscall_dispatch_user(struct dune_tf *tf);
+void dune_bad_user_frame(struct dune_tf *tf);
 void dune_deliver_signal(int sig);
 bool dune_signal_wanted(int sig);
 void dune_setup_idt(void);

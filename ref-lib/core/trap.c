@@ -144,6 +144,36 @@ void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec)
 	die_on_trap(tf, vec, 0);
 }
 
+static bool user_frame_ok(const struct dune_tf *tf)
+{
+	return (uint64_t)((int64_t)(tf->rip << 16) >> 16) == tf->rip &&
+	       (tf->cs | 0x10) == (GD_UT | 3) && tf->ss == (GD_UD | 3);
+}
+
+/*
+ * __dune_pop_tf was asked to return to a ring-3 frame that IRETQ cannot
+ * enter (RIP not canonical, CS/SS not the ring-3 selectors): the
+ * IRETQ would fault in ring 0.  Ring 0 state is still ring 0's; the frame
+ * is reported as a #GP (error code 0) of ring 3 to the vector-13 handler.
+ * If that returns, the frame is entered only when it is now sound.
+ */
+__attribute__((visibility("hidden")))
+void dune_bad_user_frame(struct dune_tf *tf)
+{
+	if (intr_cbs[13]) {
+		tf->err = 0;
+		intr_cbs[13](tf);
+		if (!(tf->cs & 3) || user_frame_ok(tf))
+			return;
+	}
+	dune_printf("libdune: cannot return to ring 3: rip %#lx rsp %#lx cs %#x ss %#x\n",
+		    (unsigned long)tf->rip, (unsigned long)tf->rsp, tf->cs, tf->ss);
+	dune_dump_trap_frame(tf);
+	syscall(SYS_exit_group, 128 + SIGSEGV);
+	for (;;)
+		;
+}
+
 __attribute__((visibility("hidden")))
 void dune_syscall_dispatch_user(struct dune_tf *tf)
 {
