@@ -873,17 +873,10 @@ CTEST(regress_user_privileged,
 /* ------------------------------------------------------------ libdune bugs */
 
 /*
- * Found by the fuzzing above, in libdune (ref-lib/), not fixed there yet.
- * Each reproduces one; they SKIP unless DUNE_FUZZ_LIBDUNE_BUGS is set
- * (the fuzz tests leave out what triggers them, see fz_ring3_gs and
- * DUNE_FUZZ_USER_BADRIP / DUNE_FUZZ_USER_SPIN).
+ * Found by the fuzzing above, in libdune (ref-lib/), and fixed there;
+ * each reproduces one (the fuzz tests still leave out what triggered
+ * them, see fz_ring3_gs and DUNE_FUZZ_USER_BADRIP / DUNE_FUZZ_USER_SPIN).
  */
-static void need_bug_tests(const char *what)
-{
-	if (!getenv("DUNE_FUZZ_LIBDUNE_BUGS"))
-		CT_SKIP("a known libdune bug (%s), not fixed yet: set DUNE_FUZZ_LIBDUNE_BUGS=1 to run", what);
-}
-
 static void bug_trap(struct dune_tf *tf)
 {
 	(void)tf;
@@ -957,7 +950,6 @@ CTEST(bug_user_gs,
 	struct dune_tf tf;
 	int ret;
 
-	need_bug_tests("the syscall and trap entries from ring 3 use %gs before making it ring 0's (no swapgs), so a GS base set by ring 3 (mov/pop %gs, lgs, wrgsbase) faults them");
 	ENTER();
 	for (int v = 0; v < 32; v++)
 		if (v != 14)

@@ -25,6 +25,31 @@
 	jne \bad
 .endm
 
+/*
+ * GS: ring 0's GS base is the per-CPU area, ring 3's is its own (ring 3
+ * may load %gs or write its base), and KERNEL_GS_BASE always holds the
+ * per-CPU area, in both rings.  So every entry that can come from ring 3
+ * starts with swapgs: from ring 0 it changes nothing, from ring 3 it
+ * makes GS ring 0's.  USER_GS_SAVE then keeps ring 3's GS base in
+ * PC_UGS and puts KERNEL_GS_BASE back (swapgs + wrmsr GS_BASE: a write of
+ * KERNEL_GS_BASE itself would leave the guest); __dune_pop_tf loads
+ * PC_UGS as the GS base last before IRETQ to ring 3.
+ */
+.macro USER_GS_SAVE		/* after swapgs, from ring 3; uses rax rcx rdx r8 r9 */
+	mov %gs:PC_SELF, %r8
+	swapgs
+	mov $MSR_GS_BASE, %ecx
+	rdmsr
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, %r9
+	mov %r8, %rax
+	mov %r8, %rdx
+	shr $32, %rdx
+	wrmsr
+	mov %r9, %gs:PC_UGS
+.endm
+
 /* long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(pc)) */
 	.globl __dune_enter_asm
 	.type __dune_enter_asm, @function
@@ -55,6 +80,12 @@ __dune_enter_asm:
 	.globl __dune_enter_resume
 	.type __dune_enter_resume, @function
 __dune_enter_resume:
+	mov %gs:PC_SELF, %rax		/* KERNEL_GS_BASE = GS base = the per-CPU area */
+	swapgs
+	mov %rax, %rdx
+	shr $32, %rdx
+	mov $MSR_GS_BASE, %ecx
+	wrmsr
 	pop %r15
 	pop %r14
 	pop %r13
@@ -130,7 +161,8 @@ dune_trap_common:
 	mov 56(%rsp), %rax		/* interrupted rsp */
 	sub $128, %rax			/* skip its red zone */
 	jmp 3f
-2:	push %rax
+2:	swapgs				/* from ring 3: GS is ring 0's */
+	push %rax
 	push %rcx
 	mov %gs:PC_TRAP_TOP, %rax
 3:	and $-16, %rax
@@ -171,11 +203,12 @@ dune_trap_common:
 	mov %rsp, %rdi
 	testb $3, TF_CS(%rsp)
 	jz 5f
-	movq $0, %gs:PC_IN_USER
+	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax
 	mov %gs:PC_KFS+4, %edx
 	wrmsr
+	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
 5:	cld
 	sub $8, %rsp
 	call dune_trap_dispatch
@@ -201,6 +234,10 @@ __dune_pop_tf:
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_UFS, %eax
 	mov %gs:PC_UFS+4, %edx
+	wrmsr
+	mov $MSR_GS_BASE, %ecx		/* last use of ring 0's GS */
+	mov %gs:PC_UGS, %eax
+	mov %gs:PC_UGS+4, %edx
 	wrmsr
 1:	pop %rdi
 	pop %rsi
@@ -288,6 +325,7 @@ dune_ret_from_user:
 	.globl __dune_syscall_kvm
 	.type __dune_syscall_kvm, @function
 __dune_syscall_kvm:
+	swapgs				/* see USER_GS_SAVE */
 	cmpq $0, %gs:PC_IN_USER
 	jne __dune_syscall_user
 	mov %rax, %gs:PC_SC_NR
@@ -320,6 +358,7 @@ __dune_syscall_kvm:
 	.p2align 4
 	.globl __dune_syscall_vmx
 __dune_syscall_vmx:
+	swapgs				/* see USER_GS_SAVE */
 	cmpq $0, %gs:PC_IN_USER
 	jne 1f
 	lea -128(%rsp), %rsp
@@ -360,11 +399,12 @@ __dune_syscall_user:
 	push %rdx
 	push %rsi
 	push %rdi
-	movq $0, %gs:PC_IN_USER
+	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax
 	mov %gs:PC_KFS+4, %edx
 	wrmsr
+	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
 	mov %rsp, %rdi
 	cld
 	sub $8, %rsp

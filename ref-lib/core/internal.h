@@ -31,6 +31,7 @@
 #define PC_SC_R11	0x90
 #define PC_SC_RSP	0x98
 #define PC_SYSCALL_USER	0xa0
+#define PC_UGS		0xa8
 #define PC_GDT		0x100
 
 /* offsets into struct dune_tf */
@@ -133,7 +134,8 @@ struct dune_percpu {
 	uint64_t sc_arg[6];		/* rdi rsi rdx r10 r8 r9 */
 	uint64_t sc_rcx, sc_r11, sc_rsp;
 	uint64_t syscall_user_entry;	/* __dune_syscall_user, for the vmx copy */
-	uint8_t pad0[PC_GDT - 0xa8];
+	uint64_t ugs_base;		/* GS base in ring 3 (ring 3 may change it) */
+	uint8_t pad0[PC_GDT - 0xb0];
 	uint64_t gdt[NR_GDT_ENTRIES];
 	struct dune_tss tss;
 	/* not touched by assembly */
@@ -164,6 +166,7 @@ _Static_assert(__builtin_offsetof(struct dune_percpu, sc_nr) == PC_SC_NR, "PC_SC
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_arg) == PC_SC_A0, "PC_SC_A0");
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_rsp) == PC_SC_RSP, "PC_SC_RSP");
 _Static_assert(__builtin_offsetof(struct dune_percpu, gdt) == PC_GDT, "PC_GDT");
+_Static_assert(__builtin_offsetof(struct dune_percpu, ugs_base) == PC_UGS, "PC_UGS");
 _Static_assert(__builtin_offsetof(struct dune_percpu, syscall_user_entry) == PC_SYSCALL_USER, "PC_SYSCALL_USER");
 
 #include "../backend/backend.h"
