@@ -116,16 +116,19 @@ esac
 # Parse every list into arrays.
 BINS=() MODULES=() MAKES=() TESTS=()
 parse_lists() {
-	local f line kind a b c want
+	local f line kind a b c want lazy ntests
+	local -a bins mods makes
 	while read -r f; do
 		want=intel	# the VMX lab: tests are Intel-only unless declared
+		lazy=0 ntests=0 bins=() mods=() makes=()
 		while IFS= read -r line || [ -n "$line" ]; do
 			case "$line" in ''|'#'*) continue ;; esac
 			IFS=$'\t' read -r kind a b c <<< "$line"
 			case "$kind" in
-			@bin) BINS+=("$a${b:+	$b}") ;;
-			@module) MODULES+=("$a") ;;
-			@make) MAKES+=("$a	$b") ;;
+			@bin) bins+=("$a${b:+	$b}") ;;
+			@module) mods+=("$a") ;;
+			@make) makes+=("$a	$b") ;;
+			@lazy) lazy=1 ;;
 			@cpu)
 				case "$a" in intel|amd|any) want=$a ;;
 				*) die "$f: @cpu wants intel, amd or any, not '$a'" ;; esac ;;
@@ -134,10 +137,16 @@ parse_lists() {
 				[ -n "$a" ] && [ -n "$b" ] || die "$f: test line needs ID<TAB>TIMEOUT<TAB>COMMAND: $line"
 				[[ "$a" =~ ^[0-9]+$ ]] || die "$f: timeout of $kind is not a number: '$a'"
 				[ "$want" = any ] || [ "$want" = "$VENDOR" ] || continue
-				selected "$kind" && TESTS+=("$kind	$a	$b${c:+	$c}")
+				if selected "$kind"; then
+					TESTS+=("$kind	$a	$b${c:+	$c}")
+					ntests=$((ntests + 1))
+				fi
 				;;
 			esac
 		done < "$f"
+		# @lazy: the list's builds serve only its own tests
+		[ "$lazy" = 1 ] && [ "$ntests" = 0 ] && continue
+		BINS+=("${bins[@]}") MODULES+=("${mods[@]}") MAKES+=("${makes[@]}")
 	done < <(list_files)
 	if [ "$INJECT_FAIL" = 1 ]; then
 		TESTS+=("lab.injected_failure	10	echo 'not ok 1 - deliberately injected failure (LAB_INJECT_FAIL=1)'")
