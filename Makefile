@@ -26,6 +26,8 @@ endif
 DEPS_BUILD := build
 DEPS_CHECK := build lab bench
 DEPS_BENCH := build bench lab
+# wall-clock limit of make check's Intel lab boot (it runs the most tests)
+CHECK_LAB_TIMEOUT ?= 1800
 # make bench BENCH_LAB=0: skip the VMX-lab tick run of the Dune modes
 BENCH_LAB  ?= 1
 
@@ -80,7 +82,7 @@ check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed,
 	@echo "== VMX lab (Intel, corei7_skylake_x) and, alongside, an AMD lab (trinity_apu)"
 	@LAB_TAG=amd LAB_WORKDIR=$(BUILD)/lab-amd harness/lab/lab.sh --cpu trinity_apu \
 		--tap $(TAPDIR)/lab-amd.tap > $(BUILD)/lab-amd.log 2>&1 & amd=$$!; \
-	LAB_TAG=intel harness/lab/lab.sh --tap $(TAPDIR)/lab-intel.tap; \
+	LAB_TAG=intel harness/lab/lab.sh --timeout $(CHECK_LAB_TIMEOUT) --tap $(TAPDIR)/lab-intel.tap; \
 	wait $$amd; echo "-- AMD lab:"; tail -n 30 $(BUILD)/lab-amd.log; true
 	@echo "== summary"
 	@# the lab files are named: a lab that never ran (build error) is a failure
@@ -93,7 +95,7 @@ conformance: all ## the conformance suite natively (LIBDUNE=, DUNE_INCLUDE= to t
 conformance-selftest: deps-check ## the whole mutation self-test in the VMX lab: every deliberate defect must be caught
 	@mkdir -p $(TAPDIR)
 	@LAB_LISTS=$(TOP)/conformance/selftest/lab-mutants-full.list LAB_WORKDIR=$(BUILD)/lab-mutants \
-		harness/lab/lab.sh --tap $(TAPDIR)/conformance-selftest.tap
+		harness/lab/lab.sh --timeout 3600 --tap $(TAPDIR)/conformance-selftest.tap
 
 lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, MODULE=/path/other.ko)
 	@mkdir -p $(TAPDIR)

@@ -10,7 +10,8 @@
 #   --tests GLOB      run only tests whose ID matches GLOB (e.g. 'lab.*');
 #                     repeatable; also LAB_TESTS='glob1 glob2'
 #   --list            print the declared tests and exit
-#   --timeout SEC     hard wall-clock limit for the emulator (LAB_TIMEOUT, 900)
+#   --timeout SEC     hard wall-clock limit for the emulator (LAB_TIMEOUT, 900;
+#                     make check gives its Intel boot CHECK_LAB_TIMEOUT=1800)
 #   --cpu MODEL       Bochs CPU model (LAB_CPU, corei7_skylake_x); AMD models
 #                     (trinity_apu: SVM + nested paging; ryzen) run the tests
 #                     declared '@cpu amd' or '@cpu any'
