@@ -717,13 +717,12 @@ void dune_child_after_clone(uint64_t *regs)
 
 static void free_lock_take(void)
 {
-	while (__atomic_exchange_n(&free_lock, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
+	dune_spin_lock(&free_lock);
 }
 
 static void free_lock_drop(void)
 {
-	__atomic_store_n(&free_lock, 0, __ATOMIC_RELEASE);
+	dune_spin_unlock(&free_lock);
 }
 
 /* a pooled vCPU, or a new (not yet created) one */

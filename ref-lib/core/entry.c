@@ -209,13 +209,12 @@ void *dune_alloc_percpu(void)
 
 static void live_lock_take(void)
 {
-	while (__atomic_exchange_n(&live_lock, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
+	dune_spin_lock(&live_lock);
 }
 
 static void live_lock_drop(void)
 {
-	__atomic_store_n(&live_lock, 0, __ATOMIC_RELEASE);
+	dune_spin_unlock(&live_lock);
 }
 
 static void live_add(struct dune_percpu *pc)

@@ -105,6 +105,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <dune/dune.h>
@@ -226,6 +227,35 @@ void dune_percpu_fill_gdt(struct dune_percpu *pc);
  * and its stacks and ends the thread with exit(code).
  */
 void dune_thread_exit(struct dune_percpu *pc, long code) __attribute__((noreturn));
+
+/*
+ * libdune's short spin locks (page pool, mirror, live per-CPU areas, the
+ * kvm vCPU free list).  Guest ring 0 runs them with interrupts off, and
+ * the holder may be a thread in host mode, so a waiter that has spun
+ * DUNE_SPIN_BEFORE_YIELD times gives its CPU away with sched_yield (a
+ * forwarded syscall in Dune mode, a plain one in host mode) and tries
+ * again: a waiter never keeps the holder off a CPU for a whole time slice.
+ */
+#define DUNE_SPIN_BEFORE_YIELD 64
+
+static inline void dune_spin_lock(volatile int *word)
+{
+	unsigned int spins = 0;
+
+	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE)) {
+		if (++spins < DUNE_SPIN_BEFORE_YIELD) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		spins = 0;
+		dune_raw_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+	}
+}
+
+static inline void dune_spin_unlock(volatile int *word)
+{
+	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
+}
 
 /* a forked child lets go of the parent's lock holders (page pool, mirror) */
 void dune_page_fork_child(void);

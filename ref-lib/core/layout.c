@@ -35,13 +35,12 @@ static volatile int mirror_lock_word;
 
 void dune_mirror_lock(void)
 {
-	while (__atomic_exchange_n(&mirror_lock_word, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
+	dune_spin_lock(&mirror_lock_word);
 }
 
 void dune_mirror_unlock(void)
 {
-	__atomic_store_n(&mirror_lock_word, 0, __ATOMIC_RELEASE);
+	dune_spin_unlock(&mirror_lock_word);
 }
 
 /* a forked child: the thread that held the lock (if any) is not here */
@@ -82,9 +81,16 @@ int dune_prot_to_perm(int prot)
 	return perm;
 }
 
-static bool in_pool(uintptr_t va)
+/*
+ * The end of the page pool if va is inside it, else 0.  The pool (4 GiB by
+ * default) is mapped once, with big pages, when the guest page tables are
+ * built; the mirror steps over it in one go rather than a page at a time.
+ */
+static uintptr_t pool_end_if_in(uintptr_t va)
 {
-	return dune_page_isfrompool(va);
+	if (!dune_page_isfrompool(va))
+		return 0;
+	return dune_page_base + (uintptr_t)num_pages * PGSIZE;
 }
 
 /*
@@ -98,26 +104,30 @@ static int mirror(uintptr_t va, size_t len, int prot, bool only_absent)
 	int perm = prot < 0 ? 0 : dune_prot_to_perm(prot);
 	int ret;
 
-	for (; v < end; v += PGSIZE) {
-		uintptr_t gpa;
+	while (v < end) {
+		uintptr_t gpa, skip = pool_end_if_in(v);
 		ptent_t *pte;
 		bool ok;
 
-		if (in_pool(v))
-			continue;	/* mapped once, with big pages */
+		if (skip) {
+			v = skip;
+			continue;
+		}
 		gpa = dune_gpa_of(v, &ok);
-		if (!ok)
+		if (!ok || (only_absent && !dune_vm_lookup(pgroot, (void *)v, CREATE_NONE, &pte) &&
+			    (*pte & PTE_P))) {
+			v += PGSIZE;
 			continue;
-		if (only_absent && !dune_vm_lookup(pgroot, (void *)v, CREATE_NONE, &pte) &&
-		    (*pte & PTE_P))
-			continue;
+		}
 		if (!perm) {
 			dune_vm_unmap(pgroot, (void *)v, PGSIZE);
+			v += PGSIZE;
 			continue;
 		}
 		ret = dune_vm_map_phys(pgroot, (void *)v, PGSIZE, (void *)gpa, perm);
 		if (ret)
 			return ret;
+		v += PGSIZE;
 	}
 	return 0;
 }

@@ -27,13 +27,12 @@ static volatile int pool_lock;
 
 static void lock(void)
 {
-	while (__atomic_exchange_n(&pool_lock, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
+	dune_spin_lock(&pool_lock);
 }
 
 static void unlock(void)
 {
-	__atomic_store_n(&pool_lock, 0, __ATOMIC_RELEASE);
+	dune_spin_unlock(&pool_lock);
 }
 
 int dune_page_init_at(uintptr_t base, size_t npages)

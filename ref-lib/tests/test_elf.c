@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "unit.h"
 
 static int nload, ntext;
 
@@ -97,4 +98,23 @@ Test(elf, rejects_bad_images)
 	h->e_shentsize = sizeof(Elf64_Shdr);
 	cr_expect_eq(dune_elf_open_mem(&elf, img, sizeof(img)), -ENOEXEC, "shdrs past the end");
 	cr_expect_lt(dune_elf_open(&elf, "/nonexistent/x"), 0);
+}
+
+static void dump_elf(void *arg)
+{
+	dune_elf_dump(arg);
+}
+
+Test(elf, dump_self)
+{
+	struct dune_elf elf;
+	char *out, head[64];
+
+	cr_assert_eq(dune_elf_open(&elf, "/proc/self/exe"), 0);
+	out = unit_capture_stdout(dump_elf, &elf);
+	snprintf(head, sizeof(head), "ELF: type %u machine %u ", elf.hdr.e_type, EM_X86_64);
+	cr_expect(!strncmp(out, head, strlen(head)), "first line '%.60s', want '%s...'", out, head);
+	cr_expect(strstr(out, " .text ") != NULL, "no .text section line in:\n%s", out);
+	dune_elf_close(&elf);
+	free(out);
 }

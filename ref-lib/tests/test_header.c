@@ -42,5 +42,11 @@ Test(header, va_to_pa_windows)
 	cr_expect_eq(dune_va_to_pa((void *)(mmap_base + 0x2000)),
 		     phys_limit - GPA_STACK_SIZE - GPA_MAP_SIZE + 0x2000);
 	cr_expect_eq(dune_va_to_pa((void *)(dune_exec_base + 0x3000)), dune_exec_gpa + 0x3000);
+	/* the window functions themselves (the original's names) */
+	cr_expect_eq(dune_stack_addr_to_pa((void *)(stack_base + GPA_STACK_SIZE - 8)), phys_limit - 8,
+		     "the top of the stack window is the top of guest-physical memory");
+	cr_expect_eq(dune_mmap_addr_to_pa((void *)mmap_base), phys_limit - GPA_STACK_SIZE - GPA_MAP_SIZE);
+	cr_expect_eq(dune_mmap_addr_to_pa((void *)(mmap_base + GPA_MAP_SIZE - 1)),
+		     phys_limit - GPA_STACK_SIZE - 1, "the map window ends where the stack window starts");
 	dune_exec_size = 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "unit.h"
 
 int dune_procmap_parse_line(char *line, struct dune_procmap_entry *e);
 
@@ -82,4 +83,20 @@ Test(procmap, iterate_self)
 	dune_procmap_iterate(count);
 	cr_expect_eq(seen_stack, 1);
 	cr_expect_eq(seen_self, 1, "our own code is in an executable mapping");
+}
+
+static void dump_maps(void *arg)
+{
+	(void)arg;
+	dune_procmap_dump();
+}
+
+Test(procmap, dump_self)
+{
+	char *out = unit_capture_stdout(dump_maps, NULL);
+
+	cr_expect(!strncmp(out, "--- Process Map Dump ---\n", 25), "header: '%.40s'", out);
+	cr_expect(strstr(out, "[stack]") || strstr(out, " stack "), "no stack line in:\n%s", out);
+	cr_expect(strstr(out, " R-XP ") != NULL, "no private executable mapping in:\n%s", out);
+	free(out);
 }

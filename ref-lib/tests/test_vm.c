@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "unit.h"
 
 #define NPOOL 4096
 
@@ -229,4 +230,45 @@ Test(vm, lookup_create_levels)
 	*pte = 0x80000000 | PTE_P | PTE_PS;
 	cr_assert_eq(dune_vm_lookup(root, (void *)0x40001000, CREATE_NORMAL, &pte), 0);
 	cr_expect(*pte & PTE_PS, "NORMAL lookup under a big page returns the big entry");
+}
+
+static void print_stats(void *arg)
+{
+	(void)arg;
+	dune_page_stats();
+}
+
+Test(vm, page_refcount_free_and_stats)
+{
+	struct page *pg = dune_page_alloc(), *again;
+	char *before, *after;
+	physaddr_t pa;
+
+	cr_assert_not_null(pg);
+	pa = dune_page2pa(pg);
+	cr_expect(dune_page_isfrompool(pa));
+	cr_expect_eq(dune_pa2page(pa), pg, "pa2page(page2pa(pg)) is pg");
+	cr_expect_eq(dune_pa2page(pa + 123), pg, "an address inside the page maps to it too");
+	dune_page_get(pg);
+	dune_page_get(pg);
+	cr_expect_eq(pg->ref, 2);
+	before = unit_capture_stdout(print_stats, NULL);
+	dune_page_put(pg);
+	cr_expect_eq(pg->ref, 1, "the first put keeps the page");
+	dune_page_put(pg);		/* the last put frees it: the next alloc reuses it */
+	after = unit_capture_stdout(print_stats, NULL);
+	again = dune_page_alloc();
+	cr_expect_eq(again, pg, "the freed page is handed out again");
+	cr_expect(strstr(before, "DUNE Page Allocator: Alloc ") != NULL, "stats line: '%s'", before);
+	cr_expect(strstr(before, "Total 4096") != NULL, "stats line: '%s'", before);
+	{
+		size_t a1 = 0, a2 = 0;
+
+		cr_assert_eq(sscanf(strstr(before, "Alloc "), "Alloc %zu", &a1), 1);
+		cr_assert_eq(sscanf(strstr(after, "Alloc "), "Alloc %zu", &a2), 1);
+		cr_expect_eq(a1, a2 + 1, "one page fewer allocated after the last put (%zu vs %zu)", a1, a2);
+	}
+	dune_page_free(again);
+	free(before);
+	free(after);
 }

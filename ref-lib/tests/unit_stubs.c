@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * unit_stubs.c - what the natively tested parts of libdune (vm.c, page.c,
- * procmap.c, elf.c) need from the rest of the library, for host mode.
+ * layout.c, procmap.c, elf.c) need from the rest of the library, for host mode.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -12,9 +12,9 @@
 
 #include "internal.h"
 
-ptent_t *pgroot;
-uintptr_t phys_limit, mmap_base, stack_base;
-uintptr_t dune_exec_base, dune_exec_size, dune_exec_gpa;
+/* pgroot and the window bases are core/layout.c's */
+bool dune_map_full;
+char __dune_vsyscall_page[1], __dune_vsyscall_page_end[1];
 __thread struct dune_percpu *dune_pc;
 
 long dune_raw_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
@@ -38,4 +38,30 @@ int dune_printf(const char *fmt, ...)
 void dune_die(void)
 {
 	abort();
+}
+
+/* what fn(arg) prints on stdout (through dune_printf), as a malloc'd string */
+char *unit_capture_stdout(void (*fn)(void *), void *arg)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(1);
+	long n;
+	char *buf;
+
+	if (!tmp || saved < 0)
+		abort();
+	fflush(stdout);
+	dup2(fileno(tmp), 1);
+	fn(arg);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	n = ftell(tmp) > 0 ? ftell(tmp) : lseek(fileno(tmp), 0, SEEK_END);
+	buf = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+	if (!buf)
+		abort();
+	if (n > 0 && pread(fileno(tmp), buf, (size_t)n, 0) != n)
+		abort();
+	fclose(tmp);
+	return buf;
 }
