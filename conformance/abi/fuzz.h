@@ -234,6 +234,10 @@ void fz_system_insn(struct fz_code *c, struct fuzz_rng *r, const struct fz_addrs
  * random bytes too).
  */
 extern bool fz_ring3_spin, fz_ring3_gs;
+/* Ring-3 code keeps int3 (cc) and int $3 when set: libdune delivers #BP to
+ * the guest IDT on both backends (on vmx the module's intercept is
+ * reflected; ref-lib/README.md). */
+extern bool fz_ring3_int3;
 /* A whole random program of about @len bytes into @c (the rest of @c's
  * buffer: random bytes, ud2s or hlts), scrubbed with fuzz_scrub(). */
 void fz_program(struct fz_code *c, struct fuzz_rng *r, const struct fz_addrs *a, size_t len,
@@ -246,7 +250,8 @@ void fz_fill_data(struct fuzz_rng *r, uint8_t *page, const struct fz_addrs *a);
 /*
  * Replace every VMCALL (0f 01 c1) in @p[0..n) by a harmless instruction;
  * with @ring3 also the instructions that end a libdune process on vmx when
- * ring 3 runs them (int3 cc, int1 f1, popf 9d, iret cf, VMX instructions)
+ * ring 3 runs them (int3 cc unless fz_ring3_int3, int1 f1, popf 9d, iret cf,
+ * VMX instructions)
  * and, unless fz_ring3_gs, those that load GS (8e /5, 0f a9, 0f b5).
  * Returns the number of bytes changed.
  */

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-bool fz_ring3_spin, fz_ring3_gs;
+bool fz_ring3_spin, fz_ring3_gs, fz_ring3_int3;
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 
@@ -640,13 +640,14 @@ size_t fuzz_scrub(uint8_t *p, size_t n, bool ring3)
 		uint8_t b = p[i], b1 = i + 1 < n ? p[i + 1] : 0, b2 = i + 2 < n ? p[i + 2] : 0;
 
 		if (ring3) {
-			/* int3, int1, popf, iret: a #BP/#DB that vmx reports to user space */
-			if (b == 0xcc || b == 0xf1 || b == 0x9d || b == 0xcf) {
+			/* int3, int1, popf, iret: a #BP/#DB (single-step: it
+			 * would follow the ring-3 syscall into ring 0) */
+			if ((b == 0xcc && !fz_ring3_int3) || b == 0xf1 || b == 0x9d || b == 0xcf) {
 				p[i] = 0x90;
 				changed++;
 				continue;
 			}
-			if (b == 0xcd && i + 1 < n && (b1 == 0x01 || b1 == 0x03)) {
+			if (b == 0xcd && i + 1 < n && (b1 == 0x01 || (b1 == 0x03 && !fz_ring3_int3))) {
 				p[i + 1] = 0x05;
 				changed++;
 				continue;

@@ -124,7 +124,7 @@ static int kmsg_open(void)
 void fuzz_begin(struct fuzz *f, const char *id, uint64_t default_iters, double budget_s,
 		const char *const *outcome_names, unsigned int nr_outcomes)
 {
-	const char *sc = getenv("DUNE_FUZZ_SCALE");
+	const char *sc = getenv("DUNE_FUZZ_SCALE"), *ts;
 	bool given;
 	double it;
 
@@ -138,6 +138,10 @@ void fuzz_begin(struct fuzz *f, const char *id, uint64_t default_iters, double b
 	it = (double)default_iters * f->scale;
 	f->iters = it < 1 ? 1 : (uint64_t)(it + 0.5);
 	f->budget = budget_s * (f->scale > 1 ? f->scale : 1);
+	/* dune-conform -T scales the test's limit: the budget keeps its share */
+	ts = getenv("DUNE_CONFORM_TIMEOUT_SCALE");
+	if (ts && atof(ts) > 1)
+		f->budget *= atof(ts);
 	f->seed = env_u64("DUNE_FUZZ_SEED", 0, &given);
 	if (!given && getrandom(&f->seed, sizeof(f->seed), GRND_NONBLOCK) != sizeof(f->seed))
 		f->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();

@@ -3,6 +3,8 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,217 @@ CTEST(init_hello,
 			 "div %%ecx" : : : "rax", "rcx", "rdx", "memory");
 	CT_ASSERT(divide_caught, "the handler did not run");
 	printf("hello: recovered from divide by zero\n");
+}
+
+static volatile int bp_count;
+static volatile uintptr_t bp_rip;
+static volatile uint16_t bp_cs;
+
+static void breakpoint_handler(struct dune_tf *tf)
+{
+	bp_count++;
+	bp_rip = tf->rip;
+	bp_cs = tf->cs;
+}
+
+CTEST(trap_breakpoint,
+      .id = "api.trap.breakpoint",
+      .profile = "traps",
+      .what = "an int3 in guest ring 0 reaches the T_BRKPT handler with RIP just past it (as native #BP delivery); returning resumes there, twice in a row",
+      .needs = "dune")
+{
+	uintptr_t after1, after2;
+
+	ENTER();
+	dune_register_intr_handler(T_BRKPT, breakpoint_handler);
+	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after1) : : "memory");
+	CT_ASSERT_EQ(bp_count, 1);
+	CT_EXPECT_EQ(bp_rip, after1);
+	CT_EXPECT_EQ(bp_cs & 3, 0);
+	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after2) : : "memory");
+	CT_ASSERT_EQ(bp_count, 2);
+	CT_EXPECT_EQ(bp_rip, after2);
+}
+
+CTEST(apic_helpers,
+      .id = "api.apic.helpers",
+      .profile = "apic",
+      .what = "the APIC helpers either work (dune_apic_supported: this vCPU's id is recorded for its CPU) or report unsupported: UINT32_MAX ids, *error set, send_ipi/eoi return without touching an APIC",
+      .needs = "dune")
+{
+	bool err = false;
+	uint32_t id;
+
+	ENTER();
+	dune_apic_init_rt_entry();
+	id = dune_apic_id();
+	if (dune_apic_supported()) {
+		CT_EXPECT(id != UINT32_MAX, "dune_apic_id() on a backend with an APIC returned UINT32_MAX");
+		return;
+	}
+	CT_EXPECT_EQ(id, UINT32_MAX);
+	CT_EXPECT_EQ(dune_apic_id_for_cpu(0, &err), UINT32_MAX);
+	CT_EXPECT(err, "dune_apic_id_for_cpu left *error unset without an APIC");
+	dune_apic_send_ipi(0xf2, 0);	/* a wrmsr to the ICR here would #GP the guest */
+	dune_apic_eoi();
+	CT_EXPECT_EQ(getppid() > 0, 1);	/* still in Dune mode and making syscalls */
+}
+
+static jmp_buf pop_env;
+static volatile long pop_seen[3];
+static volatile uint16_t pop_cs;
+static char pop_stack[16384] __attribute__((aligned(16)));
+
+static void __attribute__((noreturn, noinline)) pop_landing(long a, long b, long c)
+{
+	pop_seen[0] = a;
+	pop_seen[1] = b;
+	pop_seen[2] = c;
+	pop_cs = read_cs();
+	longjmp(pop_env, 1);
+}
+
+CTEST(trap_pop_trap_frame,
+      .id = "api.trap.pop_trap_frame",
+      .profile = "traps",
+      .what = "dune_pop_trap_frame on a ring-0 frame resumes at its RIP on its stack with its registers (rdi, rsi, rdx) in ring 0",
+      .needs = "dune")
+{
+	static struct dune_tf tf;
+	uint64_t rflags;
+
+	ENTER();
+	if (setjmp(pop_env) == 0) {
+		__asm__ volatile("pushfq\n\tpop %0" : "=r"(rflags));
+		memset(&tf, 0, sizeof(tf));
+		tf.rip = (uintptr_t)pop_landing;
+		tf.cs = GD_KT;
+		tf.ss = GD_KD;
+		tf.rsp = (uintptr_t)(pop_stack + sizeof(pop_stack) - 8);	/* as after a call */
+		tf.rflags = rflags;
+		tf.rdi = 0x1111;
+		tf.rsi = 0x2222;
+		tf.rdx = 0x3333;
+		dune_pop_trap_frame(&tf);
+	}
+	CT_EXPECT_EQ(pop_seen[0], 0x1111);
+	CT_EXPECT_EQ(pop_seen[1], 0x2222);
+	CT_EXPECT_EQ(pop_seen[2], 0x3333);
+	CT_EXPECT_EQ(pop_cs & 3, 0);
+}
+
+static char dump_out[4096];
+static volatile uintptr_t dump_rip;
+
+static void dump_handler(struct dune_tf *tf)
+{
+	char path[] = "/tmp/dune-conform-dump-XXXXXX";
+	int fd = mkstemp(path), saved = dup(1);
+	ssize_t n;
+
+	dump_rip = tf->rip;
+	fflush(stdout);
+	dup2(fd, 1);
+	dune_dump_trap_frame(tf);
+	dup2(saved, 1);
+	close(saved);
+	n = pread(fd, dump_out, sizeof(dump_out) - 1, 0);
+	dump_out[n > 0 ? n : 0] = 0;
+	close(fd);
+	unlink(path);
+	tf->rip += 2;		/* skip `div %ecx` */
+}
+
+CTEST(trap_dump_trap_frame,
+      .id = "api.trap.dump_trap_frame",
+      .profile = "traps",
+      .what = "dune_dump_trap_frame, called from a handler in Dune mode, prints the frame's RIP, CS and registers on stdout",
+      .needs = "dune")
+{
+	char want[64];
+
+	ENTER();
+	dune_register_intr_handler(T_DIVIDE, dump_handler);
+	__asm__ volatile("xor %%edx, %%edx\n\tmov $1, %%eax\n\txor %%ecx, %%ecx\n\t"
+			 "div %%ecx" : : : "rax", "rcx", "rdx", "memory");
+	CT_ASSERT(dump_rip != 0, "the T_DIVIDE handler did not run");
+	snprintf(want, sizeof(want), "RIP 0x%016lx  CS 0x%04x", (unsigned long)dump_rip, GD_KT);
+	CT_EXPECT(strstr(dump_out, "--- Begin Trap Dump ---") != NULL, "no dump header in '%s'", dump_out);
+	CT_EXPECT(strstr(dump_out, want) != NULL, "no '%s' in '%s'", want, dump_out);
+	CT_EXPECT(strstr(dump_out, "RAX 0x") != NULL, "no registers in '%s'", dump_out);
+}
+
+static void *enter_ex_thread(void *arg)
+{
+	void *pc = dune_alloc_percpu();
+	long *res = arg;
+
+	if (!pc) {
+		res[0] = -ENOMEM;
+		return NULL;
+	}
+	res[0] = dune_enter_ex(pc);
+	res[1] = dune_is_in_guest();
+	res[2] = syscall(SYS_gettid);
+	res[3] = read_cs() & 3;
+	return NULL;
+}
+
+CTEST(init_enter_ex,
+      .id = "api.init.enter_ex",
+      .profile = "core",
+      .what = "a second thread enters with its own dune_alloc_percpu area through dune_enter_ex: 0, in the guest in ring 0, and its system calls are its own (gettid)",
+      .needs = "dune")
+{
+	pthread_t t;
+	long res[4] = { 1, 0, 0, 1 };
+
+	ENTER();
+	CT_ASSERT_EQ(pthread_create(&t, NULL, enter_ex_thread, res), 0);
+	pthread_join(t, NULL);
+	CT_EXPECT_EQ(res[0], 0);
+	CT_EXPECT_EQ(res[1], 1);
+	CT_EXPECT(res[2] > 0 && res[2] != getpid(), "gettid in the thread returned %ld (pid %d)", res[2],
+		  (int)getpid());
+	CT_EXPECT_EQ(res[3], 0);
+}
+
+CTEST(syscall_dune_mmap,
+      .id = "api.syscall.dune_mmap",
+      .profile = "core",
+      .what = "dune_mmap in Dune mode maps fresh anonymous memory the guest can write and read at once, and reports a bad call as MAP_FAILED with errno",
+      .needs = "dune")
+{
+	volatile char *p;
+
+	ENTER();
+	p = dune_mmap(NULL, 2 * PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(p != MAP_FAILED, "dune_mmap: %s", strerror(errno));
+	p[0] = 'a';
+	p[PGSIZE] = 'b';
+	CT_EXPECT(p[0] == 'a' && p[PGSIZE] == 'b', "the new pages do not keep what was written");
+	CT_EXPECT_EQ(munmap((void *)p, 2 * PGSIZE), 0);
+	errno = 0;
+	CT_EXPECT(dune_mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED,
+		  "a zero-length dune_mmap succeeded");
+	CT_EXPECT_EQ(errno, EINVAL);
+}
+
+CTEST(vm_pcid,
+      .id = "api.vm.pcid",
+      .profile = "vm",
+      .what = "dune_has_pcid agrees with the guest's CR4.PCIDE and is false on a CPU without PCID (CPUID.1:ECX[17])",
+      .needs = "dune")
+{
+	uint32_t a = 1, b, c = 0, d;
+	uint64_t cr4;
+
+	ENTER();
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	CT_EXPECT_EQ(dune_has_pcid(), !!(cr4 & (1UL << 17)));
+	if (!(c & (1U << 17)))
+		CT_EXPECT(!dune_has_pcid(), "dune_has_pcid() is true on a CPU without PCID");
 }
 
 CTEST(init_bad_backend,

@@ -170,6 +170,45 @@ CTEST(user_exception,
 	CT_EXPECT_EQ(trap_cs & 3, 3);
 }
 
+static volatile uintptr_t ubp_rip, ubp_after;
+static volatile uint16_t ubp_cs;
+static volatile int ubp_count;
+
+static void user_breakpoint_handler(struct dune_tf *tf)
+{
+	ubp_count++;
+	ubp_rip = tf->rip;
+	ubp_cs = tf->cs;
+}
+
+/* runs in ring 3: int3, then report where it should have resumed */
+static void __attribute__((noinline)) user_int3(void)
+{
+	uintptr_t after;
+
+	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after) : : "memory");
+	ubp_after = after;
+	usys(MAGIC_DONE, 5, 0, 0, 0, 0, 0);
+}
+
+CTEST(user_breakpoint,
+      .id = "api.user.breakpoint",
+      .profile = "user",
+      .what = "an int3 in ring 3 reaches the T_BRKPT handler with a ring-3 frame whose RIP is just past it; returning resumes ring 3 there",
+      .needs = "dune")
+{
+	struct dune_tf tf;
+
+	ENTER();
+	dune_register_syscall_handler(syscall_handler);
+	dune_register_intr_handler(T_BRKPT, user_breakpoint_handler);
+	user_tf(&tf, user_int3);
+	CT_ASSERT_EQ(dune_jump_to_user(&tf), 5);
+	CT_EXPECT_EQ(ubp_count, 1);
+	CT_EXPECT_EQ(ubp_cs & 3, 3);
+	CT_EXPECT_EQ(ubp_rip, ubp_after);
+}
+
 static volatile unsigned long user_fs_seen;
 
 static void __attribute__((noinline)) user_read_fs(void)

@@ -6,7 +6,8 @@
 #
 #   vmx: insmod /mod/dune.ko (ours, or the one `make lab-conformance
 #        MODULE=...` put there); departures: /lab/departures/<impl>-vmx.txt
-#   kvm: insmod irqbypass, kvm, kvm-intel or kvm-amd (by CPU vendor)
+#   kvm: insmod irqbypass, kvm, kvm-intel or kvm-amd (by CPU vendor);
+#        departures: <impl>-kvm.txt, plus <impl>-kvm-amdlab.txt on AMD
 #
 # Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
 # DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
@@ -43,6 +44,9 @@ kvm)
 esac
 dep=
 [ -f "/lab/departures/$impl-$backend.txt" ] && dep="-d /lab/departures/$impl-$backend.txt"
+# departures seen on the AMD lab boot only (kvm over kvm_amd)
+[ "$backend" = kvm ] && [ "$vendor" = amd ] && [ -f "/lab/departures/$impl-kvm-amdlab.txt" ] &&
+	dep="$dep -d /lab/departures/$impl-kvm-amdlab.txt"
 # The runner's TAP goes to stdout; its progress (stderr) becomes '#' lines.
 # A copy of the report for selftest/lab-external.sh (LAB_CONFORM_SAVE=FILE;
 # a whole-suite run of the default runner saves /tmp/conform-BACKEND.tap).

@@ -16,7 +16,9 @@
  *                          pass of a listed test is XPASS (flagged)
  *   -j, --junit FILE       also write JUnit XML
  *   -J, --json FILE        also write a JSON report
- *   -T, --timeout-scale X  multiply every declared timeout by X (default 1)
+ *   -T, --timeout-scale X  multiply every declared timeout by X (default 1);
+ *                          tests see it as DUNE_CONFORM_TIMEOUT_SCALE and
+ *                          scale their own bounds (fuzz budgets, watchdogs)
  *       --long             long fuzzing: --fuzz-scale 100
  *       --fuzz-scale X     multiply the iteration counts of the fuzz tests
  *                          (IDs containing ".fuzz.") by X, exported to them
@@ -758,6 +760,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(scale_str, sizeof(scale_str), "%g", fuzz_scale);
 	setenv("DUNE_FUZZ_SCALE", scale_str, 1);
+	/* tests with their own time bounds (the fuzz watchdogs) scale them too */
+	snprintf(scale_str, sizeof(scale_str), "%g", timeout_scale);
+	setenv("DUNE_CONFORM_TIMEOUT_SCALE", scale_str, 1);
 	for (size_t i = 0; i < nr_want_profiles; i++) {
 		bool ok = false;
 

@@ -132,28 +132,27 @@ static void vmx_forked(void)
 }
 
 /*
- * Enter the dune_signal() handler of sig; false if it cannot be now (it
- * stays pending for the next stop).
+ * Run the guest's IDT entry vec as if the CPU had delivered it, at rip;
+ * false if it cannot be now.
  *
  * Ring 0: a hardware-style interrupt frame below the red zone, then the
  * vector's IDT stub.  Ring 3: DUNE_ENTER cannot change CS, so the guest
  * is re-entered at DUNE_VMX_SIGNAL_RIP, which is never mapped: its first
  * instruction fetch faults, the CPU delivers the #PF from ring 3 through
  * the IDT (ring switch, IST stack, the frame it builds for ring 3) and the
- * trap dispatch runs vector 200+sig on that frame with the interrupted
- * RIP put back, in ring 0; ring 3 resumes when the handler returns.
- * in_usermode with IF=0 is ring 0 between setting it and IRETQ (or the
- * ring-3 syscall entry before clearing it): not now.
+ * trap dispatch runs vector vec on that frame with rip put back, in ring
+ * 0; ring 3 resumes when the handler returns.
  */
-static bool vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig)
+static bool vmx_deliver(struct dune_percpu *pc, struct dune_config *conf, uint64_t vec,
+			uint64_t rip)
 {
 	uint64_t *sp;
 
 	if (pc->in_usermode) {
-		if (!(conf->rflags & 0x200UL) || pc->sig_vec)
+		if (pc->sig_vec)
 			return false;
-		pc->sig_rip = conf->rip;
-		pc->sig_vec = (uint64_t)(DUNE_SIGNAL_INTR_BASE + sig);
+		pc->sig_rip = rip;
+		pc->sig_vec = vec;
 		conf->rip = DUNE_VMX_SIGNAL_RIP;
 		return true;
 	}
@@ -163,11 +162,46 @@ static bool vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig
 	*--sp = conf->rsp;
 	*--sp = conf->rflags;
 	*--sp = GD_KT;
-	*--sp = conf->rip;
+	*--sp = rip;
 	conf->rsp = (uintptr_t)sp;
-	conf->rip = (uintptr_t)dune_idt_stubs + (uintptr_t)(DUNE_SIGNAL_INTR_BASE + sig) * 16;
+	conf->rip = (uintptr_t)dune_idt_stubs + (uintptr_t)vec * 16;
 	conf->rflags &= ~0x200UL;
 	return true;
+}
+
+/*
+ * Enter the dune_signal() handler of sig; false if it cannot be now (it
+ * stays pending for the next stop).  in_usermode with IF=0 is ring 0
+ * between setting it and IRETQ (or the ring-3 syscall entry before
+ * clearing it): not now.
+ */
+static bool vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig)
+{
+	if (pc->in_usermode && !(conf->rflags & 0x200UL))
+		return false;
+	return vmx_deliver(pc, conf, (uint64_t)(DUNE_SIGNAL_INTR_BASE + sig), conf->rip);
+}
+
+/*
+ * The module intercepts #BP and #DB (DUNE_RET_INTERRUPT, status = vector;
+ * dune-abi.md section 4).  libdune delivers them to the guest's own IDT,
+ * so a T_BRKPT / T_DEBUG handler runs as it does on the kvm backend (and
+ * without one, the default handler reports the trap).  #BP exits report
+ * the RIP of the int3 (a one-byte instruction, the only #BP the exception
+ * bitmap sees: `int $3` is a software interrupt); the CPU would have
+ * pushed the address after it.  #DB is delivered at the reported RIP
+ * (single-step and data breakpoints are trap-like: RIP is already past the
+ * instruction).  False for a trap in ring 0 inside the ring-3 switch.
+ */
+static bool vmx_reflect_debug(struct dune_percpu *pc, struct dune_config *conf)
+{
+	uint64_t vec = (uint64_t)conf->status;
+
+	if (vec != T_BRKPT && vec != T_DEBUG)
+		return false;
+	if (pc->in_usermode && !(conf->rflags & 0x200UL))
+		return false;
+	return vmx_deliver(pc, conf, vec, conf->rip + (vec == T_BRKPT ? 1 : 0));
 }
 
 static long vmx_enter(struct dune_percpu *pc)
@@ -223,9 +257,11 @@ static long vmx_enter(struct dune_percpu *pc)
 			continue;
 		}
 		case DUNE_RET_INTERRUPT:
-			dune_err("vmx: guest took #%s (vector %lld) at rip %#llx: no debugger attached",
-				 conf.status == 3 ? "BP" : "DB", (long long)conf.status,
-				 (unsigned long long)conf.rip);
+			if (vmx_reflect_debug(pc, &conf))
+				continue;
+			dune_err("vmx: guest took vector %lld at rip %#llx inside libdune's ring-3 switch "
+				 "(interrupts off): cannot deliver it to the guest's IDT",
+				 (long long)conf.status, (unsigned long long)conf.rip);
 			exit(EXIT_FAILURE);
 		case DUNE_RET_EPT_VIOLATION:
 			dune_err("vmx: EPT violation at rip %#llx rsp %#llx: the guest touched an address "
@@ -261,6 +297,9 @@ const struct dune_backend dune_backend_vmx = {
 	.release = vmx_release,
 	.forget = vmx_forget,
 	.forked = vmx_forked,
-	.apic = true,
+	/* the original ABI's x2APIC part (ID/EOI MSRs passed through, ICR
+	 * writes as posted IPIs) is not in ref-module: a guest RDMSR of the
+	 * APIC ID stops the vCPU as an unhandled exit (api.apic.helpers) */
+	.apic = false,
 	.mirrors_host = false,
 };
