@@ -8,7 +8,7 @@ conformance/api and conformance/guest, with the static helpers they call)
 and libdune's native unit tests (Criterion Test() blocks of ref-lib/tests).
 With lab TAP files it adds each backend's result per function.
 
-  coverage.py [--tap BACKEND=FILE ...] [--markdown] [--check]
+  coverage.py [--tap NAME=FILE[@LABEL] ...] [--markdown] [--check]
 
   --markdown   the table: function -> test IDs -> result per backend
   --check      TAP: one line per function, "not ok" for a function no test
@@ -149,16 +149,18 @@ def all_tests():
     return tests
 
 
-TAP_LINE = re.compile(r"^(ok|not ok)\s+\d+\s+-\s+[\w.-]+:\s+(\S+)(.*)$")
+TAP_LINE = re.compile(r"^(ok|not ok)\s+\d+\s+-\s+([\w.-]+):\s+(\S+)(.*)$")
 
 
-def read_tap(path):
+def read_tap(path, label=None):
+    """{test id: verdict} of a lab TAP file; with label, only the lines of
+    that lab entry (e.g. conformance.vmx)."""
     res = {}
     for line in open(path, errors="replace"):
         m = TAP_LINE.match(line.strip())
-        if not m:
+        if not m or (label and m.group(2) != label):
             continue
-        ok, tid, rest = m.group(1), m.group(2), m.group(3)
+        ok, tid, rest = m.group(1), m.group(3), m.group(4)
         if "# SKIP" in rest:
             v = "skip"
         elif "# TODO" in rest:
@@ -183,8 +185,9 @@ def summarize(tids, results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--tap", action="append", default=[], metavar="BACKEND=FILE",
-                    help="lab TAP of a conformance run on that backend (repeatable)")
+    ap.add_argument("--tap", action="append", default=[], metavar="NAME=FILE[@LABEL]",
+                    help="a column from a lab TAP file; @LABEL keeps only that lab entry's "
+                    "lines (e.g. vmx=lab-intel.tap@conformance.vmx); repeatable")
     ap.add_argument("--markdown", action="store_true", help="print the coverage table")
     ap.add_argument("--check", action="store_true", help="TAP: every API function is called by a test")
     a = ap.parse_args()
@@ -195,9 +198,12 @@ def main():
         if "=" not in spec:
             ap.error("--tap wants BACKEND=FILE, not %r" % spec)
         name, path = spec.split("=", 1)
+        label = None
+        if "@" in path:
+            path, label = path.rsplit("@", 1)
         if not os.path.exists(path):
             sys.exit("coverage.py: %s: no such file" % path)
-        backends.append((name, read_tap(path)))
+        backends.append((name, read_tap(path, label)))
 
     funcs = api_functions()
     tests = all_tests()

@@ -253,7 +253,9 @@ static inline void __invpcid(unsigned long pcid, unsigned long addr, unsigned lo
 	__asm__ volatile("invpcid %0, %1" : : "m"(desc), "r"(type) : "memory");
 }
 
-/* true when the guest has CR4.PCIDE set (so CR3 bits 0..11 are a PCID) */
+/* true when the guest has CR4.PCIDE set (so CR3 bits 0..11 are a PCID); in
+ * guest ring 0 read from CR4 itself, in host mode what the kvm backend set
+ * up (false on vmx before the first dune_enter) */
 bool dune_has_pcid(void);
 
 /* assert() as in the original: dune_printf + dune_die.  Define

@@ -76,8 +76,14 @@ bool dune_is_in_guest(void)
 bool dune_has_pcid(void)
 {
 	extern bool dune_guest_pcid;
+	uint64_t cr4;
 
-	return dune_guest_pcid;
+	/* in guest ring 0 ask the CPU: on vmx the module sets CR4.PCIDE where
+	 * the host has PCID (dune-abi.md section 6); kvm: as libdune set it */
+	if (!dune_is_in_guest())
+		return dune_guest_pcid;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	return cr4 & (1UL << 17);
 }
 
 static int pick_backend(void)
