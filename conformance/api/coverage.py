@@ -158,7 +158,7 @@ def read_tap(path, label=None):
     res = {}
     for line in open(path, errors="replace"):
         m = TAP_LINE.match(line.strip())
-        if not m or (label and m.group(2) != label):
+        if not m or (label and m.group(2) not in label.split(",")):
             continue
         ok, tid, rest = m.group(1), m.group(3), m.group(4)
         if "# SKIP" in rest:
@@ -186,8 +186,9 @@ def summarize(tids, results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tap", action="append", default=[], metavar="NAME=FILE[@LABEL]",
-                    help="a column from a lab TAP file; @LABEL keeps only that lab entry's "
-                    "lines (e.g. vmx=lab-intel.tap@conformance.vmx); repeatable")
+                    help="a column from a lab TAP file; @LABEL keeps only the lines of that "
+                    "lab entry (or of a comma-separated list of them), e.g. "
+                    "vmx=lab-intel.tap@conformance.vmx; repeatable")
     ap.add_argument("--markdown", action="store_true", help="print the coverage table")
     ap.add_argument("--check", action="store_true", help="TAP: every API function is called by a test")
     a = ap.parse_args()
