@@ -169,6 +169,39 @@ Test(vm, mprotect_and_unmap)
 	cr_expect_eq(*pte, 0);
 }
 
+Test(vm, mprotect_range_across_tables_and_holes)
+{
+	/* 0x3fe000..0x402000 crosses a 2 MiB boundary (two level-0 tables);
+	 * 0x600000.. has no table at all; 0x401000 is a hole in a table */
+	uintptr_t base = 0x3fe000, v;
+	ptent_t *pte;
+
+	cr_assert_eq(dune_vm_map_phys(root, (void *)base, 3 * PGSIZE, (void *)0x5000000,
+				      PERM_R | PERM_W), 0);
+	cr_assert_eq(dune_vm_map_phys(root, (void *)0x402000, PGSIZE, (void *)0x5004000,
+				      PERM_R | PERM_W), 0);
+	cr_assert_eq(dune_vm_mprotect(root, (void *)base, 0x800000 - base, PERM_R), 0);
+	for (v = base; v < 0x403000; v += PGSIZE) {
+		cr_assert_eq(dune_vm_lookup(root, (void *)v, CREATE_NONE, &pte), 0, "%#lx", v);
+		if (v == 0x401000) {
+			cr_expect_eq(*pte, 0, "the hole at %#lx stays empty", v);
+			continue;
+		}
+		cr_expect(*pte & PTE_P, "%#lx present", v);
+		cr_expect(!(*pte & PTE_W), "%#lx read-only now", v);
+		cr_expect_eq(PTE_ADDR(*pte), 0x5000000UL + (v - base), "%#lx keeps its address", v);
+	}
+	cr_expect_eq(dune_vm_lookup(root, (void *)0x600000, CREATE_NONE, &pte), -ENOENT,
+		     "no table was created for the empty region");
+	cr_assert_eq(dune_vm_mprotect(root, (void *)(base + PGSIZE), 2 * PGSIZE, PERM_R | PERM_W), 0);
+	cr_assert_eq(dune_vm_lookup(root, (void *)base, CREATE_NONE, &pte), 0);
+	cr_expect(!(*pte & PTE_W), "the page before the range keeps read-only");
+	cr_assert_eq(dune_vm_lookup(root, (void *)(base + 2 * PGSIZE), CREATE_NONE, &pte), 0);
+	cr_expect(*pte & PTE_W, "the last page of the range (in the next table) is writable again");
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x402000, CREATE_NONE, &pte), 0);
+	cr_expect(!(*pte & PTE_W), "the page after the range keeps read-only");
+}
+
 Test(vm, partial_mprotect_splits_big_page)
 {
 	ptent_t *pte;
