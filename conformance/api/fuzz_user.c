@@ -131,6 +131,10 @@ static long u_want[512];		/* E_VALUE answers, by system call number */
 static int u_devnull = -1;
 static char u_buf[8192] __attribute__((aligned(64)));
 static bool u_kvm, u_badrip;
+/* DUNE_FUZZ_TRACE=FILE (a console: /dev/ttyS0 in the lab, or /dev/kmsg):
+ * each iteration's start and passed-through call are written there first,
+ * unbuffered, so the last one survives a crash of the host itself */
+static int u_trace_fd = -1;
 static uint64_t u_code_lo, u_code_hi;
 static struct fuzz_rng u_rng;	/* argument choices in the syscall handler */
 static struct {
@@ -244,6 +248,10 @@ static void on_syscall(struct dune_tf *tf)
 	tf->rcx = av[3];
 	tf->r8 = av[4];
 	tf->r9 = av[5];
+	if (u_trace_fd >= 0)
+		dprintf(u_trace_fd, "%s: iteration %" PRIu64 ": %s(%#" PRIx64 ", %#" PRIx64 ", %#" PRIx64
+			", %#" PRIx64 ", %#" PRIx64 ", %#" PRIx64 ")\n", uf->id, u_iter, s->name, av[0], av[1],
+			av[2], av[3], av[4], av[5]);
 	dune_passthrough_syscall(tf);
 	got = (long)tf->rax;
 	if (bad && s->exp != E_NOSYS) {
@@ -503,6 +511,8 @@ static void user_worker(struct fuzz *f, uint64_t first, uint64_t end, void *arg)
 	fz_ring3_spin = getenv("DUNE_FUZZ_USER_SPIN") != NULL;
 	fz_ring3_gs = getenv("DUNE_FUZZ_USER_GS") != NULL;
 	fz_ring3_int3 = true;
+	if (getenv("DUNE_FUZZ_TRACE") && *getenv("DUNE_FUZZ_TRACE"))
+		u_trace_fd = open(getenv("DUNE_FUZZ_TRACE"), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
 	u_badrip = getenv("DUNE_FUZZ_USER_BADRIP") != NULL;
 	u_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	r = dune_init(false);
@@ -602,6 +612,10 @@ static void user_worker(struct fuzz *f, uint64_t first, uint64_t end, void *arg)
 		fuzz_note(f, it, "ring 3 rip=%#lx rsp=%#lx rflags=%#lx rax=%#lx rdi=%#lx rsi=%#lx code=%s",
 			  (unsigned long)tf.rip, (unsigned long)tf.rsp, (unsigned long)tf.rflags,
 			  (unsigned long)tf.rax, (unsigned long)tf.rdi, (unsigned long)tf.rsi, hex);
+		if (u_trace_fd >= 0)
+			dprintf(u_trace_fd, "%s: iteration %" PRIu64 ": ring 3 rip=%#lx rsp=%#lx "
+				"rflags=%#lx code=%s\n", f->id, it, (unsigned long)tf.rip,
+				(unsigned long)tf.rsp, (unsigned long)tf.rflags, hex);
 
 		u_nsys = 0;
 		u_last.vec = -2;
