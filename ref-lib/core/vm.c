@@ -269,41 +269,14 @@ struct page *dune_vm_lookup_page(ptent_t *root, void *va)
 	return dune_pa2page(PTE_ADDR(*pte));
 }
 
-/*
- * The appel benchmarks' hot path: one walk per 2 MiB of 4K pages (pt, the
- * level-0 table of the region being changed, is reused up to pt_end).
- */
-int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
+/* dune_vm_mprotect's general case: one walk per 2 MiB of 4K pages (pt, the
+ * level-0 table of the region being changed, is reused up to pt_end) */
+static int __attribute__((noinline)) mprotect_range(ptent_t *root, uintptr_t v, uintptr_t end,
+						    ptent_t flags)
 {
-	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len, pt_end = 0;
-	ptent_t flags = perm_to_flags(perm);
+	uintptr_t pt_end = 0;
 	ptent_t *pte, *pt = NULL;
 	int ret;
-
-#ifdef DUNE_MUTANT_LIB_MPROTECT_NOP
-	return 0;	/* mutant LIB_MPROTECT_NOP: permissions never change */
-#endif
-
-	/* one 4K page mapped through 4K tables (an appel handler's call): one
-	 * inline walk; anything else (big pages, absent tables) below */
-	if (len && end - v <= PGSIZE) {
-		ptent_t e = root[PDX(3, v)];
-
-		if (pte_present(e)) {
-			e = ((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(2, v)];
-			if ((e & (PTE_P | PTE_PS)) == PTE_P) {
-				pt = (ptent_t *)(uintptr_t)PTE_ADDR(e);
-				e = pt[PDX(1, v)];
-				if ((e & (PTE_P | PTE_PS)) == PTE_P) {
-					pte = &((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(0, v)];
-					if (*pte)
-						*pte = PTE_ADDR(*pte) | flags;
-					return 0;
-				}
-			}
-		}
-		pt = NULL;
-	}
 
 	while (v < end) {
 		if (pt && v < pt_end) {
@@ -344,6 +317,39 @@ int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
 		v += PGSIZE;
 	}
 	return 0;
+}
+
+/*
+ * The appel benchmarks' hot path: a handler changes one 4K page per trap.
+ * That case (4K tables all the way down) is one inline walk here, without
+ * the range loop's frame; anything else goes to mprotect_range().
+ */
+int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
+{
+	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
+	ptent_t flags = perm_to_flags(perm), e, *pte;
+
+#ifdef DUNE_MUTANT_LIB_MPROTECT_NOP
+	return 0;	/* mutant LIB_MPROTECT_NOP: permissions never change */
+#endif
+
+	if (len && end - v <= PGSIZE) {
+		e = root[PDX(3, v)];
+		if (!pte_present(e))
+			goto general;
+		e = ((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(2, v)];
+		if ((e & (PTE_P | PTE_PS)) != PTE_P)
+			goto general;
+		e = ((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(1, v)];
+		if ((e & (PTE_P | PTE_PS)) != PTE_P)
+			goto general;
+		pte = &((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(0, v)];
+		if (*pte)
+			*pte = PTE_ADDR(*pte) | flags;
+		return 0;
+	}
+general:
+	return mprotect_range(root, v, end, flags);
 }
 
 void dune_vm_unmap(ptent_t *root, void *va, size_t len)
