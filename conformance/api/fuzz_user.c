@@ -135,6 +135,7 @@ static bool u_kvm, u_badrip;
  * each iteration's start and passed-through call are written there first,
  * unbuffered, so the last one survives a crash of the host itself */
 static int u_trace_fd = -1;
+static bool u_no_tf;
 static uint64_t u_code_lo, u_code_hi;
 static struct fuzz_rng u_rng;	/* argument choices in the syscall handler */
 static struct {
@@ -514,6 +515,7 @@ static void user_worker(struct fuzz *f, uint64_t first, uint64_t end, void *arg)
 	if (getenv("DUNE_FUZZ_TRACE") && *getenv("DUNE_FUZZ_TRACE"))
 		u_trace_fd = open(getenv("DUNE_FUZZ_TRACE"), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
 	u_badrip = getenv("DUNE_FUZZ_USER_BADRIP") != NULL;
+	u_no_tf = getenv("DUNE_FUZZ_USER_NO_TF") != NULL;
 	u_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	r = dune_init(false);
 	if (r)
@@ -591,7 +593,8 @@ static void user_worker(struct fuzz *f, uint64_t first, uint64_t end, void *arg)
 		/* user flags only: IOPL 0; IF on, so that the run bound can interrupt;
 		 * TF only on kvm (on vmx a #DB ends the process, by the ABI) */
 		tf.rflags = 0x202 | (fuzz_next(&rr) & 0x40cd5);
-		if (u_kvm && fuzz_chance(&rr, 1, 16))
+		/* (DUNE_FUZZ_USER_NO_TF: the same draws, TF left clear) */
+		if (u_kvm && fuzz_chance(&rr, 1, 16) && !u_no_tf)
 			tf.rflags |= 0x100;
 		tf.rax = fz_reg_value(&rr, &a);
 		tf.rbx = fz_reg_value(&rr, &a);
