@@ -40,11 +40,15 @@ CTEST(init_hello,
 }
 
 static volatile int bp_count;
-static volatile uintptr_t bp_rip;
+static volatile uintptr_t bp_rip, bp_rips[4], bp_rsps[4];
 static volatile uint16_t bp_cs;
 
 static void breakpoint_handler(struct dune_tf *tf)
 {
+	if (bp_count < 4) {
+		bp_rips[bp_count] = tf->rip;
+		bp_rsps[bp_count] = tf->rsp;
+	}
 	bp_count++;
 	bp_rip = tf->rip;
 	bp_cs = tf->cs;
@@ -61,7 +65,9 @@ CTEST(trap_breakpoint,
 	ENTER();
 	dune_register_intr_handler(T_BRKPT, breakpoint_handler);
 	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after1) : : "memory");
-	CT_ASSERT_EQ(bp_count, 1);
+	CT_ASSERT(bp_count == 1, "one int3 (next rip %#lx), %d deliveries: rip/rsp %#lx/%#lx, %#lx/%#lx",
+		  (unsigned long)after1, bp_count, (unsigned long)bp_rips[0], (unsigned long)bp_rsps[0],
+		  (unsigned long)bp_rips[1], (unsigned long)bp_rsps[1]);
 	CT_EXPECT_EQ(bp_rip, after1);
 	CT_EXPECT_EQ(bp_cs & 3, 0);
 	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after2) : : "memory");
