@@ -2,10 +2,10 @@
 /*
  * lab_path_ticks - path lengths of libdune's ring-0 primitives, one by one
  * (lab ticks = rdtsc in Bochs = emulated instructions), to see where the
- * appel benchmarks spend theirs: dune_vm_mprotect of one page, invlpg,
- * a #UD trap to a handler and back, a #PF to the page-fault handler and
- * back, a forwarded getpid.  Prints TAP: one ok line per primitive with
- * min and median ticks per call.
+ * appel benchmarks spend theirs: dune_vm_mprotect of one page, invlpg, a
+ * #UD trap to a handler and back, a #PF to the page-fault handler and
+ * back, a forwarded getpid, a CR3 reload, dune_vm_mprotect of 100 pages.
+ * Prints TAP: one ok line per primitive with min and median ticks per call.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -54,7 +54,7 @@ int main(void)
 	unsigned long a, b;
 	int i, ret;
 
-	printf("1..6\n");
+	printf("1..7\n");
 	ret = dune_init_and_enter();
 	if (ret) {
 		printf("not ok 1 - dune_init_and_enter: %d\n", ret);
@@ -124,5 +124,26 @@ int main(void)
 		t[i] = b - a - overhead;
 	}
 	report(6, "dune_flush_tlb (CR3 reload)", t);
+
+	{
+		volatile char *big = mmap(NULL, 100 * PGSIZE, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (big == MAP_FAILED) {
+			printf("not ok 7 - mmap of 100 pages\n");
+			return 1;
+		}
+		for (i = 0; i < 100; i++)
+			big[i * PGSIZE] = 1;
+		for (i = 0; i < N; i++) {
+			a = dune_get_ticks();
+			dune_vm_mprotect(pgroot, (void *)big, 100 * PGSIZE, (i & 1) ? PERM_R | PERM_W | PERM_U :
+					 PERM_R | PERM_U);
+			b = dune_get_ticks();
+			t[i] = b - a - overhead;
+		}
+		dune_vm_mprotect(pgroot, (void *)big, 100 * PGSIZE, PERM_R | PERM_W | PERM_U);
+		report(7, "dune_vm_mprotect (100 4K pages)", t);
+	}
 	return 0;
 }
