@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,6 +255,27 @@ CTEST(vm_pcid,
 	CT_EXPECT_EQ(dune_has_pcid(), !!(cr4 & (1UL << 17)));
 	if (!(c & (1U << 17)))
 		CT_EXPECT(!dune_has_pcid(), "dune_has_pcid() is true on a CPU without PCID");
+}
+
+CTEST(init_die,
+      .id = "api.init.die",
+      .profile = "core",
+      .what = "dune_die in Dune mode ends the process at once with exit status 1 (a forked child enters and dies; the parent sees the status)",
+      .needs = "dune")
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (dune_init_and_enter())
+			_exit(3);
+		dune_die();
+		_exit(4);	/* not reached */
+	}
+	CT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	CT_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1, "the child ended with status %#x, want exit(1)",
+		  status);
 }
 
 CTEST(init_bad_backend,
