@@ -26,4 +26,20 @@ static inline uint16_t read_cs(void)
 	return cs;
 }
 
+/* run an int3; returns the address just past it (where #BP delivery resumes) */
+static inline __attribute__((always_inline)) uintptr_t int3_here(void)
+{
+	uintptr_t after;
+
+	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after) : : "memory");
+	return after;
+}
+
+/* a #DE: divide 1 by 0 with `div %ecx` (2 bytes: a handler skips it with rip += 2) */
+static inline __attribute__((always_inline)) void divide_by_zero(void)
+{
+	__asm__ volatile("xor %%edx, %%edx\n\tmov $1, %%eax\n\txor %%ecx, %%ecx\n\t"
+			 "div %%ecx" : : : "rax", "rcx", "rdx", "memory");
+}
+
 #endif

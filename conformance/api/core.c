@@ -34,8 +34,7 @@ CTEST(init_hello,
 	ENTER();
 	CT_EXPECT_EQ(read_cs() & 3, 0);
 	dune_register_intr_handler(T_DIVIDE, divide_by_zero_handler);
-	__asm__ volatile("xor %%edx, %%edx\n\tmov $1, %%eax\n\txor %%ecx, %%ecx\n\t"
-			 "div %%ecx" : : : "rax", "rcx", "rdx", "memory");
+	divide_by_zero();
 	CT_ASSERT(divide_caught, "the handler did not run");
 	printf("hello: recovered from divide by zero\n");
 }
@@ -65,13 +64,13 @@ CTEST(trap_breakpoint,
 
 	ENTER();
 	dune_register_intr_handler(T_BRKPT, breakpoint_handler);
-	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after1) : : "memory");
+	after1 = int3_here();
 	CT_ASSERT(bp_count == 1, "one int3 (next rip %#lx), %d deliveries: rip/rsp %#lx/%#lx, %#lx/%#lx",
 		  (unsigned long)after1, bp_count, (unsigned long)bp_rips[0], (unsigned long)bp_rsps[0],
 		  (unsigned long)bp_rips[1], (unsigned long)bp_rsps[1]);
 	CT_EXPECT_EQ(bp_rip, after1);
 	CT_EXPECT_EQ(bp_cs & 3, 0);
-	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after2) : : "memory");
+	after2 = int3_here();
 	CT_ASSERT_EQ(bp_count, 2);
 	CT_EXPECT_EQ(bp_rip, after2);
 }
@@ -175,8 +174,7 @@ CTEST(trap_dump_trap_frame,
 
 	ENTER();
 	dune_register_intr_handler(T_DIVIDE, dump_handler);
-	__asm__ volatile("xor %%edx, %%edx\n\tmov $1, %%eax\n\txor %%ecx, %%ecx\n\t"
-			 "div %%ecx" : : : "rax", "rcx", "rdx", "memory");
+	divide_by_zero();
 	CT_ASSERT(dump_rip != 0, "the T_DIVIDE handler did not run");
 	snprintf(want, sizeof(want), "RIP 0x%016lx  CS 0x%04x", (unsigned long)dump_rip, GD_KT);
 	CT_EXPECT(strstr(dump_out, "--- Begin Trap Dump ---") != NULL, "no dump header in '%s'", dump_out);

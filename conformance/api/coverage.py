@@ -25,13 +25,6 @@ HEADER = os.path.join(TOP, "include", "dune", "dune.h")
 CONFORM_DIRS = [os.path.join(TOP, "conformance", "api"), os.path.join(TOP, "conformance", "guest")]
 UNIT_DIR = os.path.join(TOP, "ref-lib", "tests")
 
-# Functions of the original API that are not called directly but through
-# another (the original's own aliases); a call of the right-hand one counts.
-ALIASES = {
-    "dune_init_and_enter": ["dune_init", "dune_enter"],
-}
-
-CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 IDENT = re.compile(r"\b([A-Za-z_]\w*)\b")
 PROTO = re.compile(r"^(?:static\s+inline\s+)?(?:const\s+)?(?:struct\s+)?[A-Za-z_][\w\s\*]*?[\s\*]"
                    r"([A-Za-z_]\w*)\s*\(")
@@ -210,10 +203,7 @@ def main():
     tests = all_tests()
     by_func = {}
     for fn in funcs:
-        names = [fn] + ALIASES.get(fn, [])
         by_func[fn] = sorted(t for t, calls in tests.items() if fn in calls)
-        if not by_func[fn] and fn in ALIASES:
-            by_func[fn] = sorted(t for t, calls in tests.items() if all(n in calls for n in names[1:]))
 
     rc = 0
     if a.check:

@@ -501,6 +501,7 @@ struct uarg {
 static void user_worker(struct fuzz *f, uint64_t first, uint64_t end, void *arg)
 {
 	const struct uarg *ua = arg;
+	const char *trace;
 	struct upage code, data, stack, weird;
 	struct fz_addrs a;
 	struct fz_code c;
@@ -512,8 +513,9 @@ static void user_worker(struct fuzz *f, uint64_t first, uint64_t end, void *arg)
 	fz_ring3_spin = getenv("DUNE_FUZZ_USER_SPIN") != NULL;
 	fz_ring3_gs = getenv("DUNE_FUZZ_USER_GS") != NULL;
 	fz_ring3_int3 = true;
-	if (getenv("DUNE_FUZZ_TRACE") && *getenv("DUNE_FUZZ_TRACE"))
-		u_trace_fd = open(getenv("DUNE_FUZZ_TRACE"), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+	trace = getenv("DUNE_FUZZ_TRACE");
+	if (trace && *trace)
+		u_trace_fd = open(trace, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
 	u_badrip = getenv("DUNE_FUZZ_USER_BADRIP") != NULL;
 	u_no_tf = getenv("DUNE_FUZZ_USER_NO_TF") != NULL;
 	u_devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -730,6 +732,35 @@ CTEST(fuzz_user_syscall,
 
 /* ------------------------------------------------------------ regression */
 
+/* The regression cases' ring 3: a code page holding prog (len bytes) and a
+ * stack page, mapped and the TLB flushed; -1 if a page could not be mapped. */
+static int regress_pages(struct upage *code, struct upage *stack, const void *prog, size_t len)
+{
+	if (map_user_page(code, U_CODE, PERM_R | PERM_X | PERM_U) ||
+	    map_user_page(stack, U_STACK, PERM_R | PERM_W | PERM_U))
+		return -1;
+	memcpy(code->p, prog, len);
+	dune_flush_tlb();
+	return 0;
+}
+
+/* a ring-3 frame that starts at rip on the stack page, interrupts on */
+static void regress_tf(struct dune_tf *tf, uintptr_t rip)
+{
+	memset(tf, 0, sizeof(*tf));
+	tf->rip = rip;
+	tf->rsp = U_STACK + PGSIZE - 64;
+	tf->rflags = 0x202;
+}
+
+/* cb for every exception vector but #PF */
+static void regress_all_traps(dune_intr_cb cb)
+{
+	for (int v = 0; v < 32; v++)
+		if (v != 14)
+			dune_register_intr_handler(v, cb);
+}
+
 static volatile uint64_t vmcall_rax, vmcall_rip;
 
 static void vmcall_trap(struct dune_tf *tf)
@@ -755,17 +786,9 @@ CTEST(regress_user_vmcall,
 	int ret;
 
 	ENTER();
-	for (int v = 0; v < 32; v++)
-		if (v != 14)
-			dune_register_intr_handler(v, vmcall_trap);
-	CT_ASSERT(map_user_page(&code, U_CODE, PERM_R | PERM_X | PERM_U) == 0 &&
-		  map_user_page(&stack, U_STACK, PERM_R | PERM_W | PERM_U) == 0, "mapping pages");
-	memcpy(code.p, prog, sizeof(prog));
-	dune_flush_tlb();
-	memset(&tf, 0, sizeof(tf));
-	tf.rip = U_CODE;
-	tf.rsp = U_STACK + PGSIZE - 64;
-	tf.rflags = 0x202;
+	regress_all_traps(vmcall_trap);
+	CT_ASSERT(regress_pages(&code, &stack, prog, sizeof(prog)) == 0, "mapping pages");
+	regress_tf(&tf, U_CODE);
 	ret = dune_jump_to_user(&tf);
 	ct_log("backend %s: ring 3 trapped at rip %#lx (VMCALL at %#lx) with rax %#lx", dune_backend_name(),
 	       (unsigned long)vmcall_rip, (unsigned long)U_CODE + 5, (unsigned long)vmcall_rax);
@@ -812,14 +835,8 @@ CTEST(regress_user_ldt,
 	dune_register_intr_handler(T_SEGNP, ldt_trap_11);
 	dune_register_intr_handler(T_GPFLT, ldt_trap_13);
 	dune_register_pgflt_handler(ldt_pgflt);
-	CT_ASSERT(map_user_page(&code, U_CODE, PERM_R | PERM_X | PERM_U) == 0 &&
-		  map_user_page(&stack, U_STACK, PERM_R | PERM_W | PERM_U) == 0, "mapping pages");
-	memcpy(code.p, prog, sizeof(prog));
-	dune_flush_tlb();
-	memset(&tf, 0, sizeof(tf));
-	tf.rip = U_CODE;
-	tf.rsp = U_STACK + PGSIZE - 64;
-	tf.rflags = 0x202;
+	CT_ASSERT(regress_pages(&code, &stack, prog, sizeof(prog)) == 0, "mapping pages");
+	regress_tf(&tf, U_CODE);
 	CT_EXPECT_EQ(dune_jump_to_user(&tf), 0x77);
 	CT_EXPECT(ldt_vec == T_GPFLT, "the LDT selector load raised vector %d, want #GP (13)", ldt_vec);
 }
@@ -874,9 +891,7 @@ CTEST(regress_user_privileged,
 	dune_register_intr_handler(T_ILLOP, priv_trap_6);
 	dune_register_intr_handler(T_GPFLT, priv_trap_13);
 	dune_register_pgflt_handler(priv_pgflt);
-	CT_ASSERT(map_user_page(&code, U_CODE, PERM_R | PERM_X | PERM_U) == 0 &&
-		  map_user_page(&stack, U_STACK, PERM_R | PERM_W | PERM_U) == 0, "mapping pages");
-	dune_flush_tlb();
+	CT_ASSERT(regress_pages(&code, &stack, "", 0) == 0, "mapping pages");
 	for (i = 0; i < sizeof(insns) / sizeof(insns[0]); i++) {
 		struct dune_tf tf;
 		int ret;
@@ -884,10 +899,7 @@ CTEST(regress_user_privileged,
 		memset(code.p, 0x90, 64);
 		memcpy(code.p, insns[i].insn, insns[i].len);
 		memcpy(code.p + insns[i].len, "\x0f\x0b", 2);	/* ud2: it did not fault */
-		memset(&tf, 0, sizeof(tf));
-		tf.rip = U_CODE;
-		tf.rsp = U_STACK + PGSIZE - 64;
-		tf.rflags = 0x202;
+		regress_tf(&tf, U_CODE);
 		tf.rcx = 0x10;		/* rdmsr/wrmsr: the TSC; rdpmc: counter 16 */
 		priv_vec = -1;
 		ret = dune_jump_to_user(&tf);
@@ -931,16 +943,11 @@ CTEST(bug_noncanonical_rip,
 	int ret;
 
 	ENTER();
-	for (int v = 0; v < 32; v++)
-		if (v != 14)
-			dune_register_intr_handler(v, bug_trap);
+	regress_all_traps(bug_trap);
 	dune_register_pgflt_handler(bug_pgflt);
 	CT_ASSERT(map_user_page(&stack, U_STACK, PERM_R | PERM_W | PERM_U) == 0, "mapping a page");
 	dune_flush_tlb();
-	memset(&tf, 0, sizeof(tf));
-	tf.rip = 0x0000800000000000ULL;
-	tf.rsp = U_STACK + PGSIZE - 64;
-	tf.rflags = 0x202;
+	regress_tf(&tf, 0x0000800000000000ULL);
 	ret = dune_jump_to_user(&tf);
 	ct_log("dune_jump_to_user returned %#x", ret);
 	CT_EXPECT_EQ(tls_marker, 0x5eed);
@@ -977,19 +984,11 @@ CTEST(bug_user_gs,
 	int ret;
 
 	ENTER();
-	for (int v = 0; v < 32; v++)
-		if (v != 14)
-			dune_register_intr_handler(v, bug_trap);
+	regress_all_traps(bug_trap);
 	dune_register_pgflt_handler(bug_pgflt);
 	dune_register_syscall_handler(gs_syscall);
-	CT_ASSERT(map_user_page(&code, U_CODE, PERM_R | PERM_X | PERM_U) == 0 &&
-		  map_user_page(&stack, U_STACK, PERM_R | PERM_W | PERM_U) == 0, "mapping pages");
-	memcpy(code.p, prog, sizeof(prog));
-	dune_flush_tlb();
-	memset(&tf, 0, sizeof(tf));
-	tf.rip = U_CODE;
-	tf.rsp = U_STACK + PGSIZE - 64;
-	tf.rflags = 0x202;
+	CT_ASSERT(regress_pages(&code, &stack, prog, sizeof(prog)) == 0, "mapping pages");
+	regress_tf(&tf, U_CODE);
 	ret = dune_jump_to_user(&tf);
 	CT_EXPECT_EQ(ret, 0x15);
 	CT_EXPECT_EQ(gs_pid, getpid());
@@ -1035,18 +1034,12 @@ CTEST(bug_vmx_signal,
 	ENTER();
 	dune_signal(SIGALRM, count_signal);
 	dune_register_syscall_handler(spin_done);
-	CT_ASSERT(map_user_page(&code, U_CODE, PERM_R | PERM_X | PERM_U) == 0 &&
-		  map_user_page(&stack, U_STACK, PERM_R | PERM_W | PERM_U) == 0, "mapping pages");
-	memcpy(code.p, prog, sizeof(prog));
-	dune_flush_tlb();
+	CT_ASSERT(regress_pages(&code, &stack, prog, sizeof(prog)) == 0, "mapping pages");
 	/* how many TSC ticks are 20 ms */
 	t0 = dune_get_ticks();
 	usleep(20000);
 	t1 = dune_get_ticks();
-	memset(&tf, 0, sizeof(tf));
-	tf.rip = U_CODE;
-	tf.rsp = U_STACK + PGSIZE - 64;
-	tf.rflags = 0x202;
+	regress_tf(&tf, U_CODE);
 	tf.rbx = dune_get_ticks() + 3 * (t1 - t0);	/* spin 60 ms in ring 3 */
 	setitimer(ITIMER_REAL, &it, NULL);
 	ret = dune_jump_to_user(&tf);

@@ -184,10 +184,7 @@ static void user_breakpoint_handler(struct dune_tf *tf)
 /* runs in ring 3: int3, then report where it should have resumed */
 static void __attribute__((noinline)) user_int3(void)
 {
-	uintptr_t after;
-
-	__asm__ volatile("lea 1f(%%rip), %0\n\tint3\n1:" : "=r"(after) : : "memory");
-	ubp_after = after;
+	ubp_after = int3_here();
 	usys(MAGIC_DONE, 5, 0, 0, 0, 0, 0);
 }
 

@@ -133,7 +133,8 @@ static void vmx_forked(void)
 
 /*
  * Run the guest's IDT entry vec as if the CPU had delivered it, at rip;
- * false if it cannot be now.
+ * false if it cannot be now: in_usermode with IF=0 is ring 0 between
+ * setting it and IRETQ (or the ring-3 syscall entry before clearing it).
  *
  * Ring 0: a hardware-style interrupt frame below the red zone, then the
  * vector's IDT stub.  Ring 3: DUNE_ENTER cannot change CS, so the guest
@@ -149,7 +150,7 @@ static bool vmx_deliver(struct dune_percpu *pc, struct dune_config *conf, uint64
 	uint64_t *sp;
 
 	if (pc->in_usermode) {
-		if (pc->sig_vec)
+		if (!(conf->rflags & 0x200UL) || pc->sig_vec)
 			return false;
 		pc->sig_rip = rip;
 		pc->sig_vec = vec;
@@ -169,16 +170,10 @@ static bool vmx_deliver(struct dune_percpu *pc, struct dune_config *conf, uint64
 	return true;
 }
 
-/*
- * Enter the dune_signal() handler of sig; false if it cannot be now (it
- * stays pending for the next stop).  in_usermode with IF=0 is ring 0
- * between setting it and IRETQ (or the ring-3 syscall entry before
- * clearing it): not now.
- */
+/* Enter the dune_signal() handler of sig; false if it cannot be now (it
+ * stays pending for the next stop). */
 static bool vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig)
 {
-	if (pc->in_usermode && !(conf->rflags & 0x200UL))
-		return false;
 	return vmx_deliver(pc, conf, (uint64_t)(DUNE_SIGNAL_INTR_BASE + sig), conf->rip);
 }
 
@@ -198,8 +193,6 @@ static bool vmx_reflect_debug(struct dune_percpu *pc, struct dune_config *conf)
 	uint64_t vec = (uint64_t)conf->status;
 
 	if (vec != T_BRKPT && vec != T_DEBUG)
-		return false;
-	if (pc->in_usermode && !(conf->rflags & 0x200UL))
 		return false;
 	return vmx_deliver(pc, conf, vec, conf->rip + (vec == T_BRKPT ? 1 : 0));
 }

@@ -6,41 +6,26 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <dune/dune.h>
-
-#define N 200
-
-static int cmp(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "lab_ticks.h"
 
 static void measure(const char *mode, int n)
 {
-	static unsigned long t[N];
-	unsigned long overhead = ~0UL, a, b;
+	static unsigned long t[LAB_TICKS_N];
+	unsigned long overhead = lab_ticks_overhead(), a, b;
+	char what[64];
 	int i;
 
-	for (i = 0; i < N; i++) {
-		a = dune_get_ticks();
-		b = dune_get_ticks();
-		if (b - a < overhead)
-			overhead = b - a;
-	}
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < LAB_TICKS_N; i++) {
 		a = dune_get_ticks();
 		syscall(SYS_getpid);
 		b = dune_get_ticks();
 		t[i] = b - a - overhead;
 	}
-	qsort(t, N, sizeof(t[0]), cmp);
-	printf("ok %d - getpid %s: min %lu median %lu ticks\n", n, mode, t[0], t[N / 2]);
+	snprintf(what, sizeof(what), "getpid %s", mode);
+	lab_ticks_report(n, what, t);
 }
 
 int main(void)

@@ -9,31 +9,13 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <dune/dune.h>
+#include "lab_ticks.h"
 
-#define N 200
-
-static unsigned long overhead = ~0UL;
 static volatile char *page;
-
-static int cmp(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void report(int n, const char *what, unsigned long *t)
-{
-	qsort(t, N, sizeof(t[0]), cmp);
-	printf("ok %d - %s: min %lu median %lu ticks\n", n, what, t[0], t[N / 2]);
-	fflush(stdout);
-}
 
 static void ud_handler(struct dune_tf *tf)
 {
@@ -50,8 +32,8 @@ static void pf_handler(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 
 int main(void)
 {
-	static unsigned long t[N];
-	unsigned long a, b;
+	static unsigned long t[LAB_TICKS_N];
+	unsigned long overhead, a, b;
 	int i, ret;
 
 	printf("1..7\n");
@@ -60,12 +42,7 @@ int main(void)
 		printf("not ok 1 - dune_init_and_enter: %d\n", ret);
 		return 1;
 	}
-	for (i = 0; i < N; i++) {
-		a = dune_get_ticks();
-		b = dune_get_ticks();
-		if (b - a < overhead)
-			overhead = b - a;
-	}
+	overhead = lab_ticks_overhead();
 	page = mmap(NULL, PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED) {
 		printf("not ok 1 - mmap\n");
@@ -73,33 +50,33 @@ int main(void)
 	}
 	page[0] = 1;
 
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < LAB_TICKS_N; i++) {
 		a = dune_get_ticks();
 		dune_vm_mprotect(pgroot, (void *)page, PGSIZE, PERM_R | PERM_W | PERM_U);
 		b = dune_get_ticks();
 		t[i] = b - a - overhead;
 	}
-	report(1, "dune_vm_mprotect (one 4K page)", t);
+	lab_ticks_report(1, "dune_vm_mprotect (one 4K page)", t);
 
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < LAB_TICKS_N; i++) {
 		a = dune_get_ticks();
 		dune_flush_tlb_one((uintptr_t)page);
 		b = dune_get_ticks();
 		t[i] = b - a - overhead;
 	}
-	report(2, "invlpg", t);
+	lab_ticks_report(2, "invlpg", t);
 
 	dune_register_intr_handler(T_ILLOP, ud_handler);
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < LAB_TICKS_N; i++) {
 		a = dune_get_ticks();
 		__asm__ volatile("ud2" ::: "memory");
 		b = dune_get_ticks();
 		t[i] = b - a - overhead;
 	}
-	report(3, "#UD trap to a handler and back", t);
+	lab_ticks_report(3, "#UD trap to a handler and back", t);
 
 	dune_register_pgflt_handler(pf_handler);
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < LAB_TICKS_N; i++) {
 		dune_vm_mprotect(pgroot, (void *)page, PGSIZE, PERM_R | PERM_U);
 		dune_flush_tlb_one((uintptr_t)page);
 		a = dune_get_ticks();
@@ -107,23 +84,23 @@ int main(void)
 		b = dune_get_ticks();
 		t[i] = b - a - overhead;
 	}
-	report(4, "#PF to the handler (mprotect + invlpg) and back", t);
+	lab_ticks_report(4, "#PF to the handler (mprotect + invlpg) and back", t);
 
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < LAB_TICKS_N; i++) {
 		a = dune_get_ticks();
 		syscall(SYS_getpid);
 		b = dune_get_ticks();
 		t[i] = b - a - overhead;
 	}
-	report(5, "forwarded getpid", t);
+	lab_ticks_report(5, "forwarded getpid", t);
 
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < LAB_TICKS_N; i++) {
 		a = dune_get_ticks();
 		dune_flush_tlb();
 		b = dune_get_ticks();
 		t[i] = b - a - overhead;
 	}
-	report(6, "dune_flush_tlb (CR3 reload)", t);
+	lab_ticks_report(6, "dune_flush_tlb (CR3 reload)", t);
 
 	{
 		volatile char *big = mmap(NULL, 100 * PGSIZE, PROT_READ | PROT_WRITE,
@@ -135,7 +112,7 @@ int main(void)
 		}
 		for (i = 0; i < 100; i++)
 			big[i * PGSIZE] = 1;
-		for (i = 0; i < N; i++) {
+		for (i = 0; i < LAB_TICKS_N; i++) {
 			a = dune_get_ticks();
 			dune_vm_mprotect(pgroot, (void *)big, 100 * PGSIZE, (i & 1) ? PERM_R | PERM_W | PERM_U :
 					 PERM_R | PERM_U);
@@ -143,7 +120,7 @@ int main(void)
 			t[i] = b - a - overhead;
 		}
 		dune_vm_mprotect(pgroot, (void *)big, 100 * PGSIZE, PERM_R | PERM_W | PERM_U);
-		report(7, "dune_vm_mprotect (100 4K pages)", t);
+		lab_ticks_report(7, "dune_vm_mprotect (100 4K pages)", t);
 	}
 	return 0;
 }
