@@ -91,7 +91,7 @@ static void ept_add_window(struct dune_ept *ept, u64 gpa, u64 size, u64 hva)
 	};
 }
 
-/* The windows of dune-abi.md section 5, plus the DUNE_LAYOUT_EXT ones. */
+/* The windows of docs/abi.md section 5, plus the DUNE_LAYOUT_EXT ones. */
 static void ept_init_windows(struct dune_ept *ept, struct mm_struct *mm,
 			     u64 layout_ext)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * VMCALL: the guest's system calls (dune-abi.md section 4).
+ * VMCALL: the guest's system calls (docs/abi.md section 4).
  *
  * RAX = number, arguments in RDI, RSI, RDX, R10, R8, R9, result in RAX;
  * RIP is already past the VMCALL.  exit/exit_group stop the run loop

@@ -2,7 +2,7 @@
 /*
  * Finding the host system call table.
  *
- * Why this file exists: the ABI (dune-abi.md section 4) says the module
+ * Why this file exists: the ABI (docs/abi.md section 4) says the module
  * itself runs the system call a guest asks for with VMCALL.  Linux 6.1
  * gives a module no way to do that: sys_call_table is not exported,
  * kallsyms_lookup_name() has not been exported since 5.7, and the

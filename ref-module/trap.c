@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DUNE_TRAP_ENABLE / DUNE_TRAP_DISABLE: debugger support (dune-abi.md
+ * DUNE_TRAP_ENABLE / DUNE_TRAP_DISABLE: debugger support (docs/abi.md
  * section 2).
  *
  * A thread arms a trap with a struct dune_trap_config.  From then on, each

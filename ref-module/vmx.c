@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The VT-x core: VMX operation on demand, VMCS setup (guest state of
- * dune-abi.md section 6), vCPU load/migration, the run loop and the
+ * docs/abi.md section 6), vCPU load/migration, the run loop and the
  * VM-exit dispatch table.
  *
  * VMX is on only while this module has vCPUs: the first vCPU enables it
@@ -315,7 +315,7 @@ int dune_vmx_init(void)
 	msr_bitmap = (unsigned long *)__get_free_page(GFP_KERNEL);
 	if (!msr_bitmap)
 		return -ENOMEM;
-	/* Intercept every MSR but these (dune-abi.md section 6). */
+	/* Intercept every MSR but these (docs/abi.md section 6). */
 	memset(msr_bitmap, 0xff, PAGE_SIZE);
 	msr_bitmap_pass(MSR_FS_BASE, true, true);
 	msr_bitmap_pass(MSR_GS_BASE, true, true);
@@ -438,7 +438,7 @@ static int vmcs_setup_segments(void)
 	return err;
 }
 
-/* Initial guest state, dune-abi.md section 6. */
+/* Initial guest state, docs/abi.md section 6. */
 static int vmcs_setup_guest(struct dune_vcpu *v, const struct dune_config *conf)
 {
 	u64 host_cr4 = cr4_read_shadow();

@@ -206,7 +206,7 @@ static inline long dune_syscall_call(unsigned long nr,
 /*
  * dune_hypercall - the guest executed VMCALL; RIP is already past it.
  * RAX = system call number, arguments in RDI, RSI, RDX, R10, R8, R9
- * (dune-abi.md section 4).  The guest's registers are a struct pt_regs,
+ * (docs/abi.md section 4).  The guest's registers are a struct pt_regs,
  * so the common case hands them to the host system call as they are;
  * hypercall.c has the rest.  Returns true when the run loop stops.
  */

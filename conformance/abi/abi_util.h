@@ -12,11 +12,11 @@
  *   - guest page tables: guest-virtual == host-virtual, and each 2 MiB page
  *     points at the guest-physical address the Dune layout of
  *     DUNE_GET_LAYOUT gives that host address (identity, mmap window, stack
- *     window; dune-abi.md section 5).  abi_vm_setup() maps the whole mmap
+ *     window; docs/abi.md section 5).  abi_vm_setup() maps the whole mmap
  *     and stack windows and the identity window's first 4 GiB;
  *   - a guest stack in the mmap window.
  *
- * Only what ../shared/dune-abi.md promises is assumed, so the helpers work on
+ * Only what docs/abi.md promises is assumed, so the helpers work on
  * the original module as well as on ours.
  */
 #ifndef CONF_ABI_UTIL_H

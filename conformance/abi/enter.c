@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * enter.c - DUNE_ENTER, the VMCALL system-call convention and the exits
- * (dune-abi.md sections 3, 4 and 6), with tiny guests from abi_util.
+ * (docs/abi.md sections 3, 4 and 6), with tiny guests from abi_util.
  */
 #include "abi_util.h"
 

@@ -2,7 +2,7 @@
 /*
  * process.c - fork from the guest, host signals during a run (SIGNAL exit,
  * re-entry, syscall restart), and several vCPUs at once (threads,
- * processes).  dune-abi.md sections 3, 4 and 6.
+ * processes).  docs/abi.md sections 3, 4 and 6.
  */
 #include "abi_util.h"
 

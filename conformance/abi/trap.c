@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * trap.c - DUNE_TRAP_ENABLE / DUNE_TRAP_DISABLE (dune-abi.md section 2):
+ * trap.c - DUNE_TRAP_ENABLE / DUNE_TRAP_DISABLE (docs/abi.md section 2):
  * a thread in normal (host) mode that is scheduled in with its user RIP at
  * trigger_rip has its registers copied to `regs` and continues at
  * notify_func(regs, priv).  Required ABI elements: ENOTTY is a failure.

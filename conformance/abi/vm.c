@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm.c - guest-physical memory (dune-abi.md section 5): the three windows
+ * vm.c - guest-physical memory (docs/abi.md section 5): the three windows
  * are reachable, the EPT follows the host's mm (mmap, munmap,
  * MADV_DONTNEED), and what is outside it ends the run with EPT_VIOLATION.
  */

@@ -3,7 +3,7 @@
  * include/dune/dune.h - the libdune API.
  *
  * Names, signatures and types are those of project-dune/dune's libdune
- * (../shared/dune-abi.md section 7), so programs written for the original
+ * (docs/api.md), so programs written for the original
  * compile against this header unchanged.  The implementation (ref-lib/)
  * reaches VMX non-root ring 0 through one of two backends, chosen by
  * dune_init() from DUNE_BACKEND=vmx|kvm|auto (default auto: /dev/dune if

@@ -3,7 +3,7 @@
  * include/dune/mmu.h - x86-64 page-table definitions used by libdune.
  *
  * Names and values as in project-dune/dune libdune/mmu-x86.h (see
- * ../shared/dune-abi.md section 7); written from that description.
+ * docs/api.md, Guest virtual memory); written from that description.
  */
 #ifndef DUNE_MMU_H
 #define DUNE_MMU_H

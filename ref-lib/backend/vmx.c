@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * vmx.c - the vmx backend: /dev/dune (our ref-module, or the original
- * project-dune module), per ../shared/dune-abi.md.
+ * project-dune module), per docs/abi.md.
  *
  * DUNE_ENTER runs the guest until it stops; system calls are VMCALLs
  * handled inside the module (the guest's `syscall` reaches a copy of the
@@ -179,7 +179,7 @@ static bool vmx_inject(struct dune_percpu *pc, struct dune_config *conf, int sig
 
 /*
  * The module intercepts #BP and #DB (DUNE_RET_INTERRUPT, status = vector;
- * dune-abi.md section 4).  libdune delivers them to the guest's own IDT,
+ * docs/abi.md section 6).  libdune delivers them to the guest's own IDT,
  * so a T_BRKPT / T_DEBUG handler runs as it does on the kvm backend (and
  * without one, the default handler reports the trap).  #BP exits report
  * the RIP of the int3 (a one-byte instruction, the only #BP the exception

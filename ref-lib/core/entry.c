@@ -79,7 +79,7 @@ bool dune_has_pcid(void)
 	uint64_t cr4;
 
 	/* in guest ring 0 ask the CPU: on vmx the module sets CR4.PCIDE where
-	 * the host has PCID (dune-abi.md section 6); kvm: as libdune set it */
+	 * the host has PCID (docs/abi.md section 6); kvm: as libdune set it */
 	if (!dune_is_in_guest())
 		return dune_guest_pcid;
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));

@@ -4,7 +4,7 @@
  * mirror the process's mappings.
  *
  * Guest-virtual == host-virtual.  Guest-physical addresses come from the
- * Dune windows (../shared/dune-abi.md section 5): identity below
+ * Dune windows (docs/abi.md section 5): identity below
  * dune_identity_limit, the map window (63 GiB under mmap_base), the stack
  * window (1 GiB), plus, where the backend provides them, a window for a
  * PIE executable and its heap and one for [vvar]/[vdso].

@@ -4,7 +4,7 @@
  *
  * include/dune/abi.h already refuses to compile if a size, offset or ioctl
  * value drifts; this test checks the same facts against literal values
- * taken from the upstream ABI (../shared/dune-abi.md), so that a change to
+ * taken from the upstream ABI (docs/abi.md), so that a change to
  * both the header and its static asserts is still caught.
  */
 #include <criterion/criterion.h>
