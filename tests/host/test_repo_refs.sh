@@ -40,7 +40,7 @@ scan() {
 		out=$(git -C "$dir" grep -I -n -F -e "$d/" 2>/dev/null) && { printf '%s\n' "$out"; hits=1; }
 		d=$(dirname "$d")
 	done
-	return $hits
+	return "$hits"
 }
 
 # a fixture work tree with one file holding $1
@@ -50,6 +50,11 @@ fixture() {
 }
 finds() { fixture "$1" && ! scan "$T/repo"; }
 clean() { fixture "$1" && scan "$T/repo"; }
+committed_doc() {
+	local name="DESIGN"".md"
+	fixture "see $name" && mkdir -p "$T/repo/d" && : > "$T/repo/d/$name" &&
+		git -C "$T/repo" add d && scan "$T/repo"
+}
 
 up='..' b=build
 echo "TAP version 13"
@@ -64,8 +69,7 @@ check "an absolute path into another checkout's tree is found" \
 	finds "\"path\": \"/srv/ci/dunebench/$b/bin/dunebench\""
 check "repository-relative paths, system paths and docs/ pass" \
 	clean "see docs/abi.md section 4, build/bin/dunebench, /usr/include/linux/kvm.h, /lib/modules/6.1.0-57-cloud-amd64/build, lib/modules/6.1/$b/Makefile, \$TOP/$b/bin, https://x.invalid/results/a.json, ../../include"
-check "a committed document of a developer document's name may be named" \
-	eval 'fixture "see DESIGN"".md" && mkdir -p "$T/repo/d" && : > "$T/repo/d/DESIGN"".md" && git -C "$T/repo" add d && scan "$T/repo"'
+check "a committed document of a developer document's name may be named" committed_doc
 if ! command -v git >/dev/null; then
 	echo "ok 7 - this repository: committed files refer only to it # SKIP git is not installed"
 	echo "ok 8 - this checkout is where the scan looked # SKIP git is not installed"
