@@ -793,7 +793,8 @@ Test(fixture_cli, no_probe_row_per_host, .timeout = 20)
 /* fake KVMs for the odd cases: refused, failing, and a malformed fixture */
 static struct doctor_report *fake_kvm_host(const char *root, const char *fake, unsigned flags)
 {
-	put(root, "proc/cpuinfo", "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu svm npt lm\n\n");
+	put(root, "proc/cpuinfo",
+	    "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu svm npt lm\n\n");
 	put(root, "sys/module/kvm_amd/refcnt", "0\n");
 	put(root, "dev/kvm", fake);
 	return collect(root, flags);
@@ -809,12 +810,14 @@ Test(generated, fake_kvm_refused_failing_malformed)
 	cr_expect_not(r->kvm.openable);
 	cr_expect_eq(r->kvm.open_errno, 13);
 	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNUSABLE);
-	cr_expect_not_null(strstr(r->backend[BACKEND_KVM].reason, "/dev/kvm: Permission denied (add your user to group kvm)"),
+	cr_expect_not_null(strstr(r->backend[BACKEND_KVM].reason,
+				  "/dev/kvm: Permission denied (add your user to group kvm)"),
 			   "%s", r->backend[BACKEND_KVM].reason);
 	cr_expect_str_eq(r->best, "none");
 	free(r);
 
-	r = fake_kvm_host(root, "dunebench-fake-kvm\napi_version=12\nerror=KVM_CREATE_VM: Cannot allocate memory\n", 0);
+	r = fake_kvm_host(root, "dunebench-fake-kvm\napi_version=12\n"
+			  "error=KVM_CREATE_VM: Cannot allocate memory\n", 0);
 	cr_expect(r->kvm.openable);
 	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNUSABLE);
 	cr_expect_str_eq(r->backend[BACKEND_KVM].reason, "KVM_CREATE_VM: Cannot allocate memory");
