@@ -32,7 +32,8 @@
  *	DUNEBENCH_SYSROOT
  *		read every file (proc/cpuinfo, proc/misc, sys/..., dev/...,
  *		lib/modules/..., usr/bin/bochs) under this directory instead
- *		of /, for tests with fixture trees.
+ *		of /, for tests with fixture trees.  There, dev/kvm may be a
+ *		fake KVM that answers the probe ("fake KVM" below).
  *
  * EXIT STATUS
  *	0 when the report was printed, whatever it says; 2 on bad arguments.
@@ -71,6 +72,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -507,8 +509,157 @@ static void collect_dune(struct doctor_report *r)
 
 /* ---- /dev/kvm ---- */
 
+/*
+ * A fake KVM, for tests only: under DUNEBENCH_SYSROOT, a regular file
+ * dev/kvm whose first line is "dunebench-fake-kvm" is not probed; its
+ * lines say what the device and the ring-0 probe would have answered.
+ * Lines are KEY=VALUE (values in decimal), or blank, or "#" comments:
+ *
+ *	open_errno=N	opening /dev/kvm fails with errno N (13: EACCES)
+ *	api_version=N	KVM_GET_API_VERSION (default KVM_API_VERSION, 12)
+ *	error=TEXT	the probe's VM could not run: unusable, for this reason
+ *	iterations=N, timed_out=0|1, guest_ns=N, native_ns=N
+ *			what the timed loop measured; the ratio and the verdict
+ *			follow from them by the probe's own rule
+ *			(ratio > DUNE_KVM_EMULATED_RATIO: emulated)
+ *
+ * A malformed fake makes the KVM unusable with the line and the reason.
+ * Any other file (the fixtures' empty dev/kvm) meets the real probe.
+ */
+#define FAKE_KVM_MAGIC	"dunebench-fake-kvm"
+
+struct fake_kvm {
+	int open_errno, api_version, timed_out;
+	uint64_t iterations, guest_ns, native_ns;
+	char error[sizeof(((struct dune_kvm_probe *)0)->error)];
+	char bad[sizeof(((struct dune_kvm_probe *)0)->error)];	/* malformed: why */
+};
+
+static int fake_kvm_number(struct fake_kvm *k, int lineno, const char *key, const char *val,
+			   uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(val, &end, 10);
+	if (!*val || *end || errno || *val == '-') {
+		setf(k->bad, sizeof(k->bad), "fake KVM line %d: %s: not a number '%s'", lineno, key, val);
+		return -1;
+	}
+	return 0;
+}
+
+static void fake_kvm_line(struct fake_kvm *k, int lineno, char *line)
+{
+	char *eq = strchr(line, '='), *key, *val;
+	uint64_t v;
+
+	if (!*line || *line == '#')
+		return;
+	if (!eq) {
+		setf(k->bad, sizeof(k->bad), "fake KVM line %d: no '=' in '%s'", lineno, line);
+		return;
+	}
+	*eq = '\0';
+	key = line;
+	val = eq + 1;
+	if (!strcmp(key, "error")) {
+		copy(k->error, sizeof(k->error), val);
+		return;
+	}
+	if (strcmp(key, "open_errno") && strcmp(key, "api_version") && strcmp(key, "timed_out") &&
+	    strcmp(key, "iterations") && strcmp(key, "guest_ns") && strcmp(key, "native_ns")) {
+		setf(k->bad, sizeof(k->bad), "fake KVM line %d: unknown key '%s'", lineno, key);
+		return;
+	}
+	if (fake_kvm_number(k, lineno, key, val, &v) < 0)
+		return;
+	if (!strcmp(key, "open_errno"))
+		k->open_errno = (int)v;
+	else if (!strcmp(key, "api_version"))
+		k->api_version = (int)v;
+	else if (!strcmp(key, "timed_out"))
+		k->timed_out = v != 0;
+	else if (!strcmp(key, "iterations"))
+		k->iterations = v;
+	else if (!strcmp(key, "guest_ns"))
+		k->guest_ns = v;
+	else
+		k->native_ns = v;
+}
+
+/* read the fake KVM at path p; false if it is not one (or not under a sysroot) */
+static bool fake_kvm_read(const struct doctor_report *r, const char *p, struct fake_kvm *k)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	struct stat st;
+	bool fake = false;
+	int lineno = 0;
+	FILE *f;
+
+	if (!r->sysroot[0] || lstat(p, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	f = fopen(p, "re");
+	if (!f)
+		return false;
+	memset(k, 0, sizeof(*k));
+	k->api_version = KVM_API_VERSION;
+	while (getline(&line, &cap, f) > 0) {
+		chomp(line);
+		if (++lineno == 1) {
+			fake = !strcmp(line, FAKE_KVM_MAGIC);
+			if (!fake)
+				break;
+		} else if (!k->bad[0]) {
+			fake_kvm_line(k, lineno, line);
+		}
+	}
+	free(line);
+	fclose(f);
+	return fake;
+}
+
+/* what dune_kvm_probe_open()/_ring0() would have said of this fake device */
+static void fake_kvm_probe(const struct fake_kvm *k, const char *p, bool ring0,
+			   struct dune_kvm_probe *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->api_version = -1;
+	out->verdict = DUNE_KVM_UNUSABLE;
+	if (k->bad[0]) {
+		copy(out->error, sizeof(out->error), k->bad);
+		return;
+	}
+	if (k->open_errno) {
+		setf(out->error, sizeof(out->error), "cannot open %s: %s", p, strerror(k->open_errno));
+		return;
+	}
+	out->api_version = k->api_version;
+	if (k->api_version != KVM_API_VERSION) {
+		setf(out->error, sizeof(out->error), "%s has KVM API version %d, want %d", p,
+		     k->api_version, KVM_API_VERSION);
+		return;
+	}
+	out->verdict = DUNE_KVM_UNKNOWN;
+	if (!ring0)
+		return;
+	if (k->error[0]) {
+		copy(out->error, sizeof(out->error), k->error);
+		out->verdict = DUNE_KVM_UNUSABLE;
+		return;
+	}
+	out->iterations = k->iterations;
+	out->timed_out = k->timed_out;
+	out->guest_ns = k->guest_ns ? k->guest_ns : 1;
+	out->native_ns = k->native_ns ? k->native_ns : 1;
+	out->ratio = (double)out->guest_ns / (double)out->native_ns;
+	out->verdict = out->ratio > DUNE_KVM_EMULATED_RATIO ? DUNE_KVM_EMULATED : DUNE_KVM_NATIVE;
+}
+
 static void collect_kvm(struct doctor_report *r, unsigned flags)
 {
+	struct fake_kvm fake;
 	static const char *const mods[] = { "kvm_intel", "kvm_amd", "kvm_pvm", "kvm" };
 	char p[PATH_MAX], mod[64];
 	int fd;
@@ -529,6 +680,14 @@ static void collect_kvm(struct doctor_report *r, unsigned flags)
 		r->kvm.probe.api_version = -1;
 		r->kvm.probe.verdict = DUNE_KVM_UNUSABLE;
 		copy(r->kvm.probe.error, sizeof(r->kvm.probe.error), "no /dev/kvm");
+		return;
+	}
+	if (fake_kvm_read(r, p, &fake)) {
+		r->kvm.openable = !fake.bad[0] && !fake.open_errno;
+		r->kvm.open_errno = fake.open_errno;
+		fake_kvm_probe(&fake, p, !(flags & DOCTOR_NO_PROBE), &r->kvm.probe);
+		r->probe_run = !(flags & DOCTOR_NO_PROBE);
+		r->kvm.api_version = r->kvm.probe.api_version;
 		return;
 	}
 	fd = open(p, O_RDWR | O_CLOEXEC);

@@ -2,13 +2,19 @@
 /*
  * test_doctor.c - `dunebench doctor`, the dispatcher and the KVM probe.
  *
- * Fixture trees (tests/fixtures/, read through DUNEBENCH_SYSROOT):
- *   intel-skylake-x  bare-metal Intel with every VT-x feature and dune.ko
- *   amd-epyc-vm      the development machine: AMD EPYC VM, kvm_pvm
- *   nothing          an empty tree
+ * Fixture trees (tests/fixtures/, read through DUNEBENCH_SYSROOT; each has a
+ * README):
+ *   intel-skylake-x        bare-metal Intel with every VT-x feature and dune.ko
+ *   intel-golden-cove-kvm  bare-metal Intel (Golden Cove), kvm_intel, no dune.ko
+ *   amd-zen3-kvm           bare-metal AMD Zen 3, kvm_amd running ring 0 natively
+ *   amd-epyc-vm            an AMD EPYC VM, kvm_pvm, dev/kvm a plain file
+ *   amd-epyc-vm-pvm        an AMD EPYC VM whose KVM emulates guest ring 0
+ *   amd-epyc-vm-nokvm      an AMD EPYC VM with kvm_pvm listed but no /dev/kvm
+ *   nothing                an empty tree
+ * (a fixture's dev/kvm may be a fake KVM: harness/doctor.c, "fake KVM"),
  * plus small trees generated here for the odd cases, and live tests on the
- * real host (which must hold whatever it is: NATIVE on an Intel box,
- * EMULATED or UNUSABLE on the development machines).
+ * host they run on, which assert only what holds on every host (NATIVE,
+ * EMULATED or UNUSABLE alike).
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -623,6 +629,229 @@ Test(generated, dangling_headers_and_other_misc_owner)
 	rmroot(root);
 }
 
+/* ---- (d) the hosts of the host matrix: no /dev/kvm, emulating KVM, native KVM ---- */
+
+/* the fixture collected with the ring-0 probe (its dev/kvm is a fake KVM) */
+static struct doctor_report *fixture_probed(const char *name)
+{
+	char root[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s/%s", FIXTURES, name);
+	return collect(root, 0);
+}
+
+Test(fixture_nokvm, no_dev_kvm)
+{
+	struct doctor_report *r = fixture_probed("amd-epyc-vm-nokvm");
+	char *t = render(r, false), *j = render(r, true);
+
+	cr_expect_eq(r->cpu.family, 26);
+	cr_expect_eq(r->cpu.model_num, 2);
+	cr_expect_str_eq(r->kvm.module, "kvm_pvm");
+	cr_expect_not(r->kvm.device);
+	cr_expect_not(r->probe_run, "no device: nothing to probe");
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNUSABLE);
+	cr_expect_str_eq(r->kvm.probe.error, "no /dev/kvm");
+	cr_expect_str_eq(r->backend[BACKEND_KVM].reason, "no /dev/kvm: CPU has no VMX or SVM");
+	cr_expect_str_eq(r->backend[BACKEND_VMX].reason, "no /dev/dune: CPU has no VMX");
+	cr_expect_str_eq(r->backend[BACKEND_LAB].reason,
+			 "bochs not installed, installable: make lab (installs it with apt-get)");
+	cr_expect_str_eq(r->best, "lab");
+	expect_row(t, "guest ring 0", "unusable", "no /dev/kvm");
+	cr_expect_null(strstr(t, "probe skipped"), "no device, yet 'probe skipped':\n%s", t);
+	cr_assert(json_valid(j), "invalid JSON:\n%s", j);
+	expect_json(j, "kvm.device", "false");
+	expect_json(j, "kvm.probe.verdict", "\"unusable\"");
+	expect_json(j, "best_backend", "\"lab\"");
+	free(t);
+	free(j);
+	free(r);
+	/* --no-probe changes nothing where there is no device */
+	r = fixture("amd-epyc-vm-nokvm");
+	cr_expect_str_eq(r->kvm.probe.error, "no /dev/kvm");
+	cr_expect_eq(r->backend[BACKEND_KVM].usable, TRI_NO);
+	free(r);
+}
+
+Test(fixture_pvm, kvm_emulates_ring0)
+{
+	struct doctor_report *r = fixture_probed("amd-epyc-vm-pvm");
+	char *t = render(r, false), *j = render(r, true);
+
+	cr_expect(r->kvm.device);
+	cr_expect(r->kvm.openable);
+	cr_expect(r->probe_run);
+	cr_expect_eq(r->kvm.api_version, 12);
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_EMULATED);
+	cr_expect_eq(r->kvm.probe.iterations, 25000);
+	cr_expect(r->kvm.probe.timed_out);
+	cr_expect_float_eq(r->kvm.probe.ratio, 1200.0, 1e-9);
+	cr_expect_eq(r->backend[BACKEND_KVM].usable, TRI_NO);
+	cr_expect_str_eq(r->backend[BACKEND_KVM].reason,
+			 "KVM emulates guest ring 0 (ratio 1200x): paravirtual nested KVM (kvm_pvm)");
+	cr_expect_str_eq(r->best, "lab");
+	expect_row(t, "guest ring 0", "emulated", "ratio 1200.0x: 25000 iterations in 300.000 ms "
+		   "in the guest, 0.250 ms natively (guest cut short by the timeout)");
+	cr_assert(json_valid(j), "invalid JSON:\n%s", j);
+	expect_json(j, "kvm.probe.run", "true");
+	expect_json(j, "kvm.probe.verdict", "\"emulated\"");
+	expect_json(j, "kvm.probe.ratio", "1200.000");
+	expect_json(j, "kvm.probe.guest_ns", "300000000");
+	expect_json(j, "backends.kvm.usable", "false");
+	free(t);
+	free(j);
+	free(r);
+	/* without the probe: the device opens, the verdict is unknown */
+	r = fixture("amd-epyc-vm-pvm");
+	t = render(r, false);
+	cr_expect_not(r->probe_run);
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNKNOWN);
+	cr_expect_eq(r->kvm.api_version, 12);
+	cr_expect_eq(r->backend[BACKEND_KVM].usable, TRI_UNKNOWN);
+	cr_expect_str_eq(r->backend[BACKEND_KVM].reason,
+			 "API version 12; ring-0 probe skipped (--no-probe)");
+	expect_row(t, "guest ring 0", "unknown", "probe skipped (--no-probe)");
+	free(t);
+	free(r);
+}
+
+Test(fixture_zen3, kvm_native)
+{
+	struct doctor_report *r = fixture_probed("amd-zen3-kvm");
+	char *t = render(r, false);
+
+	cr_expect_eq(r->cpu.family, 25);
+	cr_expect_eq(r->cpu.model_num, 1);
+	cr_expect_eq(r->cpu.svm.v, TRI_YES);
+	cr_expect_eq(r->cpu.npt.v, TRI_YES);
+	cr_expect_eq(r->cpu.avic.v, TRI_YES);
+	cr_expect_eq(r->virt.in_vm.v, TRI_NO);
+	cr_expect_str_eq(r->kvm.module, "kvm_amd");
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_NATIVE);
+	cr_expect_float_eq(r->kvm.probe.ratio, 1.1, 1e-9);
+	cr_expect_eq(r->backend[BACKEND_KVM].usable, TRI_YES);
+	cr_expect_str_eq(r->backend[BACKEND_KVM].reason, "guest ring 0 runs natively (ratio 1.1x)");
+	cr_expect_str_eq(r->backend[BACKEND_VMX].reason,
+			 "no /dev/dune: CPU has no VMX (AMD CPU: use the kvm backend)");
+	cr_expect_eq(r->backend[BACKEND_LAB].usable, TRI_YES);
+	cr_expect_str_eq(r->best, "kvm");
+	expect_row(t, "guest ring 0", "native", "ratio 1.1x: 100000 iterations in 0.055 ms");
+	cr_expect_not_null(strstr(t, "Best backend for `make bench`: kvm\n"));
+	free(t);
+	free(r);
+}
+
+Test(fixture_golden_cove, kvm_native_no_module)
+{
+	struct doctor_report *r = fixture_probed("intel-golden-cove-kvm");
+
+	cr_expect_str_eq(r->cpu.vendor, "GenuineIntel");
+	cr_expect_eq(r->cpu.family, 6);
+	cr_expect_eq(r->cpu.model_num, 143);
+	cr_expect_eq(r->cpu.vmx.v, TRI_YES);
+	cr_expect_eq(r->cpu.ept_1gb.v, TRI_YES);
+	cr_expect_eq(r->kernel.headers.v, TRI_YES);
+	cr_expect_str_eq(r->kvm.module, "kvm_intel");
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_NATIVE);
+	cr_expect_str_eq(r->backend[BACKEND_VMX].reason,
+			 "dune.ko not loaded (make module && insmod build/module/dune.ko)");
+	cr_expect_str_eq(r->backend[BACKEND_KVM].reason, "guest ring 0 runs natively (ratio 1.0x)");
+	cr_expect_str_eq(r->backend[BACKEND_LAB].reason, "bochs installed: make lab");
+	cr_expect_str_eq(r->best, "kvm");
+	free(r);
+}
+
+/* the dunebench binary under a fixture, as a user would run it */
+static char *doctor_under(const char *name, const char *args)
+{
+	char cmd[PATH_MAX + 256], *out;
+
+	snprintf(cmd, sizeof(cmd), "DUNEBENCH_SYSROOT='%s/%s' %s doctor %s", FIXTURES, name,
+		 DUNEBENCH_BIN, args);
+	cr_assert_eq(run(cmd, &out), 0, "%s", cmd);
+	return out;
+}
+
+Test(fixture_cli, no_probe_row_per_host, .timeout = 20)
+{
+	char *t;
+
+	t = doctor_under("intel-golden-cove-kvm", "--no-probe");
+	expect_row(t, "guest ring 0", "unknown", "probe skipped (--no-probe)");
+	expect_row(t, "kvm", "unknown", "API version 12; ring-0 probe skipped (--no-probe)");
+	free(t);
+	t = doctor_under("amd-epyc-vm-nokvm", "--no-probe");
+	expect_row(t, "guest ring 0", "unusable", "no /dev/kvm");
+	expect_row(t, "kvm", "no", "no /dev/kvm: CPU has no VMX or SVM");
+	free(t);
+	t = doctor_under("amd-zen3-kvm", "");
+	expect_row(t, "guest ring 0", "native", "ratio 1.1x");
+	expect_row(t, "kvm", "yes", "guest ring 0 runs natively (ratio 1.1x)");
+	free(t);
+}
+
+/* fake KVMs for the odd cases: refused, failing, and a malformed fixture */
+static struct doctor_report *fake_kvm_host(const char *root, const char *fake, unsigned flags)
+{
+	put(root, "proc/cpuinfo",
+	    "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu svm npt lm\n\n");
+	put(root, "sys/module/kvm_amd/refcnt", "0\n");
+	put(root, "dev/kvm", fake);
+	return collect(root, flags);
+}
+
+Test(generated, fake_kvm_refused_failing_malformed)
+{
+	char *root = tmproot();
+	struct doctor_report *r;
+
+	r = fake_kvm_host(root, "dunebench-fake-kvm\nopen_errno=13\n", 0);
+	cr_expect(r->kvm.device);
+	cr_expect_not(r->kvm.openable);
+	cr_expect_eq(r->kvm.open_errno, 13);
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNUSABLE);
+	cr_expect_not_null(strstr(r->backend[BACKEND_KVM].reason,
+				  "/dev/kvm: Permission denied (add your user to group kvm)"),
+			   "%s", r->backend[BACKEND_KVM].reason);
+	cr_expect_str_eq(r->best, "none");
+	free(r);
+
+	r = fake_kvm_host(root, "dunebench-fake-kvm\napi_version=12\n"
+			  "error=KVM_CREATE_VM: Cannot allocate memory\n", 0);
+	cr_expect(r->kvm.openable);
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNUSABLE);
+	cr_expect_str_eq(r->backend[BACKEND_KVM].reason, "KVM_CREATE_VM: Cannot allocate memory");
+	free(r);
+
+	r = fake_kvm_host(root, "dunebench-fake-kvm\napi_version=11\n", DOCTOR_NO_PROBE);
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNUSABLE);
+	cr_expect_not_null(strstr(r->kvm.probe.error, "has KVM API version 11, want 12"), "%s",
+			   r->kvm.probe.error);
+	free(r);
+
+	r = fake_kvm_host(root, "dunebench-fake-kvm\nguest_ns=10\nratio=3\n", 0);
+	cr_expect_eq(r->kvm.probe.verdict, DUNE_KVM_UNUSABLE);
+	cr_expect_not_null(strstr(r->kvm.probe.error, "fake KVM line 3: unknown key 'ratio'"),
+			   "%s", r->kvm.probe.error);
+	free(r);
+
+	r = fake_kvm_host(root, "dunebench-fake-kvm\nguest_ns=lots\n", 0);
+	cr_expect_not_null(strstr(r->kvm.probe.error, "fake KVM line 2: guest_ns: not a number 'lots'"),
+			   "%s", r->kvm.probe.error);
+	free(r);
+
+	/* only doctor under a sysroot believes it: the probe itself meets a plain file */
+	{
+		char dev[PATH_MAX];
+		struct dune_kvm_probe p;
+
+		snprintf(dev, sizeof(dev), "%s/dev/kvm", root);
+		cr_expect_eq(dune_kvm_probe_ring0(&p, dev, 100), -1);
+		cr_expect_not_null(strstr(p.error, "is not a KVM device"));
+	}
+	rmroot(root);
+}
+
 /* ---- JSON strings ---- */
 
 static char *json_str(const char *s)
@@ -669,7 +898,13 @@ Test(json, hostile_fixture_strings)
 	rmroot(root);
 }
 
-/* ---- live: the real host ---- */
+/*
+ * ---- live: the host the tests run on ----
+ *
+ * These assert only what holds on every host.  They run dunebench as a user
+ * would, so DUNEBENCH_SYSROOT, when set, simulates the host: the host-matrix
+ * self-test (harness/tests/host-matrix) runs them under each of its fixtures.
+ */
 
 Test(live, doctor_json, .timeout = 20)
 {
@@ -678,7 +913,7 @@ Test(live, doctor_json, .timeout = 20)
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = run("env -u DUNEBENCH_SYSROOT " DUNEBENCH_BIN " doctor --json", &out);
+	rc = run(DUNEBENCH_BIN " doctor --json", &out);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_expect_eq(rc, 0);
 	cr_assert(json_valid(out), "invalid JSON:\n%s", out);
@@ -698,14 +933,35 @@ Test(live, doctor_json, .timeout = 20)
 	free(out);
 }
 
+/*
+ * --no-probe never runs the probe.  Where /dev/kvm opens, the verdict is
+ * "unknown" (probe skipped); where there is no usable device, "unusable"
+ * with the reason, and nothing claims a probe was skipped.
+ */
 Test(live, doctor_text_and_args, .timeout = 20)
 {
-	char *out;
+	char *out, verdict[32];
 
+	cr_expect_eq(run(DUNEBENCH_BIN " doctor --no-probe --json", &out), 0);
+	cr_assert(json_valid(out), "invalid JSON:\n%s", out);
+	expect_json(out, "kvm.probe.run", "false");
+	snprintf(verdict, sizeof(verdict), "%s", jget(out, "kvm.probe.verdict"));
+	cr_assert(!strcmp(verdict, "\"unknown\"") || !strcmp(verdict, "\"unusable\""),
+		  "--no-probe gave verdict %s", verdict);
+	cr_expect_eq(!strcmp(verdict, "\"unknown\""), !strcmp(jget(out, "kvm.openable"), "true"),
+		     "unknown exactly when /dev/kvm opens:\n%s", out);
+	free(out);
 	cr_expect_eq(run(DUNEBENCH_BIN " doctor --no-probe", &out), 0);
 	cr_expect_not_null(strstr(out, "\nBackends\n"));
 	cr_expect_not_null(strstr(out, "Best backend for `make bench`: "));
-	cr_expect_not_null(strstr(out, "probe skipped (--no-probe)"));
+	if (!strcmp(verdict, "\"unknown\"")) {
+		expect_row(out, "guest ring 0", "unknown", "probe skipped (--no-probe)");
+		expect_row(out, "kvm", "unknown", "ring-0 probe skipped (--no-probe)");
+	} else {
+		expect_row(out, "guest ring 0", "unusable", NULL);
+		expect_row(out, "kvm", "no", NULL);
+		cr_expect_null(strstr(out, "probe skipped"), "no usable /dev/kvm, yet:\n%s", out);
+	}
 	free(out);
 	cr_expect_eq(run(DUNEBENCH_BIN " doctor --help", &out), 0);
 	cr_expect_not_null(strstr(out, "usage: dunebench doctor"));

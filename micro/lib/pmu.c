@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -40,9 +41,61 @@ static void real_close(int fd)
 	close(fd);
 }
 
+int pmu_cpuinfo_identity(const char *path, char vendor[13], unsigned *family,
+			 unsigned *model)
+{
+	char line[512];
+	int seen = 0, procs = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	vendor[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *key = line, *val, *end;
+		size_t n;
+
+		if (!colon)
+			continue;
+		*colon = 0;
+		n = strlen(key);
+		while (n && (key[n - 1] == ' ' || key[n - 1] == '\t'))
+			key[--n] = 0;
+		for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
+			;
+		val[strcspn(val, "\n")] = 0;
+		if (!strcmp(key, "processor") && ++procs > 1)
+			break;	/* the first processor is enough */
+		if (!strcmp(key, "vendor_id")) {
+			snprintf(vendor, 13, "%s", val);
+			seen |= 1;
+		} else if (!strcmp(key, "cpu family")) {
+			*family = (unsigned)strtoul(val, &end, 10);
+			seen |= *end ? 0 : 2;
+		} else if (!strcmp(key, "model")) {
+			*model = (unsigned)strtoul(val, &end, 10);
+			seen |= *end ? 0 : 4;
+		}
+	}
+	fclose(f);
+	return seen == 7 ? 0 : -1;
+}
+
 static void real_cpu(char vendor[13], unsigned *family, unsigned *model)
 {
 	unsigned a = 0, b = 0, c = 0, d = 0, fam, mod;
+	const char *root = getenv("DUNEBENCH_SYSROOT");
+
+	if (root && *root) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/proc/cpuinfo", root);
+		if (pmu_cpuinfo_identity(path, vendor, family, model) < 0) {
+			snprintf(vendor, 13, "unknown");
+			*family = *model = 0;
+		}
+		return;
+	}
 
 	__cpuid(0, a, b, c, d);
 	memcpy(vendor, &b, 4);

@@ -11,7 +11,10 @@
  * others are recorded when they open and reported missing otherwise.
  *
  * Everything that touches the kernel goes through pmu_sys, so a test can
- * put a fake in its place (micro/tests/test_pmu.c).
+ * put a fake in its place (micro/tests/test_pmu.c).  The CPU identity is
+ * CPUID's, except under DUNEBENCH_SYSROOT (tests: the host-matrix
+ * fixtures), where it is that tree's proc/cpuinfo, so the event chosen
+ * follows the simulated host, not the machine the tests run on.
  */
 #ifndef MICRO_PMU_H
 #define MICRO_PMU_H
@@ -46,7 +49,11 @@ struct pmu_sys {
 	int (*read)(int fd, uint64_t *value);		/* 0 or -1 */
 	int (*enable)(int fd, int on);			/* 0 or -1 */
 	void (*close)(int fd);
-	/* CPUID vendor string (12 chars + NUL), family and model (display values) */
+	/*
+	 * CPUID vendor string (12 chars + NUL), family and model (display
+	 * values); under DUNEBENCH_SYSROOT, from its proc/cpuinfo ("unknown",
+	 * 0, 0 if that has none)
+	 */
 	void (*cpu)(char vendor[13], unsigned *family, unsigned *model);
 };
 
@@ -63,6 +70,13 @@ extern const char *const pmu_event_name[PMU_NR_EVENTS];
  */
 int64_t pmu_walk_event(const char *vendor, unsigned family, unsigned model,
 		       char *why, size_t len);
+
+/*
+ * vendor_id, cpu family and model of the first processor in a
+ * /proc/cpuinfo-format file: 0, or -1 if the file or a field is missing.
+ */
+int pmu_cpuinfo_identity(const char *path, char vendor[13], unsigned *family,
+			 unsigned *model);
 
 /* 0 (cycles at least), or -1 with why filled (e.g. "perf_event_open(cycles): ENOENT ..."). */
 int pmu_open(struct pmu *p, char *why, size_t len);

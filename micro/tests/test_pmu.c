@@ -9,7 +9,10 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/pmu.h"
 
@@ -119,7 +122,7 @@ int main(void)
 	struct pmu p;
 	char why[256];
 
-	printf("TAP version 13\n1..15\n");
+	printf("TAP version 13\n1..20\n");
 	pmu_sys = &fake_sys;
 
 	reset("AuthenticAMD", 0x17);
@@ -178,6 +181,47 @@ int main(void)
 	   "AMD family 17h page walks: L2 dTLB misses (0xf045)");
 	pmu_close(&p);
 	ok(fake.open_now == 0, "no counter leaks over the whole test");
+
+	/* the CPU identity from DUNEBENCH_SYSROOT's proc/cpuinfo (a test's host) */
+	{
+		char root[] = "/tmp/test-pmu.XXXXXX", path[64], vendor[13];
+		unsigned fam = 0, mod = 0;
+		FILE *f;
+
+		ok(mkdtemp(root) != NULL, "a temporary sysroot");
+		snprintf(path, sizeof(path), "%s/proc", root);
+		mkdir(path, 0755);
+		snprintf(path, sizeof(path), "%s/proc/cpuinfo", root);
+		f = fopen(path, "w");
+		fputs("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n"
+		      "model\t\t: 143\nmodel name\t: Intel(R) Xeon(R) Gold 6430\n\n"
+		      "processor\t: 1\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\n\n", f);
+		fclose(f);
+		ok(pmu_cpuinfo_identity(path, vendor, &fam, &mod) == 0 &&
+		   !strcmp(vendor, "GenuineIntel") && fam == 6 && mod == 143,
+		   "cpuinfo: the first processor's vendor_id, cpu family and model (decimal)");
+		setenv("DUNEBENCH_SYSROOT", root, 1);
+		pmu_sys_real.cpu(vendor, &fam, &mod);
+		ok(!strcmp(vendor, "GenuineIntel") && fam == 6 && mod == 143 &&
+		   pmu_walk_event(vendor, fam, mod, why, sizeof(why)) == 0x0e12,
+		   "under DUNEBENCH_SYSROOT the CPU is the sysroot's: Golden Cove, event 0x0e12");
+		unlink(path);
+		pmu_sys_real.cpu(vendor, &fam, &mod);
+		ok(!strcmp(vendor, "unknown") && fam == 0 && mod == 0 &&
+		   pmu_walk_event(vendor, fam, mod, why, sizeof(why)) == -1 &&
+		   strstr(why, "no page-walk event known for unknown"),
+		   "a sysroot without proc/cpuinfo: CPU unknown, no page-walk event, and why");
+		f = fopen(path, "w");
+		fputs("processor\t: 0\nvendor_id\t: AuthenticAMD\n\n", f);
+		fclose(f);
+		ok(pmu_cpuinfo_identity(path, vendor, &fam, &mod) == -1,
+		   "cpuinfo without cpu family and model: no identity");
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/proc", root);
+		rmdir(path);
+		rmdir(root);
+		unsetenv("DUNEBENCH_SYSROOT");
+	}
 
 	printf("# %d of %d failed\n", failed, nr);
 	return failed != 0;
