@@ -96,14 +96,14 @@ static int appel_setup(enum micro_mode mode, int variant, void **priv,
 
 	if (mode == MICRO_DUNE_USER) {
 		snprintf(why, len, "appel%d: modes linux and dune only", variant);
-		return -1;
+		return MICRO_UNAVAILABLE;
 	}
 	appel_dune = mode == MICRO_DUNE;
 	m = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
-		snprintf(why, len, "mmap: %s", strerror(errno));
-		return -1;
+		snprintf(why, len, "mmap of %lu KB: %s", REGION >> 10, strerror(errno));
+		return MICRO_FAILED;
 	}
 	madvise(m, REGION, MADV_NOHUGEPAGE);
 	mem = m;
@@ -124,7 +124,7 @@ static int appel_setup(enum micro_mode mode, int variant, void **priv,
 	if (sigaction(SIGSEGV, &sa, NULL)) {
 		snprintf(why, len, "sigaction(SIGSEGV): %s", strerror(errno));
 		munmap(m, REGION);
-		return -1;
+		return MICRO_FAILED;
 	}
 	return 0;
 }
