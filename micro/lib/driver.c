@@ -146,15 +146,16 @@ static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
 	if (o->prepare)
 		o->prepare(s->priv, n);
 	cs = nivcsw();
-	w0 = now_ns();
+	/* the counters' enable/read system calls stay outside both timings */
 	if (with_pmu)
 		pmu_start(&s->pmu);
+	w0 = now_ns();
 	t0 = tsc_begin();
 	fn(s->priv, n);
 	t1 = tsc_end();
+	w1 = now_ns();
 	if (with_pmu)
 		pmu_stop(&s->pmu);
-	w1 = now_ns();
 	r.preempted = nivcsw() != cs;
 	if (o->finish)
 		o->finish(s->priv, n);
