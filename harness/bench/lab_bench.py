@@ -154,7 +154,7 @@ def main(args, bb):
         'implementation': impl,
         'run': {
             'profile': 'custom', 'repetitions': reps, 'unit': 'ticks',
-            'tool': 'dunebench-bench --lab', 'command': sys.argv,
+            'tool': 'dunebench-bench --lab', 'command': bb.command_line(),
             'cpu': None, 'gbench_version': None,
             'wall_time_s': round(time.monotonic() - t0, 3),
             'note': 'VMX lab path lengths (Bochs ticks = emulated steps), not speed; '
