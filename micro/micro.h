@@ -41,7 +41,8 @@ enum micro_mode {
  * benchmark (a mode it does not support, a kernel feature that is absent,
  * a resource the host does not have); why says what is missing.
  * MICRO_FAILED: it should have run and did not (mmap, sigaction, a handler
- * registration, a helper thread that does not answer); why has the error.
+ * registration, a supervisor or handler thread that does not answer); why
+ * has the error.
  * The runner records the first as "unavailable", the second as "failed",
  * and a failed benchmark makes the run exit non-zero.
  */
