@@ -6,8 +6,10 @@
  * and unmaps it untimed.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "micro.h"
@@ -23,7 +25,7 @@ static int pgfault_setup(enum micro_mode mode, void **priv, char *why, size_t le
 	*priv = calloc(1, sizeof(struct pgfault));
 	if (!*priv) {
 		snprintf(why, len, "out of memory");
-		return -1;
+		return MICRO_FAILED;
 	}
 	return 0;
 }
@@ -36,10 +38,8 @@ static void pgfault_prepare(void *priv, uint64_t n)
 	p->len = n * MICRO_PAGE;
 	m = mmap(NULL, p->len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED) {
-		perror("pgfault: mmap");
-		abort();
-	}
+	if (m == MAP_FAILED)
+		micro_fail("mmap of %zu KB: %s", p->len >> 10, strerror(errno));
 	madvise(m, p->len, MADV_NOHUGEPAGE);
 	p->mem = m;
 }

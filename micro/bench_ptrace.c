@@ -78,13 +78,13 @@ static int ptrace_setup(enum micro_mode mode, void **priv, char *why, size_t len
 	if (mode != MICRO_LINUX) {
 		snprintf(why, len, "ptrace in mode %s: not written until libdune lands",
 			 micro_mode_name(mode));
-		return -1;
+		return MICRO_UNAVAILABLE;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p || pipe(fd)) {
 		snprintf(why, len, "setup: %s", strerror(errno));
 		free(p);
-		return -1;
+		return MICRO_FAILED;
 	}
 	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);	/* Yama, if any */
 	fflush(NULL);
@@ -92,7 +92,7 @@ static int ptrace_setup(enum micro_mode mode, void **priv, char *why, size_t len
 	if (p->tracer < 0) {
 		snprintf(why, len, "fork: %s", strerror(errno));
 		free(p);
-		return -1;
+		return MICRO_FAILED;
 	}
 	if (p->tracer == 0) {
 		close(fd[0]);
@@ -109,7 +109,9 @@ static int ptrace_setup(enum micro_mode mode, void **priv, char *why, size_t len
 		kill(p->tracer, SIGKILL);
 		waitpid(p->tracer, NULL, 0);
 		free(p);
-		return -1;
+		/* refused attach: the host's policy (Yama ptrace_scope, seccomp) */
+		return n > 0 && !strncmp(buf, "ptrace(PTRACE_SEIZE)", 20) ?
+		       MICRO_UNAVAILABLE : MICRO_FAILED;
 	}
 	*priv = p;
 	return 0;

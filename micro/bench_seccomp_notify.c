@@ -35,6 +35,7 @@ struct seccomp_bench {
 	int listener;
 	int pipe[2];		/* hands the listener fd to the supervisor */
 	pid_t pid;
+	volatile int dead;	/* the supervisor stopped answering */
 };
 
 static long magic_getpid2(unsigned long arg1)
@@ -67,6 +68,9 @@ static void *supervisor(void *arg)
 		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req)) {
 			if (errno == EINTR)
 				continue;
+			/* gone: callers get ENOSYS, not a hang */
+			s->dead = 1;
+			close(fd);
 			return NULL;
 		}
 		memset(&resp, 0, sizeof(resp));
@@ -97,17 +101,17 @@ static int seccomp_notify_setup(enum micro_mode mode, void **priv, char *why, si
 		.filter = filter,
 	};
 	struct seccomp_bench *s;
-	int fd = -1, err;
+	int fd = -1, err, ret = MICRO_FAILED;
 
 	if (mode != MICRO_LINUX) {
 		snprintf(why, len, "seccomp user notification is a Linux-mode mechanism");
-		return -1;
+		return MICRO_UNAVAILABLE;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s || pipe(s->pipe)) {
 		snprintf(why, len, "setup: %s", strerror(errno));
 		free(s);
-		return -1;
+		return MICRO_FAILED;
 	}
 	s->pid = getpid();
 	err = pthread_create(&s->thread, NULL, supervisor, s);
@@ -119,8 +123,10 @@ static int seccomp_notify_setup(enum micro_mode mode, void **priv, char *why, si
 		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 			     SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (fd < 0) {
+		/* a kernel without it, or a sandbox that forbids filters */
 		snprintf(why, len, "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): %s",
 			 strerror(errno));
+		ret = MICRO_UNAVAILABLE;
 		if (write(s->pipe[1], &fd, sizeof(fd)) != sizeof(fd))
 			abort();
 		pthread_join(s->thread, NULL);
@@ -130,7 +136,7 @@ static int seccomp_notify_setup(enum micro_mode mode, void **priv, char *why, si
 	if (write(s->pipe[1], &fd, sizeof(fd)) != sizeof(fd))
 		abort();
 	if (magic_getpid() != s->pid) {
-		snprintf(why, len, "the supervisor's answer did not come back");
+		snprintf(why, len, "no answer from the seccomp supervisor thread");
 		goto fail_pipe;	/* the thread is left blocked; the process ends soon */
 	}
 	*priv = s;
@@ -139,14 +145,18 @@ fail_pipe:
 	close(s->pipe[0]);
 	close(s->pipe[1]);
 	free(s);
-	return -1;
+	return ret;
 }
 
 static void seccomp_notify_run(void *priv, uint64_t n)
 {
-	(void)priv;
+	struct seccomp_bench *s = priv;
+	long bad = 0;
+
 	for (uint64_t i = 0; i < n; i++)
-		magic_getpid();
+		bad |= magic_getpid() ^ s->pid;
+	if (bad)
+		micro_fail("no answer from the seccomp supervisor (getpid returned another value)");
 }
 
 static void seccomp_notify_teardown(void *priv)
@@ -155,7 +165,8 @@ static void seccomp_notify_teardown(void *priv)
 
 	magic_getpid2(SECCOMP_BENCH_STOP);	/* the last one it answers */
 	pthread_join(s->thread, NULL);
-	close(s->listener);
+	if (!s->dead)
+		close(s->listener);
 	close(s->pipe[0]);
 	close(s->pipe[1]);
 	free(s);

@@ -63,21 +63,21 @@ static int trap_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 		if (dune_register_intr_handler(T_ILLOP, trap_intr) ||
 		    dune_register_intr_handler(T_BRKPT, trap_intr_bp)) {
 			snprintf(why, len, "dune_register_intr_handler(T_ILLOP/T_BRKPT) failed");
-			return -1;
+			return MICRO_FAILED;
 		}
 		return 0;
 	}
 #endif
 	if (mode != MICRO_LINUX) {
 		snprintf(why, len, "trap in mode %s needs libdune", micro_mode_name(mode));
-		return -1;
+		return MICRO_UNAVAILABLE;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = trap_handler;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTRAP, &sa, NULL)) {
 		snprintf(why, len, "sigaction(SIGTRAP): %s", strerror(errno));
-		return -1;
+		return MICRO_FAILED;
 	}
 	return 0;
 }

@@ -35,7 +35,7 @@ static int user_setup_common(enum micro_mode mode, char *why, size_t len)
 #endif
 	snprintf(why, len, "ring-3 variant needs mode dune-user and libdune (mode %s)",
 		 micro_mode_name(mode));
-	return -1;
+	return MICRO_UNAVAILABLE;
 }
 
 /* --- ring 3 loops */
@@ -92,7 +92,7 @@ static int syscall_user_setup(enum micro_mode mode, void **priv, char *why, size
 {
 	(void)priv;
 	if (user_setup_common(mode, why, len))
-		return -1;
+		return MICRO_UNAVAILABLE;
 	micro_user_set_hook(NULL);	/* plain passthrough */
 	return 0;
 }
@@ -128,7 +128,7 @@ static int ptrace_user_setup(enum micro_mode mode, void **priv, char *why, size_
 {
 	(void)priv;
 	if (user_setup_common(mode, why, len))
-		return -1;
+		return MICRO_UNAVAILABLE;
 #ifdef MICRO_HAVE_LIBDUNE
 	micro_user_set_hook(ptrace_hook);
 #endif
@@ -163,12 +163,12 @@ static int trap_user_setup(enum micro_mode mode, void **priv, char *why, size_t 
 {
 	(void)priv;
 	if (user_setup_common(mode, why, len))
-		return -1;
+		return MICRO_UNAVAILABLE;
 #ifdef MICRO_HAVE_LIBDUNE
 	if (dune_register_intr_handler(T_ILLOP, trap_user_intr) ||
 	    dune_register_intr_handler(T_BRKPT, trap_user_intr_bp)) {
 		snprintf(why, len, "dune_register_intr_handler(T_ILLOP/T_BRKPT) failed");
-		return -1;
+		return MICRO_FAILED;
 	}
 #endif
 	return 0;

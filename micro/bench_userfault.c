@@ -94,16 +94,16 @@ static int userfault_setup(enum micro_mode mode, void **priv, char *why, size_t 
 	struct uffdio_register reg;
 	struct userfault *u;
 	void *m;
-	int err;
+	int err, ret = MICRO_UNAVAILABLE;	/* what the kernel does not offer */
 
 	if (mode != MICRO_LINUX) {
 		snprintf(why, len, "userfaultfd is a Linux-mode mechanism");
-		return -1;
+		return MICRO_UNAVAILABLE;
 	}
 	u = calloc(1, sizeof(*u));
 	if (!u) {
 		snprintf(why, len, "out of memory");
-		return -1;
+		return MICRO_FAILED;
 	}
 	u->uffd = open_uffd(why, len);
 	if (u->uffd < 0)
@@ -121,6 +121,7 @@ static int userfault_setup(enum micro_mode mode, void **priv, char *why, size_t 
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
 		snprintf(why, len, "mmap: %s", strerror(errno));
+		ret = MICRO_FAILED;
 		goto fail_fd;
 	}
 	madvise(m, REGION, MADV_NOHUGEPAGE);
@@ -143,6 +144,7 @@ static int userfault_setup(enum micro_mode mode, void **priv, char *why, size_t 
 	err = pthread_create(&u->thread, NULL, uffd_handler, u);
 	if (err) {
 		snprintf(why, len, "pthread_create: %s", strerror(err));
+		ret = MICRO_FAILED;
 		goto fail_map;
 	}
 	*priv = u;
@@ -153,7 +155,7 @@ fail_fd:
 	close(u->uffd);
 fail:
 	free(u);
-	return -1;
+	return ret;
 }
 
 static void userfault_run(void *priv, uint64_t n)

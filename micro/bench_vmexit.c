@@ -15,7 +15,7 @@ static int vmexit_setup(enum micro_mode mode, void **priv, char *why, size_t len
 	(void)priv;
 	if (mode != MICRO_DUNE) {
 		snprintf(why, len, "VMCALL needs VMX non-root ring 0 (mode dune)");
-		return -1;
+		return MICRO_UNAVAILABLE;
 	}
 	return 0;
 }

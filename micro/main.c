@@ -9,7 +9,9 @@
  *
  * Normally run by harness/bench/dunebench-bench, one benchmark per process
  * (--benchmark_filter), which pins it, repeats it and writes results/.
- * Exit status 77: the mode cannot be entered here (reason on stderr).
+ * Exit status 77: the mode cannot be entered here (reason on stderr); 1: a
+ * benchmark failed ("failed: ..." as its error, or "micro-bench: failed:"
+ * on stderr when it failed after setup); 2: bad arguments.
  *
  * For the VMX lab, whose ticks are deterministic and whose emulation is
  * slow: --batch=N caps the ops per timed batch, --iterations=N fixes the
@@ -147,5 +149,5 @@ int main(int argc, char **argv)
 	micro_register(mode);
 	gb_run();
 	micro_teardown();
-	return 0;
+	return micro_failed() ? 1 : 0;
 }

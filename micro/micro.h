@@ -33,13 +33,26 @@ enum micro_mode {
 #define MICRO_PAGE		4096UL
 #define MICRO_APPEL_PAGES	100	/* NRPGS of the original suite */
 
-/* Reason buffer handed to setup(); fill it when returning -1. */
+/* Reason buffer handed to setup(); fill it when returning non-zero. */
 #define MICRO_WHY_LEN		256
+
+/*
+ * What setup() returns.  MICRO_UNAVAILABLE: this host cannot run the
+ * benchmark (a mode it does not support, a kernel feature that is absent,
+ * a resource the host does not have); why says what is missing.
+ * MICRO_FAILED: it should have run and did not (mmap, sigaction, a handler
+ * registration, a supervisor or handler thread that does not answer); why
+ * has the error.
+ * The runner records the first as "unavailable", the second as "failed",
+ * and a failed benchmark makes the run exit non-zero.
+ */
+#define MICRO_UNAVAILABLE	(-1)
+#define MICRO_FAILED		(-2)
 
 struct micro_info;	/* extra numbers a benchmark reports (lib/driver.c) */
 
 struct micro_ops {
-	/* Once per process.  Return 0, or -1 with why filled = unavailable. */
+	/* Once per process: 0, or MICRO_UNAVAILABLE / MICRO_FAILED with why. */
 	int (*setup)(enum micro_mode mode, void **priv, char *why, size_t len);
 	void (*prepare)(void *priv, uint64_t n);	/* untimed, before a batch */
 	void (*run)(void *priv, uint64_t n);		/* timed: n ops */
@@ -70,6 +83,14 @@ extern const struct micro_bench micro_table[];
 extern const size_t micro_table_len;
 
 void micro_info_add(struct micro_info *info, const char *key, double value);
+
+/*
+ * A benchmark that cannot go on after setup (prepare, run, finish): print
+ * "micro-bench: failed: <name>: <message>" and end the process with
+ * status 1.  The runner records the benchmark as failed with that message.
+ */
+void micro_fail(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
 
 const char *micro_mode_name(enum micro_mode mode);
 int micro_mode_parse(const char *s, enum micro_mode *mode);
@@ -103,6 +124,7 @@ extern struct micro_knobs micro_knobs;
 /* Benchmarks' ops, one per file. */
 extern const struct micro_ops micro_cpuloop_ops, micro_syscall_ops, micro_vmexit_ops,
 	micro_pgfault_ops, micro_pagewalk_ops, micro_pagewalk_thp_ops,
+	micro_pagewalk_thp_fit_ops,
 	micro_trap_ops, micro_ptrace_ops, micro_seccomp_notify_ops,
 	micro_appel1_ops, micro_appel2_ops, micro_userfault_ops,
 	micro_syscall_user_ops, micro_trap_user_ops, micro_ptrace_user_ops;

@@ -35,8 +35,11 @@ def compare(a, b):
             skipped.append((k, 'only in A'))
             continue
         if not ra.get('available') or not rb.get('available'):
-            why = ra.get('reason') if not ra.get('available') else rb.get('reason')
-            skipped.append((k, f'not available in {"A" if not ra.get("available") else "B"}: {why}'))
+            side, r = ('A', ra) if not ra.get('available') else ('B', rb)
+            if dbplots.state(r) == 'failed':
+                skipped.append((k, f'FAILED in {side}: {r.get("error", "")}'))
+            else:
+                skipped.append((k, f'not available in {side}: {r.get("reason", "")}'))
             continue
         if ra['unit'] != rb['unit']:
             skipped.append((k, f'not comparable: A in {ra["unit"]}, B in {rb["unit"]}'))

@@ -22,6 +22,7 @@ SCHEMA = os.path.join(TOP, 'results', 'schema', 'results-v1.json')
 PAPER = os.path.join(HERE, 'paper_numbers.json')
 
 NA_HOST = 'n/a on this host'
+FAILED = 'FAILED'
 NOT_RUN = '—'
 UNIT_LABEL = {
     'cycles': 'cycles',
@@ -106,6 +107,18 @@ def paper():
 
 # ---------------------------------------------------------------- values
 
+def state(r):
+    """measured, unavailable or failed (files without 'state': from 'available')."""
+    return r.get('state') or ('measured' if r.get('available') else 'unavailable')
+
+
+def why_text(r):
+    """Why an entry has no numbers: 'FAILED: <error>' or the unavailable reason."""
+    if state(r) == 'failed':
+        return f'{FAILED}: {r.get("error", "")}'
+    return r.get('reason', '')
+
+
 def entry(d, bench, mode, backend=Ellipsis):
     """The results entry for bench/mode (and backend if given), or None."""
     for r in d['benchmarks']:
@@ -142,6 +155,8 @@ def fmt(v):
 def cell_text(r, with_cv=True):
     if r is None:
         return NOT_RUN
+    if state(r) == 'failed':
+        return FAILED
     if not r.get('available'):
         return NA_HOST
     s = fmt(r['median'])
@@ -213,7 +228,7 @@ def build_table(docs, table_id, unit):
             text, r = c.lookup(row)
             line.append(text)
             if r is not None and not r.get('available'):
-                reasons.setdefault(c.label.replace('\n', ' '), set()).add(r['reason'])
+                reasons.setdefault(c.label.replace('\n', ' '), set()).add(why_text(r))
             if r is not None and r.get('available'):
                 per = per or r.get('per')
         if per and per not in ('syscall', 'page', 'read', 'trap'):
@@ -227,6 +242,7 @@ def build_table(docs, table_id, unit):
                  '(a ring-3 syscall intercepted by the ring-0 runtime), as in the paper.')
     notes.append(f'All numbers are {unit}; medians over repetitions, ±CV. '
                  f'{NA_HOST}: the mode could not run on that host (reason below); '
+                 f'{FAILED}: it should have run and did not (error below); '
                  f'{NOT_RUN}: not measured.')
     for c in cols:
         if c.kind == 'ref' and c.key == next(iter(c.source['columns'])):
@@ -235,8 +251,8 @@ def build_table(docs, table_id, unit):
                 if any(row['bench'] == bench for row in spec['rows']):
                     notes.append(f'ref: {c.source["label"]}, {bench}: {n}')
     for label, rs in reasons.items():
-        for why in sorted(rs):
-            notes.append(f'{label}: {why}')
+        for text in sorted(rs):
+            notes.append(f"{label}: {text}")
     return title, header, rows, notes, cols
 
 
@@ -340,8 +356,8 @@ def linux_chart(path, docs, unit):
     names = []
     for _, d in sel:
         for r in d['benchmarks']:
-            if r['mode'] == 'linux' and r.get('available') and r['unit'] == unit \
-                    and r['name'] not in names:
+            if r['mode'] == 'linux' and r['name'] not in names and \
+                    ((r.get('available') and r['unit'] == unit) or state(r) == 'failed'):
                 names.append(r['name'])
     if not names:
         return False
@@ -352,10 +368,15 @@ def linux_chart(path, docs, unit):
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) * max(1, n * 0.7) + 2.2))
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
     pers = {}
+    failed_at = []    # y positions of failed entries, marked after the bars
     for i, (_, d) in enumerate(sel):
         ys, meds, lo, hi, tops = [], [], [], [], []
         for j, name in enumerate(names):
             r = entry(d, name, 'linux', None)
+            if r and state(r) == 'failed':
+                failed_at.append(j + (i - (n - 1) / 2) * h)
+                pers[name] = r.get('per', 'op')
+                continue
             if not r or not r.get('available') or r['median'] <= 0:
                 continue
             ys.append(j + (i - (n - 1) / 2) * h)
@@ -380,6 +401,9 @@ def linux_chart(path, docs, unit):
     ax.set_yticklabels([f'{nm}\n(per {pers.get(nm, "op")})' for nm in names], fontsize=9)
     ax.invert_yaxis()
     ax.set_xscale('log')
+    for y in failed_at:
+        ax.text(ax.get_xlim()[0] * 1.2, y, 'FAILED (no numbers: see the results file)',
+                va='center', fontsize=8, color='#c0392b', fontweight='bold')
     ax.set_xlabel(f'{UNIT_LABEL.get(unit, unit)} per op (log scale); bars: median, '
                   f'whiskers: min..max over repetitions')
     ax.set_title(f'Linux (native) micro-benchmarks — {unit}')
@@ -529,11 +553,11 @@ def build_lab_table(d):
             if r is None and key and col == 'linux':
                 r = entry(d, key[0], key[1], Ellipsis)
             text = cell_text(r) if key else ''
-            line.append('n/a (see notes)' if text == NA_HOST else text)
+            line.append({NA_HOST: 'n/a (see notes)', FAILED: 'FAILED (see notes)'}.get(text, text))
             if r is not None and r.get('available'):
                 v[col] = r['median']
             elif r is not None:
-                reasons.setdefault(f'{row["op"]}, {col}', r.get('reason', ''))
+                reasons.setdefault(f'{row["op"]}, {col}', why_text(r))
         rl, rd = _ref_range(row.get('ref_linux')), _ref_range(row.get('ref_dune'))
         line.append(_range_text(rl) if rl else '')
         line.append(_range_text(rd) if rd else '')
@@ -556,8 +580,8 @@ def build_lab_table(d):
         'trap (Dune): an exception that reaches the guest IDT without an exit: ud2 (#UD) on vmx, '
         'whose ABI intercepts #BP for a debugger; int3 (#BP) on kvm, which intercepts #UD.',
     ]
-    for k, why in reasons.items():
-        notes.append(f'{k}: n/a: {why}')
+    for k, text in reasons.items():
+        notes.append(f'{k}: {text}' if text.startswith(FAILED) else f'{k}: n/a: {text}')
     return title, header, rows, notes, vals
 
 
@@ -685,6 +709,10 @@ def html_results_table(d):
                         f'<td class=n>{fmt(r["min"])}</td><td class=n>{fmt(r["max"])}</td>'
                         f'<td class=n>{cv}</td><td class=n>{r["repetitions"]}</td>'
                         f'<td>{e(r["unit"])} / {e(r.get("per", "op"))}</td><td class=n>{wall}</td></tr>')
+        elif state(r) == 'failed':
+            rows.append(f'<tr class=failed><td>{e(r["name"])}</td><td>{e(r["mode"])}</td>'
+                        f'<td>{e(str(r.get("backend") or ""))}</td>'
+                        f'<td colspan=7><b>{FAILED}</b>: {e(r.get("error", ""))}</td></tr>')
         else:
             rows.append(f'<tr class=na><td>{e(r["name"])}</td><td>{e(r["mode"])}</td>'
                         f'<td>{e(str(r.get("backend") or ""))}</td>'
@@ -701,6 +729,6 @@ def html_results_table(d):
                 rows.append(f'<pre>{e(hc.get("summary") or json.dumps(hc["per_op"]))}</pre>')
             else:
                 missing.setdefault(hc.get('reason', ''), []).append(f'{r["name"]} ({r["mode"]})')
-        for why, names in missing.items():
-            rows.append(f'<p>{e(", ".join(names))}: unavailable: {e(why)}</p>')
+        for reason, names in missing.items():
+            rows.append(f'<p>{e(", ".join(names))}: unavailable: {e(reason)}</p>')
     return '\n'.join(rows)

@@ -96,7 +96,7 @@ def write_html(out, docs, made):
          '<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}'
          'table{border-collapse:collapse;margin:1em 0;font-size:90%}'
          'td,th{border:1px solid #ccc;padding:3px 7px}td.n{text-align:right}'
-         'tr.na td{color:#888}img{max-width:100%;border:1px solid #eee}'
+         'tr.na td{color:#888}tr.failed td{color:#c0392b}img{max-width:100%;border:1px solid #eee}'
          '.unit{background:#fff6d5;padding:.5em;border-left:4px solid #d9b300}</style></head><body>',
          '<h1>dunebench report</h1>',
          f'<p>Generated {e(now)} from {len(docs)} results file(s).</p>',

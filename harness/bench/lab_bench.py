@@ -33,7 +33,11 @@ INIT = re.compile(r'^@@LAB init uptime=(\S+) kernel=(\S+)')
 
 
 def parse_serial(text):
-    """-> (samples {(name, mode, backend): [line dicts]}, na {key: reason}, info)"""
+    """-> (samples {(name, mode, backend): [line dicts]}, na {key: (reason, failed)}, info)
+
+    A @@BENCH-NA line says failed: false when the benchmark is unavailable in
+    the lab (micro-bench exit 77); without the field (older logs) it counts
+    as failed, as the lab test reported it not ok."""
     samples, na, info = {}, {}, {}
     for raw in text.splitlines():
         m = INIT.match(raw)
@@ -50,7 +54,7 @@ def parse_serial(text):
             continue
         key = (d['name'], d['mode'], d.get('backend'))
         if m.group(1):
-            na[key] = d.get('reason') or 'not run'
+            na[key] = (d.get('reason') or 'not run', d.get('failed', True) is not False)
         else:
             samples.setdefault(key, []).append(d)
     return samples, na, info
@@ -91,7 +95,7 @@ def main(args, bb):
     for key in REQUIRED:
         if key not in samples and key not in na:
             na[key] = (f'no @@BENCH line for it in the serial log {os.path.basename(serial)} '
-                       f'(its lab test did not run, or died before printing)')
+                       f'(its lab test did not run, or died before printing)', True)
             bb.log(f'dunebench-bench: missing from the lab run: {key[0]} {key[1]}'
                    f'{"/" + key[2] if key[2] else ""}')
 
@@ -108,9 +112,12 @@ def main(args, bb):
              'description': what or (samples.get(key) or [{}])[0].get('what', name)}
         lines = samples.get(key)
         if not lines:
-            results.append(dict(r, available=False, reason=na[key]))
+            why, failed = na[key]
+            results.append(dict(r, available=False, state='failed', error=why) if failed else
+                           dict(r, available=False, state='unavailable', reason=why))
             continue
         r['available'] = True
+        r['state'] = 'measured'
         r.update(bb.series([d['per_op'] for d in lines], 'ticks'))
         r['iterations'] = int(lines[0].get('batches', 1))
         r['ops_per_repetition'] = float(lines[0]['ops'])
@@ -178,7 +185,10 @@ def main(args, bb):
     bb.summary(doc)
     rel = os.path.relpath(path)
     print(f'\nwrote {path if rel.startswith("..") else rel} ({doc["run"]["wall_time_s"]:.0f} s)')
-    missing = [r for r in results if not r['available']]
+    failed = [r for r in results if r['state'] == 'failed']
+    for r in failed:
+        bb.log(f'dunebench-bench: FAILED in the lab: {r["name"]} ({r["mode"]}'
+               f'{"/" + r["backend"] if r.get("backend") else ""}): {r["error"]}')
     if lab_rc not in (None, 0):
         bb.log(f'dunebench-bench: the lab reported failures (exit {lab_rc}); see {workdir}')
-    return 0 if lab_rc in (None, 0) and not missing else 1
+    return 0 if lab_rc in (None, 0) and not failed else 1

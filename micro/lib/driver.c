@@ -21,15 +21,24 @@
  * Setup happens once per process, lazily, followed by a warm-up of at least
  * WARMUP_MIN batches and WARMUP_NS; Google Benchmark calibrates the batch
  * count.
+ *
+ * A setup that returns MICRO_UNAVAILABLE is reported to Google Benchmark as
+ * an error "unavailable: <why>", one that returns MICRO_FAILED as
+ * "failed: <why>" (and micro-bench then exits 1); a benchmark that fails
+ * later calls micro_fail(), which ends the process.  For the runner's own
+ * tests, MICRO_INJECT_FAIL=<name>:setup or <name>:run makes benchmark
+ * <name> fail in setup or after its first timed batch.
  */
 #define _GNU_SOURCE
 #include "driver.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "../gbench/gbench.h"
 #include "pmu.h"
@@ -58,7 +67,7 @@ struct slot {
 	uint64_t batch;			/* b->batch, capped by --batch */
 	int rep;
 	enum micro_mode mode;
-	int state;		/* 0 not set up, 1 ready, -1 unavailable */
+	int state;		/* 0 not set up, 1 ready, MICRO_UNAVAILABLE, MICRO_FAILED */
 	void *priv;
 	char why[MICRO_WHY_LEN];
 	int pmu_ok;
@@ -71,6 +80,36 @@ struct slot {
 static uint64_t overhead;
 static struct slot *slots;
 static size_t nr_slots;
+static const char *current_name = "micro-bench";	/* for micro_fail() */
+static int any_failed;
+
+void micro_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "micro-bench: failed: %s: ", current_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	_exit(1);
+}
+
+int micro_failed(void)
+{
+	return any_failed;
+}
+
+/* MICRO_INJECT_FAIL=<name>:<where>: does it name this benchmark and where? */
+static int inject_fail(const char *name, const char *where)
+{
+	const char *v = getenv("MICRO_INJECT_FAIL");
+	size_t n = strlen(name);
+
+	return v && !strncmp(v, name, n) && v[n] == ':' && !strcmp(v + n + 1, where);
+}
 
 void micro_info_add(struct micro_info *info, const char *key, double value)
 {
@@ -107,15 +146,16 @@ static struct sample time_batch(struct slot *s, void (*fn)(void *, uint64_t),
 	if (o->prepare)
 		o->prepare(s->priv, n);
 	cs = nivcsw();
-	w0 = now_ns();
+	/* the counters' enable/read system calls stay outside both timings */
 	if (with_pmu)
 		pmu_start(&s->pmu);
+	w0 = now_ns();
 	t0 = tsc_begin();
 	fn(s->priv, n);
 	t1 = tsc_end();
+	w1 = now_ns();
 	if (with_pmu)
 		pmu_stop(&s->pmu);
-	w1 = now_ns();
 	r.preempted = nivcsw() != cs;
 	if (o->finish)
 		o->finish(s->priv, n);
@@ -130,9 +170,22 @@ static void slot_setup(struct slot *s)
 	uint64_t start;
 	char why[MICRO_WHY_LEN];
 
-	s->state = -1;
-	if (o->setup && o->setup(s->mode, &s->priv, s->why, sizeof(s->why)))
+	current_name = s->b->name;
+	if (inject_fail(s->b->name, "setup")) {
+		snprintf(s->why, sizeof(s->why), "setup failed (injected: MICRO_INJECT_FAIL=%s:setup)",
+			 s->b->name);
+		s->state = MICRO_FAILED;
 		return;
+	}
+	s->state = o->setup ? o->setup(s->mode, &s->priv, s->why, sizeof(s->why)) : 0;
+	if (s->state) {
+		if (s->state != MICRO_FAILED)
+			s->state = MICRO_UNAVAILABLE;
+		if (!s->why[0])
+			snprintf(s->why, sizeof(s->why), "setup returned %d without a reason",
+				 s->state);
+		return;
+	}
 	s->state = 1;
 	if (s->b->hw_counters)
 		s->pmu_ok = pmu_open(&s->pmu, why, sizeof(why)) == 0;
@@ -221,9 +274,15 @@ static void bench_fn(struct gb_state *st, void *arg)
 	if (s->state == 0)
 		slot_setup(s);
 	if (s->state < 0) {
-		gb_skip(st, s->why);
+		char msg[MICRO_WHY_LEN + 16];
+
+		snprintf(msg, sizeof(msg), "%s: %s",
+			 s->state == MICRO_FAILED ? "failed" : "unavailable", s->why);
+		any_failed |= s->state == MICRO_FAILED;
+		gb_skip(st, msg);
 		return;
 	}
+	current_name = s->b->name;
 	if (s->pmu_ok)
 		memset(s->pmu.total, 0, sizeof(s->pmu.total));
 	s->nr_samples = s->nr_all = 0;
@@ -237,6 +296,9 @@ static void bench_fn(struct gb_state *st, void *arg)
 			wall += b.ns;
 		}
 		gb_set_iteration_time(st, wall * 1e-9);
+		if (inject_fail(s->b->name, "run"))
+			micro_fail("injected after one timed batch (MICRO_INJECT_FAIL=%s:run)",
+				   s->b->name);
 		batches++;
 		all_ops += n;
 		run_all.cycles += r.cycles;

@@ -11,5 +11,7 @@ void micro_register(enum micro_mode mode);
 /* Tear down every benchmark that was set up. */
 void micro_teardown(void);
 uint64_t micro_timer_overhead(void);
+/* Did a benchmark's setup fail (MICRO_FAILED)?  micro-bench then exits 1. */
+int micro_failed(void);
 
 #endif

@@ -15,9 +15,10 @@
 
 static inline uint64_t tsc_begin(void)
 {
-	uint32_t a, d;
+	uint32_t a, d, leaf = 0;
 
-	asm volatile("cpuid" : : "a"(0) : "rbx", "rcx", "rdx", "memory");
+	/* CPUID writes EAX too: tell the compiler (leaf is in and out) */
+	asm volatile("cpuid" : "+a"(leaf) : : "rbx", "rcx", "rdx", "memory");
 	asm volatile("rdtsc" : "=a"(a), "=d"(d) : : "memory");
 	return ((uint64_t)d << 32) | a;
 }
