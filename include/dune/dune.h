@@ -468,6 +468,15 @@ int dune_elf_close(struct dune_elf *elf);
 int dune_elf_dump(struct dune_elf *elf);
 int dune_elf_iter_sh(struct dune_elf *elf, dune_elf_shcb cb);
 int dune_elf_iter_ph(struct dune_elf *elf, dune_elf_phcb cb);
+/*
+ * As the original: dune_elf_open reads the headers with pread into malloc'd
+ * buffers (the file is not mapped; dune_elf_close frees them).
+ * dune_elf_load_ph creates PT_LOAD segment @phdr's memory at p_vaddr + @off
+ * (@off a multiple of the page size) with a fixed mmap that replaces what
+ * was there: the file's pages, privately, with the segment's permissions,
+ * zeroes after p_filesz up to p_memsz.  -EINVAL for another type, p_filesz >
+ * p_memsz or an unaligned @off; -ENOEXEC for a segment outside the file.
+ */
 int dune_elf_load_ph(struct dune_elf *elf, Elf64_Phdr *phdr, off_t off);
 
 #ifdef __cplusplus
