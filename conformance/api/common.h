@@ -5,9 +5,12 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define DUNE_KEEP_LIBC_ASSERT
 #include <dune/dune.h>
@@ -17,6 +20,16 @@
 
 /* a guest-virtual range nobody on the host uses (GVA only: page tables) */
 #define FRESH_VA ((void *)0x100000000000UL)
+
+/* the backend dune_init will pick (its rule for auto: /dev/dune first) */
+static inline bool backend_is_vmx(void)
+{
+	const char *b = getenv("DUNE_BACKEND");
+
+	if (b && *b && strcmp(b, "auto"))
+		return !strcmp(b, "vmx");
+	return access("/dev/dune", F_OK) == 0;
+}
 
 static inline uint16_t read_cs(void)
 {

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static volatile uintptr_t fault_addr;
@@ -278,4 +279,67 @@ CTEST(vm_cow,
 	CT_EXPECT_EQ(va[0], 'x');
 	CT_EXPECT_EQ(va[1], 'y');
 	CT_EXPECT_EQ(((char *)dune_page2pa(pg))[1], 0);
+}
+
+/* ------------------------------------------- host memory gone under the guest */
+
+static void do_unbacked(void)
+{
+	char *p = mmap(NULL, PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	if (p == MAP_FAILED)
+		_exit(3);
+	for (i = 0; i < 5; i++)
+		(void)getppid();	/* some system-call exits first */
+	/* a guest mapping of the page's guest-physical address, then the
+	 * host mapping goes: the guest reaches a memory slot over nothing */
+	if (dune_vm_map_phys(pgroot, FRESH_VA, PGSIZE, (void *)dune_va_to_pa(p),
+			     PERM_R | PERM_W) || munmap(p, PGSIZE))
+		_exit(3);
+	(void)*(volatile char *)FRESH_VA;
+}
+
+CTEST(vm_unbacked_exit,
+      .id = "api.vm.unbacked_exit",
+      .profile = "vm",
+      .what = "a ring-0 access to a guest-physical page whose host memory was unmapped, after several system calls, ends the process with status 1 and one clear message (kvm: the EFAULT of KVM_RUN with the exit count, last exit and RIP; vmx: the EPT violation), not a crash",
+      .needs = "dune")
+{
+	char err[2048];
+	int status = 0, pfd[2];
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	CT_ASSERT_EQ(pipe(pfd), 0);
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(pfd[0]);
+		dup2(pfd[1], 2);
+		if (dune_init_and_enter())
+			_exit(3);
+		do_unbacked();
+		_exit(4);
+	}
+	close(pfd[1]);
+	while (got < sizeof(err) - 1 && (n = read(pfd[0], err + got, sizeof(err) - 1 - got)) > 0)
+		got += (size_t)n;
+	err[got] = 0;
+	close(pfd[0]);
+	CT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ct_log("child stderr: %s", err);
+	CT_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		  "the child ended with status %#x (%s %d), want exit(1)", status,
+		  WIFSIGNALED(status) ? "signal" : "exit",
+		  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (backend_is_vmx()) {
+		CT_EXPECT(strstr(err, "EPT violation") != NULL, "no 'EPT violation' in: %s", err);
+		return;
+	}
+	CT_EXPECT(strstr(err, "KVM_RUN") && strstr(err, "EFAULT"), "no KVM_RUN EFAULT in: %s", err);
+	CT_EXPECT(strstr(err, " exits") != NULL, "no exit count in: %s", err);
+	CT_EXPECT(strstr(err, "rip 0x") != NULL, "no guest RIP in: %s", err);
+	CT_EXPECT(strstr(err, "first KVM_RUN") == NULL, "reported as the first KVM_RUN: %s", err);
 }
