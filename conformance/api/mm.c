@@ -19,10 +19,7 @@
  */
 #include "common.h"
 
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 enum outcome {
@@ -56,38 +53,32 @@ static void pgflt_exit(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	_exit(fec & FEC_P ? ((fec & FEC_W) ? OUT_PF_W : OUT_PF_BAD) : OUT_PF_NP);
 }
 
-/*
- * Run @fn in a child: @prep in host mode, then dune_init(@map_full) +
- * dune_enter, then @fn with a #PF handler that reports where it was called.
- * Returns the outcome; the child's stderr goes to @err.
- */
+struct mm_case {
+	void (*prep)(void);
+	void (*fn)(void);
+	bool map_full;
+};
+
+/* the child: @prep in host mode, dune_init + dune_enter, @fn with a #PF
+ * handler that reports where it was called */
+static void mm_child(void *arg)
+{
+	const struct mm_case *c = arg;
+
+	if (c->prep)
+		c->prep();
+	if (dune_init(c->map_full) || dune_enter())
+		_exit(OUT_OTHER);
+	dune_register_pgflt_handler(pgflt_exit);
+	c->fn();
+}
+
+/* the outcome of a case; the child's stderr goes to @err */
 static int run_child(void (*prep)(void), void (*fn)(void), bool map_full, char *err, size_t errlen)
 {
-	int pfd[2], status = 0;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
+	struct mm_case c = { .prep = prep, .fn = fn, .map_full = map_full };
+	int status = run_capturing_stderr(mm_child, &c, err, errlen);
 
-	CT_ASSERT_EQ(pipe(pfd), 0);
-	pid = fork();
-	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(pfd[0]);
-		dup2(pfd[1], 2);
-		if (prep)
-			prep();
-		if (dune_init(map_full) || dune_enter())
-			_exit(OUT_OTHER);
-		dune_register_pgflt_handler(pgflt_exit);
-		fn();
-		_exit(OUT_REACH);
-	}
-	close(pfd[1]);
-	while (got < errlen - 1 && (n = read(pfd[0], err + got, errlen - 1 - got)) > 0)
-		got += (size_t)n;
-	err[got] = 0;
-	close(pfd[0]);
-	CT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(err, "EPT violation"))
 		return OUT_EPT;
 	if (WIFEXITED(status) && (WEXITSTATUS(status) == OUT_REACH || WEXITSTATUS(status) == OUT_PF_NP ||

@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static volatile uintptr_t fault_addr;
@@ -300,6 +299,15 @@ static void do_unbacked(void)
 	(void)*(volatile char *)FRESH_VA;
 }
 
+static void unbacked_child(void *arg)
+{
+	(void)arg;
+	if (dune_init_and_enter())
+		_exit(3);
+	do_unbacked();
+	_exit(4);
+}
+
 CTEST(vm_unbacked_exit,
       .id = "api.vm.unbacked_exit",
       .profile = "vm",
@@ -307,28 +315,8 @@ CTEST(vm_unbacked_exit,
       .needs = "dune")
 {
 	char err[2048];
-	int status = 0, pfd[2];
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
+	int status = run_capturing_stderr(unbacked_child, NULL, err, sizeof(err));
 
-	CT_ASSERT_EQ(pipe(pfd), 0);
-	pid = fork();
-	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(pfd[0]);
-		dup2(pfd[1], 2);
-		if (dune_init_and_enter())
-			_exit(3);
-		do_unbacked();
-		_exit(4);
-	}
-	close(pfd[1]);
-	while (got < sizeof(err) - 1 && (n = read(pfd[0], err + got, sizeof(err) - 1 - got)) > 0)
-		got += (size_t)n;
-	err[got] = 0;
-	close(pfd[0]);
-	CT_ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	ct_log("child stderr: %s", err);
 	CT_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1,
 		  "the child ended with status %#x (%s %d), want exit(1)", status,
