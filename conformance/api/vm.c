@@ -279,3 +279,55 @@ CTEST(vm_cow,
 	CT_EXPECT_EQ(va[1], 'y');
 	CT_EXPECT_EQ(((char *)dune_page2pa(pg))[1], 0);
 }
+
+/* ------------------------------------------- host memory gone under the guest */
+
+static void do_unbacked(void)
+{
+	char *p = mmap(NULL, PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	if (p == MAP_FAILED)
+		_exit(3);
+	for (i = 0; i < 5; i++)
+		(void)getppid();	/* some system-call exits first */
+	/* a guest mapping of the page's guest-physical address, then the
+	 * host mapping goes: the guest reaches a memory slot over nothing */
+	if (dune_vm_map_phys(pgroot, FRESH_VA, PGSIZE, (void *)dune_va_to_pa(p),
+			     PERM_R | PERM_W) || munmap(p, PGSIZE))
+		_exit(3);
+	(void)*(volatile char *)FRESH_VA;
+}
+
+static void unbacked_child(void *arg)
+{
+	(void)arg;
+	if (dune_init_and_enter())
+		_exit(3);
+	do_unbacked();
+	_exit(4);
+}
+
+CTEST(vm_unbacked_exit,
+      .id = "api.vm.unbacked_exit",
+      .profile = "vm",
+      .what = "a ring-0 access to a guest-physical page whose host memory was unmapped, after several system calls, ends the process with status 1 and one clear message (kvm: the EFAULT of KVM_RUN with the exit count, last exit and RIP; vmx: the EPT violation), not a crash",
+      .needs = "dune")
+{
+	char err[2048];
+	int status = run_capturing_stderr(unbacked_child, NULL, err, sizeof(err));
+
+	ct_log("child stderr: %s", err);
+	CT_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+		  "the child ended with status %#x (%s %d), want exit(1)", status,
+		  WIFSIGNALED(status) ? "signal" : "exit",
+		  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (backend_is_vmx()) {
+		CT_EXPECT(strstr(err, "EPT violation") != NULL, "no 'EPT violation' in: %s", err);
+		return;
+	}
+	CT_EXPECT(strstr(err, "KVM_RUN") && strstr(err, "EFAULT"), "no KVM_RUN EFAULT in: %s", err);
+	CT_EXPECT(strstr(err, " exits") != NULL, "no exit count in: %s", err);
+	CT_EXPECT(strstr(err, "rip 0x") != NULL, "no guest RIP in: %s", err);
+	CT_EXPECT(strstr(err, "first KVM_RUN") == NULL, "reported as the first KVM_RUN: %s", err);
+}

@@ -28,8 +28,30 @@
  *    the guest (they must not call functions that need ring 0, such as
  *    dune_flush_tlb()).  A handler installed with dune_signal() runs in
  *    guest ring 0 through interrupt vector DUNE_SIGNAL_INTR_BASE + signum.
- *  - The guest page tables follow the process's mappings: mmap, munmap,
- *    mprotect, mremap and brk made in Dune mode update them.
+ *  - Memory mapped, unmapped or re-protected in Dune mode (mmap, munmap,
+ *    mprotect, mremap, brk) and the guest page tables (tests api.mm.*):
+ *      kvm  the guest page tables follow every one of these calls, with
+ *           dune_init(true) or (false): a new mapping is reachable from
+ *           ring 0 at once; an access to an unmapped page, or a write to a
+ *           read-only one, is a guest #PF with CR2 (an extension: the
+ *           original did not follow them).
+ *      vmx  as the original: the guest page tables are what dune_init()
+ *           and dune_enter() built.  With dune_init(true) they map the
+ *           identity window (below 4 GiB) and the map and stack windows
+ *           whole, so a mapping made there later (an ordinary mmap or
+ *           mremap, the brk heap of a -no-pie program) is reachable at
+ *           once; with dune_init(false) only the mappings present at
+ *           dune_init()/dune_enter() are, with the permissions they had
+ *           then.  An access to any other new mapping is a not-present #PF
+ *           in ring 0 (map it with dune_vm_map_phys() at dune_va_to_pa(),
+ *           in a #PF handler or beforehand).  munmap and mprotect change
+ *           only the host's side: a guest access the host no longer allows
+ *           is stopped by EPT and ends the process (exit status 1, "EPT
+ *           violation" on stderr), not a #PF; one the host now allows but
+ *           the guest page tables do not is a #PF.
+ *    On both backends a guest access to a guest-physical page whose host
+ *    memory is gone (a mapping made with dune_vm_map_phys() over memory
+ *    later unmapped) ends the process with exit status 1 and a message.
  *  - Functions marked "ring 0" may only be called in Dune mode.
  */
 #ifndef DUNE_DUNE_H
@@ -468,6 +490,15 @@ int dune_elf_close(struct dune_elf *elf);
 int dune_elf_dump(struct dune_elf *elf);
 int dune_elf_iter_sh(struct dune_elf *elf, dune_elf_shcb cb);
 int dune_elf_iter_ph(struct dune_elf *elf, dune_elf_phcb cb);
+/*
+ * As the original: dune_elf_open reads the headers with pread into malloc'd
+ * buffers (the file is not mapped; dune_elf_close frees them).
+ * dune_elf_load_ph creates PT_LOAD segment @phdr's memory at p_vaddr + @off
+ * (@off a multiple of the page size) with a fixed mmap that replaces what
+ * was there: the file's pages, privately, with the segment's permissions,
+ * zeroes after p_filesz up to p_memsz.  -EINVAL for another type, p_filesz >
+ * p_memsz or an unaligned @off; -ENOEXEC for a segment outside the file.
+ */
 int dune_elf_load_ph(struct dune_elf *elf, Elf64_Phdr *phdr, off_t off);
 
 #ifdef __cplusplus

@@ -57,7 +57,11 @@ struct vcpu {
 	int id;
 	struct kvm_run *run;
 	uint64_t sig_pending;
-	bool ran;
+	/* KVM_RUN returns so far, and the last one that was not a system
+	 * call (its reason and its number): the context of a failing run */
+	unsigned long exits;
+	unsigned long other_exit_at;
+	uint32_t other_exit_reason;
 	uintptr_t last_grow_rsp;
 	struct dune_percpu *pc;
 	struct vcpu *next_free;
@@ -494,7 +498,8 @@ static int vcpu_create(struct vcpu *v, struct dune_percpu *pc)
 
 		pc->cpu = v->id;
 		v->sig_pending = 0;
-		v->ran = false;
+		v->exits = 0;
+		v->other_exit_at = 0;
 		v->last_grow_rsp = 0;
 		v->run->immediate_exit = 0;
 		v->run->request_interrupt_window = 0;
@@ -583,7 +588,7 @@ static void dump_and_die(struct vcpu *v, const char *fmt, ...)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
-	char msg[256];
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -925,6 +930,28 @@ static void other_exit(struct vcpu *v)
 	}
 }
 
+/*
+ * KVM_RUN failed after the guest has run: the thread is in the middle of
+ * guest code (there is nothing to return to), so report it with its
+ * context and end the process.
+ */
+static void __attribute__((noreturn)) run_failed(struct vcpu *v, long r)
+{
+	char last[64];
+
+	if (v->other_exit_at == v->exits)
+		snprintf(last, sizeof(last), "exit reason %u", v->other_exit_reason);
+	else
+		snprintf(last, sizeof(last), "a system call (port %#x)", DUNE_KVM_SYSCALL_PORT);
+	if (r == -EFAULT)
+		dump_and_die(v, "KVM_RUN failed with EFAULT (%s) after %lu exits (the last: %s): the "
+			     "guest touched a guest-physical page whose host memory is not mapped (EPT "
+			     "violation; a mapping removed behind the guest page tables, or changed "
+			     "outside Dune mode?)", strerror(EFAULT), v->exits, last);
+	dump_and_die(v, "KVM_RUN failed: %s after %lu exits (the last: %s)", strerror((int)-r),
+		     v->exits, last);
+}
+
 static long kvm_enter(struct dune_percpu *pc)
 {
 	struct vcpu *v = vcpu_get();
@@ -946,6 +973,7 @@ static long kvm_enter(struct dune_percpu *pc)
 			inject_signal(v);
 		r = dune_raw_syscall6(SYS_ioctl, v->fd, KVM_RUN, 0, 0, 0, 0);
 		if (likely(r == 0)) {
+			v->exits++;
 			if (likely(run->exit_reason == KVM_EXIT_IO &&
 				   run->io.port == DUNE_KVM_SYSCALL_PORT)) {
 				uint64_t nr = pc->sc_nr;
@@ -959,7 +987,8 @@ static long kvm_enter(struct dune_percpu *pc)
 					pc->sc_nr = (uint64_t)special_syscall(pc, v, (long)nr);
 				continue;
 			}
-			v->ran = true;
+			v->other_exit_at = v->exits;
+			v->other_exit_reason = run->exit_reason;
 			other_exit(v);
 			continue;
 		}
@@ -967,15 +996,13 @@ static long kvm_enter(struct dune_percpu *pc)
 			continue;
 		if (r == -EFAULT && grow_stack(v))
 			continue;
-		if (!v->ran) {
+		if (!v->exits) {
+			/* the guest never ran: dune_enter fails and returns */
 			dune_err("kvm: dune_enter: first KVM_RUN failed: %s", strerror((int)-r));
 			kvm_release(pc);
 			return r;
 		}
-		if (r == -EFAULT)
-			dump_and_die(v, "KVM_RUN: EFAULT: the guest touched memory the host has not mapped "
-				     "(EPT violation; a mapping changed outside Dune mode?)");
-		dump_and_die(v, "KVM_RUN failed: %s", strerror((int)-r));
+		run_failed(v, r);
 	}
 }
 
