@@ -11,7 +11,7 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests harness ref-lib conformance harness/bench
+SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 ifneq ($(strip $(LIBDUNE)),)
