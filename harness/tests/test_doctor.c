@@ -1075,6 +1075,10 @@ Test(live, dispatcher)
 	cr_expect_eq(run(DUNEBENCH_BIN " --help", &out), 0);
 	cr_expect_not_null(strstr(out, "  doctor "));
 	cr_expect_not_null(strstr(out, "  selftest   (dunebench-selftest)"), "%s", out);
+	/* described commands are listed only when their program is there */
+	cr_expect_null(strstr(out, "  bench "), "%s", out);
+	for (const char *p = out; *p; p = strchr(p, '\n') + 1)
+		cr_expect_leq(strcspn(p, "\n"), 79, "line too long: %.*s", (int)strcspn(p, "\n"), p);
 	free(out);
 	cr_expect_eq(run(DUNEBENCH_BIN " --version", &out), 0);
 	cr_expect_eq(strncmp(out, "dunebench ", 10), 0);
