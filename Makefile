@@ -11,7 +11,7 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests harness ref-lib conformance harness/bench
+SUBDIRS    := tests harness ref-lib conformance harness/bench man
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 ifneq ($(strip $(LIBDUNE)),)
@@ -113,8 +113,9 @@ plots: deps-bench ## render tables and figures from results/ into build/report/
 module-install: ## install dune.ko with DKMS for the running kernel, plus a udev rule for group "dune" (root; --no-dkms: MODULE_INSTALL_ARGS)
 	@harness/module-install.sh $(MODULE_INSTALL_ARGS)
 
-install: all ## install libdune (headers, libdune.a/.so, libdune.pc) into PREFIX (/usr/local), DESTDIR
+install: all ## install libdune (headers, libdune.a/.so, libdune.pc) and the manual pages (share/man/man1) into PREFIX (/usr/local), DESTDIR
 	@$(MAKE) --no-print-directory -C ref-lib install
+	@$(MAKE) --no-print-directory -C man install
 
 clean: ## remove build products (keeps downloaded lab packages)
 	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d clean || true; done
