@@ -11,7 +11,7 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava
+SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava man
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 ifneq ($(strip $(LIBDUNE)),)
@@ -37,15 +37,34 @@ BENCH_LAB  ?= 1
 all: ## build the libraries, tools and tests for this host
 	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d all || exit 1; done
 
-help: ## list the targets
-	@echo "dunebench targets:"
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-		sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 24
-	@echo
-	@echo "Knobs: BENCH_ARGS='--full --only syscall,trap' LAB_TESTS=<glob> LAB_TIMEOUT=<s>"
-	@echo "       LAB_INJECT_FAIL=1 LAB_CPU=<bochs model> KABI=<abi> KDIR=<headers>"
-	@echo "       LIBDUNE=<libdune.a> DUNE_INCLUDE=<dir> MODULE=<dune.ko> (test another implementation)"
-	@echo "See README.md for what each host type can run."
+help: ## list the targets and the knobs
+	@{ echo "T dunebench targets:"; \
+	  grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/R make \1\t\2/'; \
+	  echo "T"; echo "T Knobs (make TARGET VAR=value):"; \
+	  echo "R BENCH_ARGS='...'	make bench: more dunebench bench options, e.g. '--full --only syscall,trap'"; \
+	  echo "R BENCH_LAB=0	make bench: skip the VMX-lab tick run of the Dune modes (default 1)"; \
+	  echo "R LAB_TESTS=<glob>	make lab: only the lab tests matching the glob(s)"; \
+	  echo "R LAB_TIMEOUT=<s>	make lab: wall-clock limit of the emulator (default 900)"; \
+	  echo "R CHECK_LAB_TIMEOUT=<s>	make check: the same for its Intel lab boot (default 1800)"; \
+	  echo "R LAB_INJECT_FAIL=1	make lab: add a test that fails on purpose"; \
+	  echo "R LAB_CPU=<model>	make lab: Bochs CPU model (trinity_apu: AMD)"; \
+	  echo "R KABI=<abi>	the lab's Debian kernel ABI, e.g. 6.1.0-56"; \
+	  echo "R KDIR=<headers>	make module: the kernel headers to build against"; \
+	  echo "R LIBDUNE=<libdune.a>	test another library (with DUNE_INCLUDE=<dir>: its dune.h)"; \
+	  echo "R MODULE=<dune.ko>	make lab-conformance: test another module"; \
+	  echo "R PREFIX=<dir>	make install: where to (default /usr/local); DESTDIR=<dir>: staging root"; \
+	  echo "T"; echo "T See README.md for what each host type can run; man dunebench after make install."; \
+	} | awk -F '\t' -v cols=$${COLUMNS:-80} ' \
+		/^T/ { t[++n] = substr($$0, 3); next } \
+		{ k[++n] = substr($$1, 3); v[n] = $$2; if (length(k[n]) > w) w = length(k[n]) } \
+		END { w += 2; for (i = 1; i <= n; i++) { \
+			if (!(i in k)) { print t[i]; continue } \
+			line = sprintf("  %-" w "s", k[i]); len = w + 2; m = split(v[i], word, " "); \
+			for (j = 1; j <= m; j++) { \
+				if (len + length(word[j]) + 1 > cols - 1 && len > w + 2) { \
+					print line; line = sprintf("%" (w + 2) "s", ""); len = w + 2 } \
+				line = line (len > w + 2 ? " " : "") word[j]; len += (len > w + 2 ? 1 : 0) + length(word[j]) } \
+			print line } }'
 
 deps: ## install every Debian package any target needs (root)
 	@harness/deps.sh $(sort $(DEPS_BUILD) $(DEPS_CHECK) $(DEPS_BENCH))
@@ -113,8 +132,9 @@ plots: deps-bench ## render tables and figures from results/ into build/report/
 module-install: ## install dune.ko with DKMS for the running kernel, plus a udev rule for group "dune" (root; --no-dkms: MODULE_INSTALL_ARGS)
 	@harness/module-install.sh $(MODULE_INSTALL_ARGS)
 
-install: all ## install libdune (headers, libdune.a/.so, libdune.pc) into PREFIX (/usr/local), DESTDIR
+install: all ## install libdune (headers, libdune.a/.so, libdune.pc) and the manual pages (share/man/man1) into PREFIX (/usr/local), DESTDIR
 	@$(MAKE) --no-print-directory -C ref-lib install
+	@$(MAKE) --no-print-directory -C man install
 
 clean: ## remove build products (keeps downloaded lab packages)
 	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d clean || true; done

@@ -73,12 +73,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "doctor.h"
@@ -417,6 +419,77 @@ static void collect_virt(struct doctor_report *r)
 
 /* ---- kernel ---- */
 
+/*
+ * Does apt-cache (the sysroot's usr/bin/apt-cache: a fake in tests) know the
+ * package?  1 yes, 0 no, -1 no answer: absent, cannot run, or slower than
+ * APT_CACHE_TIMEOUT_MS (then killed; apt-cache answers in tens of ms where
+ * apt keeps its package cache, and doctor must stay fast where it does not).
+ * Its output is discarded.
+ */
+#define APT_CACHE_TIMEOUT_MS	700
+
+static int apt_knows(const struct doctor_report *r, const char *pkg)
+{
+	char p[PATH_MAX];
+	pid_t pid, got;
+	int st, fd;
+
+	rpath(r, p, sizeof(p), "/usr/bin/apt-cache");
+	if (access(p, X_OK) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execl(p, "apt-cache", "show", pkg, (char *)NULL);
+		_exit(127);
+	}
+	for (int ms = 0;; ms += 10) {
+		got = waitpid(pid, &st, WNOHANG);
+		if (got == pid)
+			break;
+		if ((got < 0 && errno != EINTR) || ms >= APT_CACHE_TIMEOUT_MS) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
+			return -1;
+		}
+		usleep(10000);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 127 || WEXITSTATUS(st) == 126)
+		return -1;
+	return WEXITSTATUS(st) == 0;
+}
+
+/* how to get the running kernel's headers: a Debian package only if one exists */
+static void headers_hint(struct doctor_report *r)
+{
+	char pkg[160];
+
+	setf(pkg, sizeof(pkg), "linux-headers-%s", r->kernel.release);
+	switch (apt_knows(r, pkg)) {
+	case 1:
+		setf(r->kernel.headers_hint, sizeof(r->kernel.headers_hint),
+		     "on Debian: apt-get install %s", pkg);
+		break;
+	case 0:
+		setf(r->kernel.headers_hint, sizeof(r->kernel.headers_hint),
+		     "no Debian package %s: install this kernel's headers from where it came, "
+		     "or make module KDIR=<headers>", pkg);
+		break;
+	default:
+		setf(r->kernel.headers_hint, sizeof(r->kernel.headers_hint),
+		     "install this kernel's headers, or make module KDIR=<headers>");
+	}
+}
+
 static void collect_kernel(struct doctor_report *r)
 {
 	char p[PATH_MAX], hp[PATH_MAX];
@@ -441,9 +514,10 @@ static void collect_kernel(struct doctor_report *r)
 		cap_set(&r->kernel.headers, TRI_YES, "%s", hp);
 	else if (lstat(p, &st) == 0)
 		cap_set(&r->kernel.headers, TRI_NO, "%s is a dangling link (headers package removed?)", hp);
-	else
-		cap_set(&r->kernel.headers, TRI_NO, "%s missing (on Debian: apt-get install linux-headers-%s)",
-			hp, r->kernel.release);
+	else {
+		headers_hint(r);
+		cap_set(&r->kernel.headers, TRI_NO, "%s missing (%s)", hp, r->kernel.headers_hint);
+	}
 }
 
 /* ---- /dev/dune ---- */
@@ -756,8 +830,9 @@ static void backend_vmx(struct doctor_report *r)
 			    r->cpu.ept.v == TRI_NO ? "EPT" : "VPID");
 	else if (r->kernel.headers.v != TRI_YES)
 		backend_set(b, TRI_NO, "dune.ko not loaded, and no headers to build it for %s "
-			    "(apt-get install linux-headers-%s; make module)",
-			    r->kernel.release, r->kernel.release);
+			    "(%s%s)", r->kernel.release,
+			    r->kernel.headers_hint[0] ? r->kernel.headers_hint : "install them",
+			    strstr(r->kernel.headers_hint, "make module") ? "" : "; make module");
 	else
 		backend_set(b, TRI_NO, "dune.ko not loaded (make module && insmod build/module/dune.ko)");
 }

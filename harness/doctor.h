@@ -65,6 +65,7 @@ struct doctor_report {
 		bool nokaslr;
 		char headers_path[PATH_MAX];	/* as seen by the host, no sysroot */
 		struct doctor_cap headers;
+		char headers_hint[DOCTOR_REASON_MAX];	/* how to get them; "" if present */
 	} kernel;
 
 	struct {

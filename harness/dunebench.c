@@ -11,15 +11,13 @@
  *	dunebench --version
  *
  * DESCRIPTION
- *	Built-in commands:
- *	  doctor	report what this host can run and why not
- *			(see `dunebench doctor --help`)
- *
- *	Any other command NAME runs, git-style, the program dunebench-NAME
- *	from the directory holding the dunebench binary, with the remaining
- *	arguments; it replaces this process, so its exit status is the
- *	command's.  `dunebench help` lists the dunebench-* programs found
- *	there.
+ *	Runs one of dunebench's tools: the built-in doctor, or, git-style,
+ *	the program dunebench-NAME from the directory holding the dunebench
+ *	binary, with the remaining arguments; it replaces this process, so
+ *	its exit status is the command's.  The help text (usage() below,
+ *	with commands[]) is the one description of the commands: the manual
+ *	pages are generated from it and from each command's --help
+ *	(man/mkman).
  *
  * EXIT STATUS
  *	The command's; 2 for a bad or unknown command; 127 if dunebench-NAME
@@ -29,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,15 +41,27 @@
 
 #define PREFIX "dunebench-"
 
-struct builtin {
+/*
+ * The commands `dunebench --help` lists and describes, in this order; run is
+ * NULL for a program dunebench-NAME next to this binary (listed when it is
+ * there).  A new command is its program plus one line here: man/mkman makes
+ * its manual page from this list and the command's --help.
+ */
+struct command {
 	const char *name;
 	const char *help;
 	int (*run)(int argc, char **argv);
 };
 
-static const struct builtin builtins[] = {
-	{ "doctor", "report what this host can run and why not", doctor_main },
+static const struct command commands[] = {
+	{ "doctor", "report which backends this host can run, and why not", doctor_main },
+	{ "bench", "run the micro-benchmarks, write one results file", NULL },
+	{ "conform", "run the conformance suite (TAP, JUnit XML, JSON)", NULL },
+	{ "lava-job", "write LAVA job definitions for a lab of bare-metal hosts", NULL },
+	{ "lava-collect", "merge results and conformance reports of many hosts into one report", NULL },
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* directory of the running binary, without a trailing slash */
 static int self_dir(char *buf, size_t n)
@@ -73,8 +84,24 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* the dunebench-* programs next to us, sorted */
-static void list_external(FILE *f, const char *dir)
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static bool runnable(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	return (size_t)snprintf(path, sizeof(path), "%s/" PREFIX "%s", dir, name) < sizeof(path) &&
+	       access(path, X_OK) == 0;
+}
+
+/* the dunebench-* programs next to us that commands[] does not describe, sorted */
+static void list_other(FILE *f, const char *dir)
 {
 	char *names[64];
 	size_t n = 0;
@@ -84,7 +111,8 @@ static void list_external(FILE *f, const char *dir)
 	if (!d)
 		return;
 	while ((e = readdir(d)) && n < sizeof(names) / sizeof(names[0])) {
-		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) || !e->d_name[strlen(PREFIX)])
+		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)) || !e->d_name[strlen(PREFIX)] ||
+		    find_command(e->d_name + strlen(PREFIX)))
 			continue;
 		if (faccessat(dirfd(d), e->d_name, X_OK, 0) == 0)
 			names[n++] = strdup(e->d_name + strlen(PREFIX));
@@ -101,20 +129,34 @@ static void list_external(FILE *f, const char *dir)
 static void usage(FILE *f)
 {
 	char dir[PATH_MAX];
+	bool have_dir = self_dir(dir, sizeof(dir)) == 0;
 
 	fprintf(f,
 		"usage: dunebench <command> [args...]\n"
-		"       dunebench --version\n"
+		"       dunebench --help | --version\n"
+		"\n"
+		"dunebench measures a Dune implementation (Belay et al., OSDI 2012) and\n"
+		"checks it against the original's /dev/dune ABI and libdune API.  Each\n"
+		"command below is one tool; `dunebench <command> --help` describes it.\n"
 		"\n"
 		"Commands:\n");
-	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
-		fprintf(f, "  %-10s %s\n", builtins[i].name, builtins[i].help);
-	if (self_dir(dir, sizeof(dir)) == 0)
-		list_external(f, dir);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (commands[i].run || (have_dir && runnable(dir, commands[i].name)))
+			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	if (have_dir)
+		list_other(f, dir);
 	fprintf(f,
 		"\n"
-		"Any other command NAME runs dunebench-NAME from the directory of this\n"
-		"binary. `dunebench <command> --help` describes a command.\n");
+		"Any other command NAME runs, git-style, the program dunebench-NAME from\n"
+		"the directory of this binary with the remaining arguments (in the source\n"
+		"tree: build/bin/, made by make all).\n"
+		"\n"
+		"Options:\n"
+		"  -h, --help   print this help (also: dunebench help)\n"
+		"  --version    print the version\n"
+		"\n"
+		"Exit status: the command's; 2 for a bad or unknown command; 127 if\n"
+		"dunebench-NAME exists but cannot be run.\n");
 }
 
 /* a command name must not walk out of our directory */
@@ -168,8 +210,8 @@ int main(int argc, char **argv)
 		printf("dunebench %s\n", DUNEBENCH_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
-		if (!strcmp(cmd, builtins[i].name))
-			return builtins[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (commands[i].run && !strcmp(cmd, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	return run_external(argc - 1, argv + 1);
 }

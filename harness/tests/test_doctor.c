@@ -607,6 +607,103 @@ Test(generated, vmx_without_ept_and_module_loaded)
 	rmroot(root);
 }
 
+/*
+ * No headers for the running kernel: doctor names a Debian package only when
+ * apt-cache (the sysroot's usr/bin/apt-cache, a fake here) knows it, and
+ * gives a generic hint when apt-cache is absent or does not answer.
+ */
+static struct doctor_report *no_headers_host(const char *root, const char *release,
+					     const char *apt_cache)
+{
+	char p[PATH_MAX];
+
+	put(root, "proc/cpuinfo",
+	    "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx lm\n"
+	    "vmx flags\t: ept vpid unrestricted_guest\n\n");
+	snprintf(p, sizeof(p), "%s\n", release);
+	put(root, "proc/sys/kernel/osrelease", p);
+	snprintf(p, sizeof(p), "%s/usr/bin/apt-cache", root);
+	unlink(p);
+	if (apt_cache) {
+		put(root, "usr/bin/apt-cache", apt_cache);
+		cr_assert_eq(chmod(p, 0755), 0);
+	}
+	return collect(root, DOCTOR_NO_PROBE);
+}
+
+/* a fake apt-cache that knows exactly one package (and checks how it is asked) */
+#define FAKE_APT_CACHE_KNOWS(pkg) \
+	"#!/bin/sh\n[ \"$*\" = \"show " pkg "\" ] && { echo 'Package: " pkg "'; exit 0; }\n" \
+	"echo 'E: No packages found' >&2; exit 100\n"
+
+Test(generated, headers_hint_package_known, .timeout = 20)
+{
+	char *root = tmproot();
+	struct doctor_report *r;
+
+	r = no_headers_host(root, "6.1.0-18-amd64", FAKE_APT_CACHE_KNOWS("linux-headers-6.1.0-18-amd64"));
+	cr_expect_eq(r->kernel.headers.v, TRI_NO);
+	cr_expect_not_null(strstr(r->kernel.headers.why, "apt-get install linux-headers-6.1.0-18-amd64"),
+			   "%s", r->kernel.headers.why);
+	cr_expect_not_null(strstr(r->backend[BACKEND_VMX].reason,
+				  "apt-get install linux-headers-6.1.0-18-amd64"),
+			   "%s", r->backend[BACKEND_VMX].reason);
+	free(r);
+	rmroot(root);
+}
+
+Test(generated, headers_hint_no_such_package, .timeout = 20)
+{
+	char *root = tmproot();
+	struct doctor_report *r;
+
+	r = no_headers_host(root, "6.18.44-custom", FAKE_APT_CACHE_KNOWS("linux-headers-6.1.0-18-amd64"));
+	cr_expect_eq(r->kernel.headers.v, TRI_NO);
+	cr_expect_null(strstr(r->kernel.headers.why, "apt-get install"), "%s", r->kernel.headers.why);
+	cr_expect_not_null(strstr(r->kernel.headers.why, "no Debian package linux-headers-6.18.44-custom"),
+			   "%s", r->kernel.headers.why);
+	cr_expect_null(strstr(r->backend[BACKEND_VMX].reason, "apt-get install"),
+		       "%s", r->backend[BACKEND_VMX].reason);
+	cr_expect_not_null(strstr(r->backend[BACKEND_VMX].reason, "KDIR="),
+			   "%s", r->backend[BACKEND_VMX].reason);
+	free(r);
+	rmroot(root);
+}
+
+Test(generated, headers_hint_without_apt_cache, .timeout = 20)
+{
+	char *root = tmproot(), p[PATH_MAX];
+	struct doctor_report *r;
+
+	/* absent, not executable (as in the fixtures), broken, hanging */
+	static const char *const fakes[] = {
+		NULL,
+		"#!/bin/sh\nexec /nonexistent/apt-cache \"$@\"\n",
+		"#!/bin/sh\nexec sleep 60\n",
+	};
+	for (size_t i = 0; i < sizeof(fakes) / sizeof(fakes[0]); i++) {
+		time_t t0 = time(NULL);
+
+		r = no_headers_host(root, "6.1.0-18-amd64", fakes[i]);
+		cr_expect_leq(time(NULL) - t0, 3, "fake %zu: apt-cache not given up on", i);
+		cr_expect_eq(r->kernel.headers.v, TRI_NO);
+		cr_expect_null(strstr(r->kernel.headers.why, "linux-headers-"),
+			       "fake %zu: %s", i, r->kernel.headers.why);
+		cr_expect_not_null(strstr(r->kernel.headers.why, "install this kernel's headers"),
+				   "fake %zu: %s", i, r->kernel.headers.why);
+		cr_expect_null(strstr(r->backend[BACKEND_VMX].reason, "linux-headers-"),
+			       "fake %zu: %s", i, r->backend[BACKEND_VMX].reason);
+		free(r);
+	}
+	put(root, "usr/bin/apt-cache", FAKE_APT_CACHE_KNOWS("linux-headers-6.1.0-18-amd64"));
+	snprintf(p, sizeof(p), "%s/usr/bin/apt-cache", root);
+	cr_assert_eq(chmod(p, 0644), 0);
+	r = collect(root, DOCTOR_NO_PROBE);	/* the fake that knows it, but not executable */
+	cr_expect_null(strstr(r->kernel.headers.why, "linux-headers-"), "%s", r->kernel.headers.why);
+	free(r);
+	rmroot(root);
+}
+
 Test(generated, dangling_headers_and_other_misc_owner)
 {
 	char *root = tmproot(), p[PATH_MAX];
@@ -978,6 +1075,10 @@ Test(live, dispatcher)
 	cr_expect_eq(run(DUNEBENCH_BIN " --help", &out), 0);
 	cr_expect_not_null(strstr(out, "  doctor "));
 	cr_expect_not_null(strstr(out, "  selftest   (dunebench-selftest)"), "%s", out);
+	/* described commands are listed only when their program is there */
+	cr_expect_null(strstr(out, "  bench "), "%s", out);
+	for (const char *p = out; *p; p = strchr(p, '\n') + 1)
+		cr_expect_leq(strcspn(p, "\n"), 79, "line too long: %.*s", (int)strcspn(p, "\n"), p);
 	free(out);
 	cr_expect_eq(run(DUNEBENCH_BIN " --version", &out), 0);
 	cr_expect_eq(strncmp(out, "dunebench ", 10), 0);
