@@ -58,7 +58,7 @@ static const struct command commands[] = {
 	{ "bench", "run the micro-benchmarks, write one results file", NULL },
 	{ "conform", "run the conformance suite (TAP, JUnit XML, JSON)", NULL },
 	{ "lava-job", "write LAVA job definitions for a lab of bare-metal hosts", NULL },
-	{ "lava-collect", "merge results and conformance reports of many hosts into one report", NULL },
+	{ "lava-collect", "one report from many hosts' results and conformance reports", NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -121,7 +121,7 @@ static void list_other(FILE *f, const char *dir)
 	qsort(names, n, sizeof(names[0]), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (names[i])
-			fprintf(f, "  %-10s (%s%s)\n", names[i], PREFIX, names[i]);
+			fprintf(f, "  %-14s (%s%s)\n", names[i], PREFIX, names[i]);
 		free(names[i]);
 	}
 }
@@ -142,7 +142,7 @@ static void usage(FILE *f)
 		"Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (commands[i].run || (have_dir && runnable(dir, commands[i].name)))
-			fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+			fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
 	if (have_dir)
 		list_other(f, dir);
 	fprintf(f,

@@ -1074,7 +1074,7 @@ Test(live, dispatcher)
 
 	cr_expect_eq(run(DUNEBENCH_BIN " --help", &out), 0);
 	cr_expect_not_null(strstr(out, "  doctor "));
-	cr_expect_not_null(strstr(out, "  selftest   (dunebench-selftest)"), "%s", out);
+	cr_expect_not_null(strstr(out, "  selftest       (dunebench-selftest)"), "%s", out);
 	/* described commands are listed only when their program is there */
 	cr_expect_null(strstr(out, "  bench "), "%s", out);
 	for (const char *p = out; *p; p = strchr(p, '\n') + 1)
