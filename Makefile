@@ -32,7 +32,7 @@ CHECK_LAB_TIMEOUT ?= 1800
 BENCH_LAB  ?= 1
 
 .PHONY: conformance-selftest module-install install all help deps deps-bench deps-check check unit bench conformance lab \
-	lab-shell module plots clean distclean
+	lab-shell lab-selftest-iso module plots clean distclean
 
 all: ## build the libraries, tools and tests for this host
 	@for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d all || exit 1; done
@@ -98,15 +98,21 @@ check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed,
 	@echo "== module packaging: dkms add/build against the VMX lab kernel's headers"
 	@harness/module-install.sh --test $(BUILD)/dkms-test --lab-kernel > $(TAPDIR)/module-dkms.tap 2>&1; \
 		cat $(TAPDIR)/module-dkms.tap; true
-	@echo "== VMX lab (Intel, corei7_skylake_x) and, alongside, an AMD lab (trinity_apu)"
-	@LAB_TAG=amd LAB_WORKDIR=$(BUILD)/lab-amd harness/lab/lab.sh --cpu trinity_apu \
-		--tap $(TAPDIR)/lab-amd.tap > $(BUILD)/lab-amd.log 2>&1 & amd=$$!; \
+	@echo "== VMX lab (Intel, corei7_skylake_x) and, alongside, an AMD lab (trinity_apu), then the lab's isolation self-test"
+	@{ LAB_TAG=amd LAB_WORKDIR=$(BUILD)/lab-amd harness/lab/lab.sh --cpu trinity_apu \
+		--tap $(TAPDIR)/lab-amd.tap > $(BUILD)/lab-amd.log 2>&1; \
+	  harness/lab/selftest-iso.sh > $(TAPDIR)/lab-iso.tap 2> $(BUILD)/lab-iso.log; } & amd=$$!; \
 	LAB_TAG=intel harness/lab/lab.sh --timeout $(CHECK_LAB_TIMEOUT) --tap $(TAPDIR)/lab-intel.tap; \
-	wait $$amd; echo "-- AMD lab:"; tail -n 30 $(BUILD)/lab-amd.log; true
+	wait $$amd; echo "-- AMD lab:"; tail -n 30 $(BUILD)/lab-amd.log; \
+	echo "-- isolation self-test (a hang and an oops on purpose):"; cat $(TAPDIR)/lab-iso.tap; true
 	@echo "== summary"
 	@# the lab files are named: a lab that never ran (build error) is a failure
 	@harness/tap-summary $$(printf '%s\n' $(TAPDIR)/*.tap $(TAPDIR)/lab-intel.tap \
-		$(TAPDIR)/lab-amd.tap | sort -u)
+		$(TAPDIR)/lab-amd.tap $(TAPDIR)/lab-iso.tap | sort -u)
+
+lab-selftest-iso: deps-check ## the lab's isolation self-test: a hang and an oops end only their own tests
+	@mkdir -p $(TAPDIR)
+	@harness/lab/selftest-iso.sh > $(TAPDIR)/lab-iso.tap; rc=$$?; cat $(TAPDIR)/lab-iso.tap; exit $$rc
 
 conformance: all ## the conformance suite natively (LIBDUNE=, DUNE_INCLUDE= to test another library)
 	@build/bin/dunebench conform

@@ -12,7 +12,11 @@
 # Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
 # DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
 # (name of the departures file, default dunebench), LAB_CONFORM_SAVE (also
-# write the report to this file).
+# write the report to this file), LAB_SKIP_FILE (set by the lab's /init
+# when it resumes this test in a fresh boot after a hang or a kernel oops:
+# the IDs already run, one a line, which the runner leaves out).
+# The runner announces each test ("# begin ID") and its TAP lines reach the
+# serial console as each test ends: the lab sees which test was running.
 backend=$1
 shift
 impl=${DUNE_CONFORM_IMPL:-dunebench}
@@ -53,10 +57,18 @@ dep=
 if [ -z "${LAB_CONFORM_SAVE+set}" ] && [ -z "${DUNE_CONFORM:-}" ] && [ $# = 0 ]; then
 	LAB_CONFORM_SAVE=/tmp/conform-$backend.tap
 fi
+if [ -n "${LAB_SKIP_FILE:-}" ] && [ -f "$LAB_SKIP_FILE" ]; then
+	while read -r id; do
+		[ -n "$id" ] && set -- "$@" -x "$id"
+	done < "$LAB_SKIP_FILE"
+fi
+set -- --mark-begin "$@"
 if [ -n "${LAB_CONFORM_SAVE:-}" ]; then
-	$conform -b "$backend" $dep "$@" > "$LAB_CONFORM_SAVE" 2>&1
-	rc=$?
-	cat "$LAB_CONFORM_SAVE"
+	# line by line to the console as well, not after the whole suite
+	rcfile=/tmp/lab-conform-rc.$$
+	{ $conform -b "$backend" $dep "$@" 2>&1; echo $? > "$rcfile"; } | tee "$LAB_CONFORM_SAVE"
+	rc=$(cat "$rcfile")
+	rm -f "$rcfile"
 else
 	$conform -b "$backend" $dep "$@" 2>&1
 	rc=$?

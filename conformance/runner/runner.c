@@ -9,6 +9,7 @@
  *   -p, --profile NAME     run only tests of this profile (repeatable)
  *   -t, --test GLOB        run only tests whose ID matches (repeatable; also
  *                          positional arguments)
+ *   -x, --exclude GLOB     leave out the tests whose ID matches (repeatable)
  *   -b, --backend NAME     vmx, kvm or auto (default: $DUNE_BACKEND or auto);
  *                          exported to the tests as DUNE_BACKEND
  *   -d, --departures FILE  known departures of the implementation under test:
@@ -28,6 +29,9 @@
  *       --seed N           seed of the fuzz tests (exported as DUNE_FUZZ_SEED;
  *                          default: each test picks one and prints it)
  *   -v, --verbose          show each test's own output
+ *       --mark-begin       print "# begin ID" on stdout as each test starts
+ *                          (the VMX lab knows from it which test a hang or a
+ *                          kernel oops belongs to)
  *       --caps             print the capabilities this host has, and exit
  *   -h, --help
  *
@@ -256,9 +260,9 @@ static int load_tests(void)
 
 /* ------------------------------------------------------------ options */
 
-static const char **globs, **want_profiles;
-static size_t nr_globs, nr_want_profiles;
-static bool verbose;
+static const char **globs, **want_profiles, **excludes;
+static size_t nr_globs, nr_want_profiles, nr_excludes;
+static bool verbose, mark_begin;
 static double timeout_scale = 1.0;
 static double fuzz_scale = 1.0;
 
@@ -285,6 +289,8 @@ static bool selected(const struct ctest *t)
 
 	for (size_t i = 0; i < nr_globs && !ok; i++)
 		ok = !fnmatch(globs[i], t->id, 0);
+	for (size_t i = 0; i < nr_excludes && ok; i++)
+		ok = fnmatch(excludes[i], t->id, 0) != 0;
 	if (!ok)
 		return false;
 	if (nr_want_profiles == 0)
@@ -662,6 +668,7 @@ static void usage(FILE *f)
 	      "  -p, --profile NAME     only this profile (repeatable): core vm traps user\n"
 	      "                         signals threads fork apic robustness\n"
 	      "  -t, --test GLOB        only tests whose ID matches (repeatable)\n"
+	      "  -x, --exclude GLOB     leave out tests whose ID matches (repeatable)\n"
 	      "  -b, --backend NAME     vmx | kvm | auto (default $DUNE_BACKEND or auto)\n"
 	      "  -d, --departures FILE  known departures (ID<TAB>reason): XFAIL/XPASS\n"
 	      "  -j, --junit FILE       also write JUnit XML\n"
@@ -674,6 +681,7 @@ static void usage(FILE *f)
 	      "      --seed N           fuzz seed (DUNE_FUZZ_SEED); default: each fuzz\n"
 	      "                         test picks one and prints it for a rerun\n"
 	      "  -v, --verbose          show each test's output\n"
+	      "      --mark-begin       print \"# begin ID\" as each test starts\n"
 	      "      --caps             print this host's capabilities and exit\n"
 	      "TAP 13 on stdout; summary and progress on stderr; last line\n"
 	      "\"N passed, N failed, N skipped\".\n", f);
@@ -686,6 +694,8 @@ int main(int argc, char **argv)
 		{ "markdown", no_argument, NULL, 'M' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "test", required_argument, NULL, 't' },
+		{ "exclude", required_argument, NULL, 'x' },
+		{ "mark-begin", no_argument, NULL, 'B' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "departures", required_argument, NULL, 'd' },
 		{ "junit", required_argument, NULL, 'j' },
@@ -713,12 +723,15 @@ int main(int argc, char **argv)
 		fuzz_scale = atof(getenv("DUNE_FUZZ_SCALE"));
 	globs = xcalloc((size_t)argc + 1, sizeof(*globs));
 	want_profiles = xcalloc((size_t)argc + 1, sizeof(*want_profiles));
-	while ((c = getopt_long(argc, argv, "lp:t:b:d:j:J:T:vh", opts, NULL)) != -1) {
+	excludes = xcalloc((size_t)argc + 1, sizeof(*excludes));
+	while ((c = getopt_long(argc, argv, "lp:t:x:b:d:j:J:T:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': list = true; break;
 		case 'M': markdown = true; break;
 		case 'p': want_profiles[nr_want_profiles++] = optarg; break;
 		case 't': globs[nr_globs++] = optarg; break;
+		case 'x': excludes[nr_excludes++] = optarg; break;
+		case 'B': mark_begin = true; break;
 		case 'b': backend_name = optarg; break;
 		case 'd': if (load_departures(optarg)) return 2; break;
 		case 'j': junit = optarg; break;
@@ -799,6 +812,10 @@ int main(int argc, char **argv)
 		const struct capability *miss = missing_cap(t->needs);
 		const char *dep;
 
+		if (mark_begin) {
+			printf("# begin %s\n", t->id);
+			fflush(stdout);
+		}
 		fprintf(stderr, "[%zu/%zu] %s ...", i + 1, n, t->id);
 		if (t->backends && strcmp(t->backends, "all") && strcmp(backend_name, "auto") &&
 		    strcmp(t->backends, backend_name)) {

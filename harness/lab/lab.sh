@@ -10,8 +10,12 @@
 #   --tests GLOB      run only tests whose ID matches GLOB (e.g. 'lab.*');
 #                     repeatable; also LAB_TESTS='glob1 glob2'
 #   --list            print the declared tests and exit
-#   --timeout SEC     hard wall-clock limit for the emulator (LAB_TIMEOUT, 900;
-#                     make check gives its Intel boot CHECK_LAB_TIMEOUT=1800)
+#   --timeout SEC     hard wall-clock limit for the emulator, all boots
+#                     together (LAB_TIMEOUT, 900; make check gives its Intel
+#                     boot CHECK_LAB_TIMEOUT=1800).  Each test's own limit is
+#                     the TIMEOUT of its list line, in wall seconds: a test
+#                     that hangs or oopses the guest fails alone, and the
+#                     tests after it run in a fresh boot (see tests.list)
 #   --cpu MODEL       Bochs CPU model (LAB_CPU, corei7_skylake_x); AMD models
 #                     (trinity_apu: SVM + nested paging; ryzen) run the tests
 #                     declared '@cpu amd' or '@cpu any'
@@ -299,7 +303,9 @@ PY
 write_init() {	# $1 = path
 	cat > "$1" <<'INIT'
 #!/bin/busybox sh
-# Lab guest /init: run /lab/tests (ID TAB TIMEOUT TAB COMMAND), print TAP.
+# Lab guest /init: run /lab/tests (ID TAB TIMEOUT TAB COMMAND), print TAP,
+# each line as it comes.  The time limits are the host's (lab.sh watches the
+# wall clock); the guest's clock runs slow in the emulator.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/local/bin
 mount -t proc proc /proc
@@ -315,28 +321,50 @@ tab=$(printf '\t')
 while IFS="$tab" read -r id tmo cmd; do
 	[ -n "$id" ] || continue
 	echo "@@LAB begin $id"
-	timeout "$tmo" sh -c "$cmd" >/tmp/out 2>&1 </dev/null
-	rc=$?
-	n=$(awk -v id="$id" -v n="$n" -v rc="$rc" -v tmo="$tmo" '
-		function emit(ok, desc) { n++; printf "%s %d - %s%s\n", ok, n, id, desc }
-		/^[ \t]*1\.\.[0-9]+/ { if (!plan) { sub(/^[ \t]*1\.\./, ""); plan = $0 + 0 }; next }
-		/^(not ok|ok)([ \t]|$)/ {
-			ok = ($1 == "ok") ? "ok" : "not ok"
-			line = $0
-			sub(/^(not ok|ok)[ \t]*[0-9]*[ \t]*-?[ \t]*/, "", line)
-			if (ok == "not ok" && line !~ /# *(SKIP|TODO)/) bad++
-			got++
-			emit(ok, line == "" ? "" : ": " line)
-			next
+	# a test resumed in a fresh boot: the sub-tests it already ran
+	skip=
+	[ -f "/lab/skip/$id" ] && skip=/lab/skip/$id
+	{ LAB_SKIP_FILE=$skip sh -c "$cmd" </dev/null 2>&1; rc=$?; printf '\n@@RC %d\n' $rc; } |
+	awk -v id="$id" -v n="$n" '
+		function emit(ok, desc) { n++; printf "%s %d - %s%s\n", ok, n, id, desc; fflush() }
+		function handle(line,   ok, w) {
+			if (line ~ /^[ \t]*$/) return
+			if (line ~ /^# begin [^ \t]+$/) {	# a sub-test starts (dune-conform --mark-begin)
+				split(line, w, " ")
+				printf "@@LAB sub %s %s\n", id, w[3]; fflush(); return
+			}
+			if (line ~ /^[ \t]*1\.\.[0-9]+/) {
+				if (!plan) { sub(/^[ \t]*1\.\./, "", line); plan = line + 0 }
+				return
+			}
+			if (line ~ /^(not ok|ok)([ \t]|$)/) {
+				ok = (line ~ /^ok/) ? "ok" : "not ok"
+				sub(/^(not ok|ok)[ \t]*[0-9]*[ \t]*-?[ \t]*/, "", line)
+				if (ok == "not ok" && line !~ /# *(SKIP|TODO)/) bad++
+				got++
+				emit(ok, line == "" ? "" : ": " line)
+				return
+			}
+			printf "# %s| %s\n", id, line; fflush()
 		}
-		{ printf "# %s| %s\n", id, $0 }
+		{
+			line = $0
+			if (line ~ /@@RC [0-9]+$/) {	# the command has ended
+				rc = substr(line, match(line, /@@RC [0-9]+$/) + 5) + 0
+				sub(/@@RC [0-9]+$/, "", line)
+				handle(line)
+				exit
+			}
+			handle(line)
+		}
 		END {
-			if (rc == 124 || rc == 143 || rc == 137) emit("not ok", ": timed out after " tmo " s")
-			else if (plan && got != plan) emit("not ok", ": planned " plan " results, got " got " (exit status " rc ")")
+			if (plan && got != plan) emit("not ok", ": planned " plan " results, got " got " (exit status " rc ")")
 			else if (rc != 0 && !bad) emit("not ok", ": exit status " rc)
 			else if (!got) emit(rc == 0 ? "ok" : "not ok", "")
 			print n > "/tmp/n"
-		}' /tmp/out >&2; cat /tmp/n)
+		}'
+	n=$(cat /tmp/n)
+	echo "@@LAB done $id"
 done < /lab/tests 2>&1
 echo "1..$n"
 echo "@@LAB tests-done uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -372,9 +400,23 @@ build_initramfs() {
 	fi
 	cp -a "$LAB/lab-extra/." "$ir/"
 	strip_modsig "$ir"/mod/*.ko
-	: > "$ir/lab/tests"
-	for t in "${TESTS[@]}"; do printf '%s\n' "$t" >> "$ir/lab/tests"; done
 	write_init "$ir/init"
+	pack_initramfs "${TESTS[@]}"
+}
+
+# (Re)pack the initramfs with these tests (lines of the lists) in /lab/tests
+# and, for a test resumed after a hang or an oops, the sub-tests it already
+# ran in /lab/skip/ID (from SUBS_RUN).
+declare -A SUBS_RUN=()
+pack_initramfs() {
+	local ir=$LAB/initramfs t id
+	: > "$ir/lab/tests"
+	rm -rf "$ir/lab/skip" && mkdir -p "$ir/lab/skip"
+	for t in "$@"; do
+		printf '%s\n' "$t" >> "$ir/lab/tests"
+		id=${t%%$'\t'*}
+		[ -z "${SUBS_RUN[$id]:-}" ] || printf '%s\n' ${SUBS_RUN[$id]} > "$ir/lab/skip/$id"
+	done
 	(cd "$ir" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 --reproducible 2>/dev/null |
 		gzip -1 -n) > "$LAB/initrd.gz.new"
 	mv "$LAB/initrd.gz.new" "$LAB/initrd.gz"
@@ -464,92 +506,215 @@ if [ $MODE = build ]; then
 	exit 0
 fi
 
-: > "$RUN/serial.txt"
 T0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - T0 )); }
 NETNS=(unshare --net --)
 unshare --net true 2>/dev/null || { NETNS=(); log "warning: cannot make a network namespace; Bochs' rfb display listens on port 5900"; }
-"${NETNS[@]}" timeout -s KILL "$TIMEOUT" bochs -q -f "$RUN/bochsrc" -rc "$RUN/debugger.rc" \
-	</dev/null >"$RUN/bochs.stdout" 2>&1 &
-BPID=$!
-trap 'kill $BPID 2>/dev/null || true' EXIT INT TERM
-log "booting (bochs pid $BPID, serial log $RUN/serial.txt)"
 
-seen=0 last_beat=0 state=booting
-while :; do
-	alive=1
-	kill -0 $BPID 2>/dev/null || alive=0
-	# New complete serial lines since last look.
-	total=$(wc -l < "$RUN/serial.txt")	# complete lines only
-	if [ "$total" -gt "$seen" ]; then
-		while IFS= read -r line; do
-			line=${line%$'\r'}
-			case "$line" in
-			'@@LAB init'*) state=running; log "[+$(elapsed)s] /init reached (${line#@@LAB init })" ;;
-			'@@LAB begin '*) log "[+$(elapsed)s] ${line#@@LAB begin }" ;;
-			'@@LAB tests-done'*) state=done; log "[+$(elapsed)s] tests done, powering off" ;;
-			'ok '*|'not ok '*) printf '    %s\n' "$line" >&2 ;;
-			*'Kernel panic'*|*'BUG:'*|*'Oops'*) log "[+$(elapsed)s] $line" ;;
-			*) [ $VERBOSE = 1 ] && printf '    | %s\n' "$line" >&2 ;;
-			esac
-		done < <(sed -n "$((seen + 1)),${total}p" "$RUN/serial.txt")
-		seen=$total
-		last_beat=$(elapsed)
-	fi
-	[ $alive = 1 ] || break
-	if [ $(( $(elapsed) - last_beat )) -ge 20 ]; then
-		last_beat=$(elapsed)
-		log "[+$(elapsed)s] still $state ($(stat -c %s "$RUN/serial.txt") bytes of serial output)"
-	fi
-	sleep 1
+# What the kernel prints when it oopses, panics or detects a lockup: such a
+# line during a test ends that test (and the boot).  KERNEL_BAD: what
+# lab.host.kernel_clean looks for in the rest of the console and dmesg.
+KERNEL_CRASH='Kernel panic|Oops|BUG:|kernel BUG at|general protection fault|unable to handle|invalid opcode:|soft lockup|hard LOCKUP|double fault'
+KERNEL_BAD="$KERNEL_CRASH|WARNING:|Call Trace"
+
+# Results stream in per test: the guest prints "@@LAB begin ID" before each
+# test, "@@LAB sub ID SUBID" before each sub-test of one (dune-conform
+# --mark-begin), TAP lines as they come and "@@LAB done ID" after it.  The
+# host keeps the results as they arrive (RESULTS: TAP lines without their
+# numbers) and watches the wall clock: a test (or sub-test) that gives no
+# result within its TIMEOUT wall seconds has hung; a kernel oops or panic
+# during it has crashed the guest.  Either way that test fails with the
+# reason, and the tests not done yet run in a fresh boot; a test cut short
+# in a sub-test resumes after it (the guest's LAB_SKIP_FILE lists the
+# sub-tests already run).
+declare -A FINISHED=() TMO=()
+RESULTS=$RUN/results
+: > "$RESULTS"
+for t in "${TESTS[@]}"; do
+	IFS=$'\t' read -r id tmo _ <<< "$t"
+	TMO[$id]=$tmo
 done
-wait $BPID 2>/dev/null && brc=0 || brc=$?
-trap - EXIT INT TERM
+BOOTS=0 BOOTS_INIT=0 PLAN_BAD=() CLEAN_BAD=() LAST_CRASH=
+
+# One boot with the tests not done yet.  Sets BOOT_END: finished (the guest
+# powered off), crash, hang, timeout (overall --timeout), died (the emulator
+# stopped otherwise), noprogress.
+run_boot() {
+	local b=$1 seen=0 total line state=booting cur='' sub='' cur_t0=0 now alive=1
+	local last_beat ninit=0 nres=0 plan='' crash='' crash_line='' ser=$RUN/serial.txt left
+	: > "$ser"
+	left=$(( TIMEOUT - $(elapsed) ))
+	"${NETNS[@]}" timeout -s KILL "$left" bochs -q -f "$RUN/bochsrc" -rc "$RUN/debugger.rc" \
+		</dev/null >"$RUN/bochs-$b.stdout" 2>&1 &
+	BPID=$!
+	trap 'kill $BPID 2>/dev/null || true' EXIT INT TERM
+	log "boot $b: ${#REMAIN[@]} test(s), ${left}s left (bochs pid $BPID, serial log $ser)"
+	last_beat=$(elapsed)
+	while :; do
+		kill -0 $BPID 2>/dev/null || alive=0
+		total=$(wc -l < "$ser")	# complete lines only
+		if [ "$total" -gt "$seen" ]; then
+			while IFS= read -r line; do
+				line=${line%$'\r'}
+				case "$line" in
+				'@@DMESG '*) ;;
+				'@@LAB init'*)
+					ninit=$((ninit + 1))
+					if [ $ninit -gt 1 ]; then	# panic=-1: the kernel rebooted
+						crash="the guest rebooted" crash_line=$line
+						break
+					fi
+					state=running BOOTS_INIT=$((BOOTS_INIT + 1))
+					log "[+$(elapsed)s] /init reached (${line#@@LAB init })" ;;
+				'@@LAB begin '*)
+					cur=${line#@@LAB begin } sub='' cur_t0=$(elapsed)
+					log "[+$(elapsed)s] $cur (${TMO[$cur]:-?}s wall)" ;;
+				'@@LAB sub '*)
+					line=${line#@@LAB sub }
+					sub=${line#* } cur_t0=$(elapsed)
+					SUBS_RUN[$cur]="${SUBS_RUN[$cur]:-} $sub"
+					[ $VERBOSE = 1 ] && log "[+$(elapsed)s] $cur: $sub" ;;
+				'@@LAB done '*)
+					FINISHED[${line#@@LAB done }]=1 cur='' sub='' ;;
+				'@@LAB tests-done'*)
+					state=finished
+					log "[+$(elapsed)s] tests done, powering off" ;;
+				'ok '*|'not ok '*)
+					printf '    %s\n' "$line" >&2
+					sed -E 's/^(ok|not ok) [0-9]+ /\1 /' <<< "$line" >> "$RESULTS"
+					nres=$((nres + 1))
+					sub='' cur_t0=$(elapsed) ;;
+				'1..'*) [ $state = running ] && plan=${line#1..} ;;
+				'#'*|'@@'*) [ $VERBOSE = 1 ] && printf '    | %s\n' "$line" >&2 ;;
+				*)
+					if [[ "$line" =~ $KERNEL_CRASH ]]; then
+						log "[+$(elapsed)s] $line"
+						if [ $state != finished ]; then
+							crash="kernel oops: $(sed -E 's/^\[ *[0-9.]+\] //' <<< "$line" | cut -c1-160)"
+							crash_line=$line
+							break
+						fi
+					elif [ $VERBOSE = 1 ]; then
+						printf '    | %s\n' "$line" >&2
+					fi ;;
+				esac
+			done < <(sed -n "$((seen + 1)),${total}p" "$ser")
+			seen=$total
+			last_beat=$(elapsed)
+		fi
+		[ -z "$crash" ] || break
+		[ $alive = 1 ] || break
+		now=$(elapsed)
+		if [ -n "$cur" ] && [ $((now - cur_t0)) -ge "${TMO[$cur]}" ]; then
+			crash="hang: no result after ${TMO[$cur]} s wall"
+			break
+		fi
+		if [ $((now - last_beat)) -ge 20 ]; then
+			last_beat=$now
+			log "[+${now}s] still $state${cur:+ in $cur${sub:+: $sub}} ($(stat -c %s "$ser") bytes of serial output)"
+		fi
+		sleep 1
+	done
+	if [ -n "$crash" ]; then
+		log "[+$(elapsed)s] boot $b: ${cur:-no test running}${sub:+: $sub}: $crash"
+		sleep 3		# the rest of the oops, for the log
+		kill $BPID 2>/dev/null || true
+	fi
+	wait $BPID 2>/dev/null && brc=0 || brc=$?
+	trap - EXIT INT TERM
+	mv "$ser" "$RUN/serial-$b.txt"
+	echo "${crash_line:-}" > "$RUN/crash-$b.line"
+	# the guest's plan of a boot that finished: its own results
+	[ $state != finished ] || [ "${plan:-x}" = "$nres" ] || PLAN_BAD+=("boot $b: guest plan 1..${plan:-missing}, $nres results")
+	if [ -n "$crash" ] && [ -n "$cur" ]; then
+		printf 'not ok - %s%s # %s (boot %d)\n' "$cur" "${sub:+: $sub}" "$crash" "$b" >> "$RESULTS"
+		printf '    %s\n' "not ok - $cur${sub:+: $sub} # $crash (boot $b)" >&2
+		# cut short in a sub-test: the test resumes after it (unless it
+		# ignored LAB_SKIP_FILE and ended there again); else it is done
+		[ -n "$sub" ] && [ "$LAST_CRASH" != "$cur $sub" ] || FINISHED[$cur]=1
+		LAST_CRASH="$cur $sub"
+		BOOT_END=crash
+		[ "$crash" = "${crash#hang}" ] || BOOT_END=hang
+	elif [ -n "$crash" ]; then
+		CLEAN_BAD+=("boot $b: $crash (no test running)")
+		BOOT_END=noprogress
+	elif [ $state = finished ] && grep -q '^@@LAB end' "$RUN/serial-$b.txt"; then
+		BOOT_END=finished
+	elif [ "$brc" = 137 ]; then
+		BOOT_END=timeout
+	else
+		BOOT_END=died
+	fi
+}
+
+REMAIN=("${TESTS[@]}")
+while :; do
+	BOOTS=$((BOOTS + 1))
+	if [ $BOOTS -gt 1 ]; then	# a fresh boot for the tests not done yet
+		pack_initramfs "${REMAIN[@]}"
+		build_iso
+	fi
+	run_boot $BOOTS
+	[ $BOOT_END = crash ] || [ $BOOT_END = hang ] || break
+	REMAIN=()
+	for t in "${TESTS[@]}"; do
+		[ -n "${FINISHED[${t%%$'\t'*}]:-}" ] || REMAIN+=("$t")
+	done
+	[ ${#REMAIN[@]} -gt 0 ] || { BOOT_END=finished; break; }
+	if [ $(( TIMEOUT - $(elapsed) )) -le 0 ]; then BOOT_END=timeout; break; fi
+	log "[+$(elapsed)s] ${#REMAIN[@]} test(s) left: booting again"
+done
 WALL=$(elapsed)
-log "emulator finished after ${WALL}s wall (status $brc)"
+log "emulator finished after ${WALL}s wall, $BOOTS boot(s) (last: $BOOT_END)"
+for b in $(seq 1 $BOOTS); do
+	[ $BOOTS = 1 ] || echo "@@HOST boot $b"
+	cat "$RUN/serial-$b.txt"
+done > "$RUN/serial.txt"
 
 # --------------------------------------------------------------- verdict
 
 tr -d '\r' < "$RUN/serial.txt" > "$RUN/serial.clean"
 S=$RUN/serial.clean
 OUT=$RUN/result.tap
-{
-	echo "TAP version 13"
-	grep -E '^(ok|not ok) [0-9]+ ' "$S" || true
-} > "$OUT.body"
+cp "$RESULTS" "$OUT.body"
 n=$(grep -cE '^(ok|not ok) ' "$OUT.body" || true)
-plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$S" | tail -1)
 host_check() {	# ok? description
 	n=$((n + 1))
-	if [ "$1" = 1 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi >> "$OUT.body"
+	if [ "$1" = 1 ]; then echo "ok - $2"; else echo "not ok - $2"; fi >> "$OUT.body"
 }
 ids_missing=()
 for t in "${TESTS[@]}"; do
 	id=${t%%$'\t'*}
-	grep -qE "^(ok|not ok) [0-9]+ - $(printf '%s' "$id" | sed 's/[.[\*^$]/\\&/g')(:|$)" "$S" || ids_missing+=("$id")
+	grep -qE "^(ok|not ok) - $(printf '%s' "$id" | sed 's/[.[\*^$]/\\&/g')(:| |$)" "$RESULTS" || ids_missing+=("$id")
 done
-ok_init=0; grep -q '^@@LAB init' "$S" && ok_init=1
-ok_end=0; grep -q '^@@LAB end' "$S" && ok_end=1
-host_check $ok_init "lab.host.boot: /init reached"
-if [ -n "$plan" ] && [ "$plan" = "$(grep -cE '^(ok|not ok) [0-9]+ ' "$S")" ] && [ ${#ids_missing[@]} -eq 0 ]; then
-	host_check 1 "lab.host.plan: guest plan 1..$plan complete, all ${#TESTS[@]} declared tests reported"
+host_check "$([ "$BOOTS_INIT" = "$BOOTS" ] && echo 1 || echo 0)" \
+	"lab.host.boot: /init reached in $BOOTS_INIT of $BOOTS boot(s)"
+if [ ${#ids_missing[@]} -eq 0 ] && [ ${#PLAN_BAD[@]} -eq 0 ]; then
+	host_check 1 "lab.host.plan: all ${#TESTS[@]} declared tests reported ($BOOTS boot(s))"
 else
-	host_check 0 "lab.host.plan: guest plan '${plan:-missing}', missing tests: ${ids_missing[*]:-none}"
+	host_check 0 "lab.host.plan: missing tests: ${ids_missing[*]:-none}${PLAN_BAD[*]:+; ${PLAN_BAD[*]}}"
 fi
-bad=$(grep -E 'Kernel panic|Oops|BUG:|WARNING:|general protection fault|unable to handle|soft lockup|hard LOCKUP|Call Trace' "$S" | head -5 || true)
-if [ -z "$bad" ]; then
-	host_check 1 "lab.host.kernel_clean: no panic/Oops/BUG/WARNING in console or dmesg"
+# The console and dmesg of each boot; a boot that a test's oops ended is
+# looked at up to that oops (the test has failed with it already).
+bad=
+for b in $(seq 1 $BOOTS); do
+	cl=$(cat "$RUN/crash-$b.line")
+	bad+=$(tr -d '\r' < "$RUN/serial-$b.txt" | CL=$cl awk 'ENVIRON["CL"] != "" && $0 == ENVIRON["CL"] { exit } 1' |
+		grep -E "$KERNEL_BAD" | head -5 | sed "s/^/boot $b: /" || true)
+done
+if [ -n "${CLEAN_BAD[*]:-}" ]; then
+	host_check 0 "lab.host.kernel_clean: ${CLEAN_BAD[0]}"
+elif [ -z "$bad" ]; then
+	host_check 1 "lab.host.kernel_clean: no panic/Oops/BUG/WARNING in console or dmesg (but for the failures above)"
 else
 	host_check 0 "lab.host.kernel_clean: $(echo "$bad" | head -1 | cut -c1-160)"
 fi
-if [ $ok_end = 1 ]; then
-	host_check 1 "lab.host.poweroff: guest finished in ${WALL}s wall"
-elif [ "$brc" = 137 ]; then
-	host_check 0 "lab.host.poweroff: timed out after ${TIMEOUT}s wall"
-else
-	host_check 0 "lab.host.poweroff: emulator stopped (status $brc) before the guest finished"
-fi
-{ echo "TAP version 13"; echo "1..$n"; grep -E '^(ok|not ok) ' "$OUT.body"; } > "$OUT"
+case $BOOT_END in
+finished) host_check 1 "lab.host.poweroff: guest finished in ${WALL}s wall ($BOOTS boot(s))" ;;
+timeout) host_check 0 "lab.host.poweroff: timed out after ${TIMEOUT}s wall" ;;
+*) host_check 0 "lab.host.poweroff: emulator stopped (status $brc) before the guest finished" ;;
+esac
+{ echo "TAP version 13"; echo "1..$n"; grep -E '^(ok|not ok) ' "$OUT.body" | awk '{ sub(/^ok /, "ok " NR " "); sub(/^not ok /, "not ok " NR " "); print }'; } > "$OUT"
 rm -f "$OUT.body"
 [ -n "$TAPFILE" ] && cp "$OUT" "$TAPFILE"
 
