@@ -62,12 +62,19 @@ printf 'selftest.abort\tknown: aborts on purpose\nselftest.pass\tlisted, but it 
 "$BIN" -b kvm -d "$T/dep.txt" -t 'selftest.abort' -t 'selftest.pass' -j "$T/junit2.xml" -J "$T/report2.json" >"$T/tap" 2>"$T/err"
 rc=$?
 check "departure: failure becomes XFAIL (TAP TODO), run passes" bash -c "test $rc = 0 && grep -qE '^not ok [0-9]+ - selftest\.abort # TODO known departure: known: aborts on purpose' '$T/tap'"
-check "departure: an unexpected pass is flagged XPASS" bash -c "grep -qE '^ok [0-9]+ - selftest\.pass # TODO XPASS' '$T/tap' && grep -q '^XPASS selftest.pass' '$T/err'"
+check "departure: an unexpected pass is flagged XPASS, naming its list" bash -c "grep -qE '^ok [0-9]+ - selftest\.pass # TODO XPASS dep\.txt: listed departure did not occur: listed, but it passes' '$T/tap' && grep -q '^XPASS selftest.pass (dep.txt)' '$T/err'"
+check "departure: neither XFAIL nor XPASS counts as passed in the summary line" \
+	bash -c "tail -1 '$T/err' | grep -qx '0 passed, 0 failed, 0 skipped (1 known departures, 1 unexpected passes)'"
 check "XFAIL/XPASS reports validate (JUnit, JSON)" bash -c "xmllint --noout --schema '$SCHEMA/junit.xsd' '$T/junit2.xml' 2>/dev/null && python3 -c '
 import json, jsonschema
 d = json.load(open(\"$T/report2.json\"))
 jsonschema.validate(d, json.load(open(\"$SCHEMA/report-v1.json\")))
 assert d[\"summary\"][\"xfail\"] == 1 and d[\"summary\"][\"xpass\"] == 1, d[\"summary\"]'"
+printf 'selftest.abort\tknown\n' > "$T/first-list.txt"
+printf 'selftest.p*\tlisted by glob in the second list\n' > "$T/second-list.txt"
+"$BIN" -b kvm -d "$T/first-list.txt" -d "$T/second-list.txt" -t 'selftest.pass' >"$T/tap" 2>"$T/err"
+check "departure: with two lists, an XPASS names the one that listed it" \
+	grep -qE '^ok [0-9]+ - selftest\.pass # TODO XPASS second-list\.txt: listed departure did not occur: listed by glob' "$T/tap"
 check "profile filter selects by profile" bash -c "'$BIN' -p vm --list | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'selftest.expect_fail '"
 check "unknown profile is a usage error (2)" bash -c "'$BIN' -p nosuch >/dev/null 2>&1; test \$? = 2"
 check "--list --markdown writes the TESTS.md table" bash -c "'$BIN' --list --markdown | grep -qF '| \`selftest.hang\` | the test never returns'"
