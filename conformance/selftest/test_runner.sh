@@ -10,7 +10,7 @@ line() { grep -qE -- "$1" "$T/tap"; }
 DUNE_DEV=/nonexistent "$BIN" -b kvm -j "$T/junit.xml" -J "$T/report.json" >"$T/tap" 2>"$T/err"
 rc=$?
 echo "TAP version 13"
-echo "1..26"
+echo "1..28"
 check "runner exits 1 when tests fail" test "$rc" = 1
 check "plan covers all 11 fixtures" line '^1\.\.11$'
 check "pass is ok" line '^ok [0-9]+ - selftest\.pass$'
@@ -71,4 +71,9 @@ assert d[\"summary\"][\"xfail\"] == 1 and d[\"summary\"][\"xpass\"] == 1, d[\"su
 check "profile filter selects by profile" bash -c "'$BIN' -p vm --list | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'selftest.expect_fail '"
 check "unknown profile is a usage error (2)" bash -c "'$BIN' -p nosuch >/dev/null 2>&1; test \$? = 2"
 check "--list --markdown writes the TESTS.md table" bash -c "'$BIN' --list --markdown | grep -qF '| \`selftest.hang\` | the test never returns'"
+"$BIN" -b kvm 'nomatch.*' >"$T/tap" 2>"$T/err"; rc=$?
+check "a pattern that matches no test is a usage error (2) naming it" \
+	bash -c "test $rc = 2 && grep -q \"'nomatch\\.\\*' matches no test\" '$T/err' && ! grep -q '^1\\.\\.' '$T/tap'"
+check "one pattern that matches no test among good ones is still an error" \
+	bash -c "'$BIN' -b kvm -t 'selftest.pass' -t 'nosuch' --list >/dev/null 2>&1; test \$? = 2"
 exit $failed
