@@ -436,12 +436,13 @@ def linux_chart(path, docs, unit):
     for name in names:
         series, why, per = [], [], 'op'
         for i, (_, d) in enumerate(sel):
-            r = entry(d, name, 'linux', None)
+            # (kvm-out-exit and kvm-cpuid-exit: mode linux, backend kvm_intel)
+            r = entry(d, name, 'linux', None) or entry(d, name, 'linux', Ellipsis)
             if r is None:
                 continue
             if r.get('available') and r['unit'] == unit:
                 per = r.get('per', per)
-                vm = ' (in a VM)' if d['host'].get('virtualized') else ''
+                vm = ' (in a VM)' if d['host'].get('virtualized') and unit == 'cycles' else ''
                 series.append((f'{d["host"]["hostname"]}{vm}: Linux, median [{d["created"][:10]}]',
                                r['median'], r['min'], r['max'], PALETTE[i % len(PALETTE)], 'o'))
             else:
@@ -449,7 +450,8 @@ def linux_chart(path, docs, unit):
         for k, src in enumerate(refs):
             v = src['values'].get(name, {}).get('linux')
             if v is not None:
-                series.append((f'ref: {src["label"]} Linux (bare metal, not measured here)', v,
+                metal = 'bare metal, ' if unit == 'cycles' else ''
+                series.append((f'ref: {src["label"]} Linux ({metal}not measured here)', v,
                                None, None, 'black', REF_MARKERS[k % len(REF_MARKERS)]))
         panels.append((f'{name}\n({unit} per {per})', series, '; '.join(why) or None))
     title = (f'Linux baseline per operation: median {unit} per op, whiskers min–max over the '
@@ -785,7 +787,7 @@ def dot_panels(path, title, panels, xlabel, ref_line=None):
     labels sit in a column right of the axes, where no marker reaches.
     ref_line: an x to draw in every panel (1 for ratios)."""
     plt = mpl()
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
     lanes = [max(len(s), 1) + (0.6 if note and s else 0) for _, s, note in panels]
     fig_h = sum(0.3 * n + 0.55 for n in lanes) + 1.6
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, fig_h), squeeze=False,
@@ -804,8 +806,8 @@ def dot_panels(path, title, panels, xlabel, ref_line=None):
         ax.set_xlim(0, top * 1.08 if top > 0 else 1)
         ax.grid(axis='x', alpha=0.3)
         ax.tick_params(axis='x', labelsize=8)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f'{x:,.0f}' if x >= 100 or x == 0
-                                                   else f'{x:g}'))
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
         if not series:
             ax.text(0.01, 0.5, _wrap(f'no number: {note or "not measured"}', 140),
                     transform=ax.transAxes, va='center', fontsize=8, color='#c0392b')
@@ -838,4 +840,15 @@ def dot_panels(path, title, panels, xlabel, ref_line=None):
 
 
 REF_MARKERS = ('D', 's', '^')
+
+
+def _tick(x, _):
+    """An axis tick: 0, 250, 1,500, 20k, 1.5M (never the 1e6 offset text)."""
+    if x == 0:
+        return '0'
+    if abs(x) >= 1e6:
+        return f'{x / 1e6:g}M'
+    if abs(x) >= 1e4:
+        return f'{x / 1e3:g}k'
+    return f'{x:,.0f}' if abs(x) >= 100 else f'{x:g}'
 PALETTE = ('#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2')
