@@ -712,7 +712,13 @@ def html_results_table(d):
     rows = ['<table><tr><th>benchmark</th><th>mode</th><th>backend</th><th>median</th>'
             '<th>min</th><th>max</th><th>CV</th><th>reps</th><th>unit / per</th>'
             '<th>wall median</th></tr>']
-    for r in d['benchmarks']:
+    order = paper_order()
+    modes = ('linux', 'dune', 'dune-user')
+    rows_in_order = sorted(d['benchmarks'], key=lambda r: (
+        order.index(r['name']) if r['name'] in order else len(order),
+        r['name'] if r['name'] not in order else '',
+        modes.index(r['mode']) if r['mode'] in modes else 9, str(r.get('backend') or '')))
+    for r in rows_in_order:
         e = html.escape
         if r.get('available'):
             cv = '-' if r['cv'] is None else f'{100 * r["cv"]:.1f}%'
