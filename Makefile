@@ -15,6 +15,11 @@ SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava man
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 ifneq ($(strip $(LIBDUNE)),)
+# checked before anything is built: a mistyped path must not fall back to ours
+ifeq ($(wildcard $(LIBDUNE)),)
+$(error LIBDUNE=$(LIBDUNE): no such file (the libdune.a to test); nothing was built or run)
+endif
+LIBDUNE := $(abspath $(LIBDUNE))
 export LIBDUNE
 endif
 ifneq ($(strip $(DUNE_INCLUDE)),)

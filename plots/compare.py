@@ -55,6 +55,24 @@ def compare(a, b):
     return rows, skipped
 
 
+def host_difference(a, b):
+    """Why A and B come from different hosts (or may), or None: a hostname
+    ("vm") says little, so the host_id (machine id, else CPU model, microcode,
+    kernel and hypervisor) decides when both files have one."""
+    ha, hb = a['host'], b['host']
+    if ha.get('host_id') and hb.get('host_id'):
+        if ha['host_id'] != hb['host_id']:
+            same = ' (both named ' + ha['hostname'] + ')' if ha['hostname'] == hb['hostname'] else ''
+            return f'A and B come from different hosts{same}: host_id {ha["host_id"]} vs {hb["host_id"]}'
+        return None
+    diffs = [k for k in ('hostname', 'cpu_model', 'microcode', 'kernel', 'hypervisor')
+             if ha.get(k) != hb.get(k)]
+    if diffs:
+        return ('A and B may come from different hosts: ' +
+                ', '.join(f'{k} {ha.get(k)!r} vs {hb.get(k)!r}' for k in diffs))
+    return None
+
+
 def describe(d):
     return (f'{d["host"]["hostname"]} / {d["implementation"]["name"]} / {d["created"]} '
             f'({d["run"]["profile"]}, {d["run"]["repetitions"]} reps)')
@@ -77,8 +95,13 @@ def main():
     stem = (f'compare-{os.path.splitext(os.path.basename(fa))[0]}-vs-'
             f'{os.path.splitext(os.path.basename(fb))[0]}')
     os.makedirs(args.out, exist_ok=True)
+    hosts = host_difference(a, b)
+    if hosts:
+        print(f'compare.py: warning: {hosts}', file=sys.stderr)
     md = [f'### Comparison: B / A', '', f'- A: {describe(a)} — `{fa}`', f'- B: {describe(b)} — `{fb}`',
-          '', '| benchmark (mode) | unit / per | A median ±CV | B median ±CV | B/A | B/A range |',
+          *([f'- **Different hosts.** {hosts}: the ratios mix machines, not only software.']
+            if hosts else []),
+          '', '| benchmark (mode) | unit / per | A median (CV) | B median (CV) | B/A | B/A range |',
           '|---|---|---:|---:|---:|---:|']
     for k, ra, rb, r, lo, hi in rows:
         md.append(f'| {label(k)} | {ra["unit"]} / {ra.get("per", "op")} | {dbplots.cell_text(ra)} | '
@@ -95,34 +118,18 @@ def main():
     with open(os.path.join(args.out, stem + '.md'), 'w') as f:
         f.write('\n'.join(md) + '\n')
     if rows:
-        plt = dbplots.mpl()
-        fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
-        ys = range(len(rows))
-        vals = [r[3] for r in rows]
-        ax.barh(list(ys), [v - 1 for v in vals], left=1, xerr=[[max(v - r[4], 0) for v, r in zip(vals, rows)],
-                                      [max(r[5] - v, 0) for v, r in zip(vals, rows)]],
-                capsize=3, color=['#4c9a2a' if v < 1 else '#c0504d' for v in vals])
-        for y, v, r in zip(ys, vals, rows):
-            ax.text(max(v, r[5], 1) * 1.03, y, f'{v:.2f}x', va='center', fontsize=8)
-        ax.axvline(1, color='black', lw=1)
-        ax.set_xscale('log')
-        from matplotlib.ticker import FuncFormatter
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f'{x:g}'))
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda x, _: f'{x:g}'))
-        ax.tick_params(axis='x', which='minor', labelsize=7)
-        ax.set_yticks(list(ys))
-        ax.set_yticklabels([f'{label(r[0])} [{r[1]["unit"]}]' for r in rows])
-        ax.invert_yaxis()
-        ax.set_xlabel('B / A, ratio of medians (log scale; < 1: B faster); whiskers: min/max range')
-        ax.set_title(f'B: {b["host"]["hostname"]} {b["implementation"]["name"]} {b["created"][:16]}\n'
-                     f'vs A: {a["host"]["hostname"]} {a["implementation"]["name"]} {a["created"][:16]}',
-                     fontsize=10)
-        ax.grid(axis='x', which='both', alpha=0.3)
-        lo_x, hi_x = ax.get_xlim()
-        ax.set_xlim(min(lo_x, 0.9), max(hi_x, 1.1) * 1.15)
-        fig.tight_layout()
-        fig.savefig(os.path.join(args.out, stem + '.png'))
-        plt.close(fig)
+        panels = [(f'{label(k)}\n[{ra["unit"]} per {ra.get("per", "op")}]',
+                   [('B / A, ratio of medians', r, lo, hi,
+                     '#2ca02c' if r < 1 else '#d62728', 'o')], None)
+                  for k, ra, rb, r, lo, hi in rows]
+        unit = ', '.join(sorted({ra['unit'] for _, ra, *_ in rows}))
+        title = (('DIFFERENT HOSTS — ' if hosts else '') +
+                 f'B / A, ratio of median {unit} (< 1: B faster), whiskers: B min / A max to '
+                 f'B max / A min — B: {b["host"]["hostname"]} {b["implementation"]["name"]} '
+                 f'{b["created"][:16]} vs A: {a["host"]["hostname"]} '
+                 f'{a["implementation"]["name"]} {a["created"][:16]}')
+        dbplots.dot_panels(os.path.join(args.out, stem + '.png'), title, panels,
+                           'B / A (linear, from 0; dashed: 1 = no difference)', ref_line=1)
         print(os.path.join(args.out, stem + '.png'))
     print(os.path.join(args.out, stem + '.md'))
     return 0

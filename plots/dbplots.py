@@ -82,15 +82,69 @@ def load(paths):
     return docs
 
 
+def host_key(d):
+    """Which machine: host_id when the file has one (two hosts may share a name)."""
+    return d['host'].get('host_id') or d['host']['hostname']
+
+
+def is_partial(d):
+    return bool(d.get('run', {}).get('partial'))
+
+
 def latest(docs):
-    """The newest run per (host, implementation, unit)."""
-    best = {}
+    """Per (host, implementation, unit): each benchmark's newest complete result.
+
+    A run of a few benchmarks (--only) does not hide the others' results of
+    an earlier run, and an interrupted (partial) run is left out.  The doc
+    returned is the newest run's with its benchmarks replaced; each entry
+    carries '_run' (the file it comes from) and the doc '_runs' (every file
+    used, newest first)."""
+    groups = {}
     for f, d in docs:
-        key = (d['host']['hostname'], d['implementation']['name'], doc_unit(d))
-        if key not in best or d['created'] > best[key][1]['created']:
-            best[key] = (f, d)
-    return sorted(best.values(), key=lambda x: (x[1]['host']['hostname'],
-                                                x[1]['implementation']['name']))
+        if is_partial(d):
+            warn(f'{f}: a partial run (interrupted): left out of the tables and charts')
+            continue
+        key = (host_key(d), d['implementation']['name'], doc_unit(d))
+        groups.setdefault(key, []).append((f, d))
+    out = []
+    for runs in groups.values():
+        runs.sort(key=lambda x: (x[1]['created'], x[0]), reverse=True)
+        chosen = {}
+
+        def rank(r):  # measured beats failed beats unavailable; then newest
+            return {'measured': 2, 'failed': 1}.get(state(r), 0)
+        for f, d in runs:
+            for r in d['benchmarks']:
+                k = (r['name'], r['mode'], r.get('backend'))
+                if k not in chosen or rank(r) > rank(chosen[k][1]):
+                    chosen[k] = (f, r)
+        f0, d0 = runs[0]
+        merged = dict(d0)
+        order = []
+        for f, d in runs:
+            for r in d['benchmarks']:
+                k = (r['name'], r['mode'], r.get('backend'))
+                if k not in order:
+                    order.append(k)
+        merged['benchmarks'] = [dict(chosen[k][1], _run=chosen[k][0]) for k in order]
+        merged['_runs'] = [f for f, _ in runs if any(chosen[k][0] == f for k in chosen)]
+        out.append((f0, merged))
+    return sorted(out, key=lambda x: (x[1]['host']['hostname'],
+                                      x[1]['implementation']['name']))
+
+
+def sources_note(d, label):
+    """Which run each entry of a (merged) doc comes from, for a table's notes."""
+    runs = d.get('_runs')
+    if not runs:
+        return None
+    if len(runs) == 1:
+        return f'{label}: from {os.path.basename(runs[0])} ({d["created"]}).'
+    parts = []
+    for f in runs:
+        names = sorted({r['name'] for r in d['benchmarks'] if r.get('_run') == f})
+        parts.append(f'{os.path.basename(f)}: {", ".join(names)}')
+    return f'{label}: each benchmark\'s newest complete result — ' + '; '.join(parts) + '.'
 
 
 def doc_unit(d):
@@ -161,7 +215,7 @@ def cell_text(r, with_cv=True):
         return NA_HOST
     s = fmt(r['median'])
     if with_cv and r.get('cv') is not None:
-        s += f' ±{100 * r["cv"]:.0f}%' if r['cv'] >= 0.01 else ' ±<1%'
+        s += f' (CV {100 * r["cv"]:.0f}%)' if r['cv'] >= 0.01 else ' (CV <1%)'
     return s
 
 
@@ -196,7 +250,8 @@ def table_columns(docs, spec, ref, unit):
             continue
         host = d['host']['hostname']
         impl = d['implementation']['name']
-        cols.append(Column(f'{host}: Linux\n[{impl}]', unit, 'measured', d, 'linux'))
+        vm = ' (in a VM)' if d['host'].get('virtualized') and unit == 'cycles' else ''
+        cols.append(Column(f'{host}{vm}: Linux\n[{impl}]', unit, 'measured', d, 'linux'))
         backends = dune_backends(d) or [None]
         for b in backends:
             label = f'{host}: Dune ({b})' if b else f'{host}: Dune'
@@ -240,7 +295,13 @@ def build_table(docs, table_id, unit):
     title = f'{spec["title"]} — {UNIT_LABEL.get(unit, unit)}'
     notes.append('The Dune columns are mode dune (ring 0), except ptrace: mode dune-user '
                  '(a ring-3 syscall intercepted by the ring-0 runtime), as in the paper.')
-    notes.append(f'All numbers are {unit}; medians over repetitions, ±CV. '
+    for f, d in docs:
+        if doc_unit(d) == unit == 'cycles' and d['host'].get('virtualized'):
+            notes.append(f'{d["host"]["hostname"]} is a virtual machine '
+                         f'({d["host"].get("hypervisor") or "hypervisor"}): its numbers include '
+                         f'the hypervisor\'s costs; the reference columns are bare metal.')
+    notes.append(f'All numbers are {unit}; medians over repetitions, with the coefficient of '
+                 f'variation (CV: standard deviation / mean over the repetitions) in percent. '
                  f'{NA_HOST}: the mode could not run on that host (reason below); '
                  f'{FAILED}: it should have run and did not (error below); '
                  f'{NOT_RUN}: not measured.')
@@ -253,6 +314,13 @@ def build_table(docs, table_id, unit):
     for label, rs in reasons.items():
         for text in sorted(rs):
             notes.append(f"{label}: {text}")
+    seen = set()
+    for c in cols:
+        if c.kind == 'measured' and id(c.doc) not in seen:
+            seen.add(id(c.doc))
+            n = sources_note(c.doc, f'{c.doc["host"]["hostname"]} [{c.doc["implementation"]["name"]}]')
+            if n:
+                notes.append(n)
     return title, header, rows, notes, cols
 
 
@@ -350,8 +418,9 @@ def png_table(path, title, header, rows, notes, cols, op_wrap=30):
 
 
 def linux_chart(path, docs, unit):
-    """Medians of the linux mode per benchmark, min/max error bars, log scale."""
-    plt = mpl()
+    """The Linux baselines: one panel per benchmark (paper order), linear from
+    zero; a dot per run (median) with min-max whiskers, the references as
+    open diamonds.  Returns the chart's title, or None without data."""
     sel = [(f, d) for f, d in docs if doc_unit(d) == unit]
     names = []
     for _, d in sel:
@@ -360,61 +429,34 @@ def linux_chart(path, docs, unit):
                     ((r.get('available') and r['unit'] == unit) or state(r) == 'failed'):
                 names.append(r['name'])
     if not names:
-        return False
-    ref = paper()
-    refs = [s for s in ref['sources'].values() if s['unit'] == unit]
-    n = len(sel)
-    h = 0.8 / max(n, 1)
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) * max(1, n * 0.7) + 2.2))
-    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    pers = {}
-    failed_at = []    # y positions of failed entries, marked after the bars
-    for i, (_, d) in enumerate(sel):
-        ys, meds, lo, hi, tops = [], [], [], [], []
-        for j, name in enumerate(names):
-            r = entry(d, name, 'linux', None)
-            if r and state(r) == 'failed':
-                failed_at.append(j + (i - (n - 1) / 2) * h)
-                pers[name] = r.get('per', 'op')
+        return None
+    names = in_paper_order(names)
+    refs = [s for s in paper()['sources'].values() if s['unit'] == unit]
+    panels = []
+    for name in names:
+        series, why, per = [], [], 'op'
+        for i, (_, d) in enumerate(sel):
+            # (kvm-out-exit and kvm-cpuid-exit: mode linux, backend kvm_intel)
+            r = entry(d, name, 'linux', None) or entry(d, name, 'linux', Ellipsis)
+            if r is None:
                 continue
-            if not r or not r.get('available') or r['median'] <= 0:
-                continue
-            ys.append(j + (i - (n - 1) / 2) * h)
-            meds.append(r['median'])
-            lo.append(max(r['median'] - r['min'], 0))
-            hi.append(max(r['max'] - r['median'], 0))
-            tops.append(max(r['max'], r['median']))
-            pers[name] = r.get('per', 'op')
-        ax.barh(ys, meds, height=h * 0.9, xerr=[lo, hi], capsize=3, color=colors[i % 10],
-                label=f'{d["host"]["hostname"]} Linux [{d["implementation"]["name"]}, '
-                      f'{d["created"][:10]}]')
-        for y, m, t in zip(ys, meds, tops):
-            ax.text(t * 1.12, y, fmt(m), va='center', fontsize=8)
-    markers = ['D', 'x', '^']
-    for k, s in enumerate(refs):
-        pts = [(j, s['values'][nm]['linux']) for j, nm in enumerate(names)
-               if 'linux' in s['values'].get(nm, {})]
-        if pts:
-            ax.scatter([v for _, v in pts], [j for j, _ in pts], marker=markers[k % 3],
-                       color='black', zorder=5, label=f'ref: {s["label"]} Linux (not measured here)')
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels([f'{nm}\n(per {pers.get(nm, "op")})' for nm in names], fontsize=9)
-    ax.invert_yaxis()
-    ax.set_xscale('log')
-    for y in failed_at:
-        ax.text(ax.get_xlim()[0] * 1.2, y, 'FAILED (no numbers: see the results file)',
-                va='center', fontsize=8, color='#c0392b', fontweight='bold')
-    ax.set_xlabel(f'{UNIT_LABEL.get(unit, unit)} per op (log scale); bars: median, '
-                  f'whiskers: min..max over repetitions')
-    ax.set_title(f'Linux (native) micro-benchmarks — {unit}')
-    ax.grid(axis='x', which='both', alpha=0.3)
-    lo_x, hi_x = ax.get_xlim()
-    ax.set_xlim(lo_x, hi_x * 4)
-    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
+            if r.get('available') and r['unit'] == unit:
+                per = r.get('per', per)
+                vm = ' (in a VM)' if d['host'].get('virtualized') and unit == 'cycles' else ''
+                series.append((f'{d["host"]["hostname"]}{vm}: Linux, median [{d["created"][:10]}]',
+                               r['median'], r['min'], r['max'], PALETTE[i % len(PALETTE)], 'o'))
+            else:
+                why.append(why_text(r))
+        for k, src in enumerate(refs):
+            v = src['values'].get(name, {}).get('linux')
+            if v is not None:
+                metal = 'bare metal, ' if unit == 'cycles' else ''
+                series.append((f'ref: {src["label"]} Linux ({metal}not measured here)', v,
+                               None, None, 'black', REF_MARKERS[k % len(REF_MARKERS)]))
+        panels.append((f'{name}\n({unit} per {per})', series, '; '.join(why) or None))
+    title = (f'Linux baseline per operation: median {unit} per op, whiskers min–max over the '
+             f'repetitions — {hosts_text(sel)}')
+    return dot_panels(path, title, panels, f'{UNIT_LABEL.get(unit, unit)} per op (linear, from 0)')
 
 
 def ratio_rows(d, unit):
@@ -435,71 +477,45 @@ def ratio_rows(d, unit):
 
 
 def ratio_chart(path, docs, unit):
-    plt = mpl()
+    """Dune / Linux on the same host: one panel per benchmark and mode (paper
+    order), linear from zero with a dashed line at 1; whiskers min/max ratio
+    range.  Returns the title, or None without Dune numbers."""
     sel = [(f, d, ratio_rows(d, unit)) for f, d in docs if doc_unit(d) == unit]
     sel = [s for s in sel if s[2]]
     if not sel:
-        return False
+        return None
     ref = paper()
-    labels = []
+    labels, bench_of = [], {}
     for _, _, rows in sel:
-        for lab, *_ in rows:
+        for lab, bench, *_ in rows:
             if lab not in labels:
                 labels.append(lab)
-    n = len(sel) + 1
-    h = 0.8 / n
-    fig, ax = plt.subplots(figsize=(9, 0.6 * len(labels) * max(1, n * 0.6) + 1.8))
-    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    for i, (_, d, rows) in enumerate(sel):
-        ys, vals, lo, hi = [], [], [], []
-        for lab, _, v, mn, mx in rows:
-            ys.append(labels.index(lab) + (i - (n - 1) / 2) * h)
-            vals.append(v)
-            lo.append(max(v - mn, 0))
-            hi.append(max(mx - v, 0))
-        # bars grow from 1 (no difference): right = Dune costs more, left = Dune faster
-        ax.barh(ys, [v - 1 for v in vals], left=1, height=h * 0.9, color=colors[i % 10],
-                label=f'{d["host"]["hostname"]} [{d["implementation"]["name"]}]')
-        ax.errorbar(vals, ys, xerr=[lo, hi], fmt='none', ecolor='black', capsize=3, lw=1)
-        for y, v, l_, h_ in zip(ys, vals, lo, hi):
-            if v >= 1:
-                ax.text((v + h_) * 1.1, y, f'{v:.3g}x', va='center', ha='left', fontsize=8)
-            else:
-                ax.text((v - l_) / 1.1, y, f'{v:.3g}x', va='center', ha='right', fontsize=8)
+                bench_of[lab] = bench
+    order, first = paper_order(), list(labels)
+    labels.sort(key=lambda lb: (order.index(bench_of[lb]) if bench_of[lb] in order
+                                else len(order), first.index(lb)))
     src = [s for s in ref['sources'].values() if s['unit'] == unit]
-    # a reference ratio belongs to the mode the paper measured it in (ptrace: dune-user)
     ref_mode = {row['bench']: row['dune_mode'] for t in ref['tables'].values()
                 for row in t['rows']}
-    for k, s in enumerate(src[:1] if unit == 'cycles' else src):
-        ys, vals = [], []
-        for lab in labels:
-            bench, mode = lab.split(' ')[0], lab.split('(')[1].split('/')[0].rstrip(')')
+    panels = []
+    for lab in labels:
+        series = []
+        for i, (_, d, rows) in enumerate(sel):
+            for lb, _, v, mn, mx in rows:
+                if lb == lab:
+                    series.append((f'{d["host"]["hostname"]} [{d["implementation"]["name"]}]: '
+                                   f'Dune/Linux, median', v, mn, mx, PALETTE[i % len(PALETTE)], 'o'))
+        bench, mode = lab.split(' ')[0], lab.split('(')[1].split('/')[0].rstrip(')')
+        for s in (src[:1] if unit == 'cycles' else src):
             v = s['values'].get(bench, {})
             if 'linux' in v and 'dune' in v and mode == ref_mode.get(bench, 'dune'):
-                ys.append(labels.index(lab) + (n - 1 - (n - 1) / 2) * h)
-                vals.append(v['dune'] / v['linux'])
-        if vals:
-            ax.barh(ys, [v - 1 for v in vals], left=1, height=h * 0.9, color='white',
-                    edgecolor='#6b5b2e', hatch='//', label=f'ref: {s["label"]} (not measured here)')
-            for y, v in zip(ys, vals):
-                ax.text(v * 1.1 if v >= 1 else v / 1.1, y, f'{v:.3g}x', va='center',
-                        ha='left' if v >= 1 else 'right', fontsize=7, color='#6b5b2e')
-    ax.axvline(1, color='black', lw=1)
-    ax.set_xscale('log')
-    ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels(labels)
-    ax.invert_yaxis()
-    ax.set_xlabel(f'Dune / Linux, median ratio of {unit} (log scale; <1: Dune faster); '
-                  f'whiskers: min/max over repetitions')
-    ax.set_title(f'Dune relative to Linux on the same host — {UNIT_LABEL.get(unit, unit)}')
-    ax.grid(axis='x', which='both', alpha=0.3)
-    lo_x, hi_x = ax.get_xlim()
-    ax.set_xlim(min(lo_x, 0.5) / 2.5, max(hi_x, 2) * 2.5)
-    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
+                series.append((f'ref: {s["label"]} (not measured here)', v['dune'] / v['linux'],
+                               None, None, 'black', 'D'))
+        panels.append((lab, series, None))
+    title = (f'Dune relative to Linux: ratio of medians in {unit} (1 = same; < 1: Dune faster), '
+             f'whiskers min/max ratio over the repetitions — {hosts_text([(f, d) for f, d, _ in sel])}')
+    return dot_panels(path, title, panels, f'Dune / Linux, ratio of {unit} (linear, from 0)',
+                      ref_line=1)
 
 
 # ---------------------------------------------------------------- lab table
@@ -570,7 +586,7 @@ def build_lab_table(d):
     title = f'{spec["title"]} — {UNIT_LABEL["ticks"]}'
     notes = [
         f'Measured: {host} [{impl}], {d["created"]}: medians over {d["run"]["repetitions"]} '
-        'repetitions (each the median of its batches of ops), ±CV; timer overhead and '
+        'repetitions (each the median of its batches of ops), with their CV in percent; timer overhead and '
         '(dune-user) the ring-3 entry/exit of the batch subtracted.',
         f'ref: {spec["reference_citation"]} Ranges are as reported; the ratio is then a range.',
         'ours / ref < 1: our path is shorter. Rows without a reference: no lab number of the '
@@ -597,49 +613,46 @@ def png_lab_table(path, d):
 
 
 def lab_chart(path, d):
-    """Horizontal bars per op, log scale: Linux, ours vmx, ours kvm, original Dune."""
-    _, _, _, _, vals = build_lab_table(d)
-    plt = mpl()
-    series = [('Linux (lab)', 'linux', '#4c72b0', None), ('Dune vmx (ours)', 'vmx', '#dd8452', None),
-              ('Dune kvm (ours)', 'kvm', '#55a868', None),
-              ('ref: original Dune (lab)', 'ref_dune', 'white', '//'),
-              ('ref: Linux / kvm_intel (orig. session)', 'ref_linux', 'white', '..')]
-    labels = [row['op'] for row, *_ in vals]
-    n = len(series)
-    h = 0.8 / n
-    fig, ax = plt.subplots(figsize=(11, 0.75 * len(labels) + 2.2))
-    for i, (lab, key, color, hatch) in enumerate(series):
-        ys, xs = [], []
-        for j, (row, v, rl, rd) in enumerate(vals):
-            if key == 'ref_dune':
-                x = rd and (rd[0] + rd[1]) / 2
-            elif key == 'ref_linux':
-                x = rl and (rl[0] + rl[1]) / 2
-            else:
-                x = v.get(key)
-            if x:
-                ys.append(j + (i - (n - 1) / 2) * h)
-                xs.append(x)
-        if xs:
-            ax.barh(ys, xs, height=h * 0.9, color=color, hatch=hatch,
-                    edgecolor='#333' if hatch else color, label=lab)
-            for y, x in zip(ys, xs):
-                ax.text(x * 1.08, y, fmt(x), va='center', fontsize=7)
-    ax.set_xscale('log')
-    ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels([_wrap(lb, 42) for lb in labels], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel('ticks per op (log scale): VMX lab path length, not speed')
-    ax.set_title(f'VMX lab: ours vs the original Dune in the same lab\n'
-                 f'{d["implementation"]["name"]}, {d["created"]}')
-    ax.grid(axis='x', which='both', alpha=0.3)
-    lo_x, hi_x = ax.get_xlim()
-    ax.set_xlim(max(lo_x, 10), hi_x * 3)
-    ax.legend(loc='upper center', bbox_to_anchor=(0.4, -0.08), ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
+    """The lab table as dot panels (linear from zero), one per row of the
+    paper's lab table; a row without a number says why."""
+    _, _, _, notes, vals = build_lab_table(d)
+    why = {}
+    for n in notes:
+        for row, *_ in vals:
+            if n.startswith(row['op'] + ', '):
+                why.setdefault(row['op'], n[len(row['op']) + 2:])
+    series_spec = [('Linux (lab)', 'linux', PALETTE[0], 'o'),
+                   ('Dune vmx (ours)', 'vmx', PALETTE[1], 'o'),
+                   ('Dune kvm (ours)', 'kvm', PALETTE[2], 'o'),
+                   ('ref: original Dune (lab, range as reported)', 'ref_dune', 'black', 'D'),
+                   ('ref: Linux / kvm_intel (orig. session)', 'ref_linux', '#8c564b', 'D')]
+    panels = []
+    for row, v, rl, rd in vals:
+        series = []
+        for lab, key, color, marker in series_spec:
+            if key == 'ref_dune' and rd:
+                series.append((lab, (rd[0] + rd[1]) / 2, rd[0] if rd[1] > rd[0] else None,
+                               rd[1] if rd[1] > rd[0] else None, color, marker))
+            elif key == 'ref_linux' and rl:
+                series.append((lab, (rl[0] + rl[1]) / 2, rl[0] if rl[1] > rl[0] else None,
+                               rl[1] if rl[1] > rl[0] else None, color, marker))
+            elif key in v:
+                r = None
+                k = row.get(key)
+                if k:
+                    r = entry(d, k[0], k[1], k[2]) or entry(d, k[0], k[1], Ellipsis)
+                lo = r.get('min') if r else None
+                hi = r.get('max') if r else None
+                series.append((lab, v[key], lo, hi, color, marker))
+        note = None
+        if not any(key in v for key in ('linux', 'vmx', 'kvm')):
+            note = 'not measured in this run: ' + (why.get(row['op']) or row.get('lab_note') or
+                                                   'the lab run has no entry for it')
+        panels.append((row['op'], series, note))
+    title = (f'VMX lab path lengths: median ticks per op (emulated steps, not speed), ours vs '
+             f'the original Dune; whiskers min–max — host {d["host"]["hostname"]} '
+             f'(Bochs lab) [{d["implementation"]["name"]}, {d["created"][:10]}]')
+    return dot_panels(path, title, panels, 'ticks per op (linear, from 0)')
 
 
 # ---------------------------------------------------------------- repeatability
@@ -699,7 +712,13 @@ def html_results_table(d):
     rows = ['<table><tr><th>benchmark</th><th>mode</th><th>backend</th><th>median</th>'
             '<th>min</th><th>max</th><th>CV</th><th>reps</th><th>unit / per</th>'
             '<th>wall median</th></tr>']
-    for r in d['benchmarks']:
+    order = paper_order()
+    modes = ('linux', 'dune', 'dune-user')
+    rows_in_order = sorted(d['benchmarks'], key=lambda r: (
+        order.index(r['name']) if r['name'] in order else len(order),
+        r['name'] if r['name'] not in order else '',
+        modes.index(r['mode']) if r['mode'] in modes else 9, str(r.get('backend') or '')))
+    for r in rows_in_order:
         e = html.escape
         if r.get('available'):
             cv = '-' if r['cv'] is None else f'{100 * r["cv"]:.1f}%'
@@ -732,3 +751,110 @@ def html_results_table(d):
         for reason, names in missing.items():
             rows.append(f'<p>{e(", ".join(names))}: unavailable: {e(reason)}</p>')
     return '\n'.join(rows)
+
+
+# ---------------------------------------------------------------- dot plots
+
+def paper_order():
+    """Benchmark names in the paper's order (Table 2, then Table 3)."""
+    ref = paper()
+    out = []
+    for tid in ('table2', 'table3'):
+        for row in ref['tables'][tid]['rows']:
+            if row['bench'] not in out:
+                out.append(row['bench'])
+    return out
+
+
+def in_paper_order(names):
+    order = paper_order()
+    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order),
+                                        names.index(n)))
+
+
+def hosts_text(docs):
+    """'host fixture-vm (a VM: kvm)' for a chart title."""
+    parts = []
+    for _, d in docs:
+        h = d['host']
+        t = h['hostname'] + (f' (a VM: {h.get("hypervisor") or "hypervisor"})'
+                             if h.get('virtualized') else ' (bare metal)')
+        if t not in parts:
+            parts.append(t)
+    return ('host ' if len(parts) == 1 else 'hosts ') + ', '.join(parts)
+
+
+def dot_panels(path, title, panels, xlabel, ref_line=None):
+    """One small panel per row, each on its own linear axis from zero, so a
+    300-cycle getpid and a 2M-cycle appel1 are both readable.
+
+    panels: [(row label, [(series label, median, lo, hi, color, marker) ...],
+    note or None)]; lo/hi None: no whisker (a reference number).  The value
+    labels sit in a column right of the axes, where no marker reaches.
+    ref_line: an x to draw in every panel (1 for ratios)."""
+    plt = mpl()
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    lanes = [max(len(s), 1) + (0.6 if note and s else 0) for _, s, note in panels]
+    fig_h = sum(0.3 * n + 0.55 for n in lanes) + 1.6
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, fig_h), squeeze=False,
+                             gridspec_kw={'height_ratios': [0.3 * n + 0.55 for n in lanes]})
+    legend = {}
+    for ax, (label, series, note), n in zip(axes[:, 0], panels, lanes):
+        ax.set_ylim(-0.7, n - 0.3)
+        ax.invert_yaxis()
+        ax.set_yticks([])
+        ax.set_ylabel(_wrap(label, 26), rotation=0, ha='right', va='center', fontsize=9,
+                      labelpad=8)
+        top = max([v for s in series for v in (s[1], s[3]) if v is not None] + [0])
+        if ref_line is not None:
+            top = max(top, ref_line)
+            ax.axvline(ref_line, color='#444', lw=0.8, ls='--')
+        ax.set_xlim(0, top * 1.08 if top > 0 else 1)
+        ax.grid(axis='x', alpha=0.3)
+        ax.tick_params(axis='x', labelsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+        if not series:
+            ax.text(0.01, 0.5, _wrap(f'no number: {note or "not measured"}', 140),
+                    transform=ax.transAxes, va='center', fontsize=8, color='#c0392b')
+            ax.set_xticks([])
+            continue
+        for y, (slab, med, lo, hi, color, marker) in enumerate(series):
+            if lo is not None and hi is not None:
+                ax.errorbar([med], [y], xerr=[[med - lo], [hi - med]], fmt='none',
+                            ecolor=color, capsize=4, lw=1.5)
+            h = ax.plot([med], [y], marker=marker, color=color, ms=8, ls='none',
+                        mfc=color if marker == 'o' else 'white', mew=1.5)[0]
+            legend.setdefault(slab, h)
+            spread = f'  (min–max {fmt(lo)}–{fmt(hi)})' if lo is not None and hi is not None \
+                and hi > lo else f'  ({slab.split(" (")[0]})' if marker != 'o' else ''
+            ax.annotate(f'{fmt(med)}{spread}', xy=(1.01, y), xycoords=('axes fraction', 'data'),
+                        va='center', fontsize=8, color=color if color != 'black' else '#333',
+                        annotation_clip=False)
+        if note:
+            ax.text(0.99, 0.04, _wrap(note, 90), transform=ax.transAxes, ha='right',
+                    va='bottom', fontsize=7.5,
+                    color='#c0392b' if note.startswith(FAILED) else '#555')
+    axes[-1, 0].set_xlabel(xlabel, fontsize=9)
+    fig.suptitle(_wrap(title, 110), fontsize=11, weight='bold')
+    fig.legend(list(legend.values()), list(legend.keys()), loc='lower center', ncol=2,
+               fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.9 / fig_h + 0.02, 0.8, 1 - 0.25 / fig_h))
+    fig.savefig(path, metadata={'Title': title})
+    plt.close(fig)
+    return title
+
+
+REF_MARKERS = ('D', 's', '^')
+
+
+def _tick(x, _):
+    """An axis tick: 0, 250, 1,500, 20k, 1.5M (never the 1e6 offset text)."""
+    if x == 0:
+        return '0'
+    if abs(x) >= 1e6:
+        return f'{x / 1e6:g}M'
+    if abs(x) >= 1e4:
+        return f'{x / 1e3:g}k'
+    return f'{x:,.0f}' if abs(x) >= 100 else f'{x:g}'
+PALETTE = ('#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#e377c2')

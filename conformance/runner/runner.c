@@ -797,6 +797,19 @@ int main(int argc, char **argv)
 	}
 	if (load_tests())
 		return 2;
+	/* a pattern that selects nothing is a mistake (a typo, a renamed
+	 * test): refuse it rather than report "0 passed, 0 failed" */
+	for (size_t g = 0; g < nr_globs; g++) {
+		bool hit = false;
+
+		for (size_t i = 0; i < nr_tests && !hit; i++)
+			hit = !fnmatch(globs[g], all_tests[i]->id, 0);
+		if (!hit) {
+			fprintf(stderr, "dune-conform: the pattern '%s' matches no test (--list shows them)\n",
+				globs[g]);
+			return 2;
+		}
+	}
 	if (show_caps) {
 		for (const struct capability *cp = caps; cp->name; cp++)
 			printf("%-10s %s\n", cp->name, cp->have() ? "yes" : cp->missing);

@@ -79,6 +79,11 @@ check "unknown profile is a usage error (2)" bash -c "'$BIN' -p nosuch >/dev/nul
 check "--list --markdown writes the TESTS.md table" bash -c "'$BIN' --list --markdown | grep -qF '| \`selftest.hang\` | the test never returns'"
 check "--exclude leaves out the tests it matches" bash -c "'$BIN' -t 'selftest.pass' -t 'selftest.skip' -x 'selftest.sk*' --list | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'selftest.pass '"
 check "--mark-begin announces each test before its result" bash -c "'$BIN' -b kvm --mark-begin -t selftest.pass -t selftest.exit_code 2>/dev/null | grep -v '^#  ' | tr '\n' '|' | grep -qx 'TAP version 13|1..2|# begin selftest.exit_code|not ok 1 - selftest.exit_code # exit status 3|# begin selftest.pass|ok 2 - selftest.pass|'"
+"$BIN" -b kvm 'nomatch.*' >"$T/tap" 2>"$T/err"; rc=$?
+check "a pattern that matches no test is a usage error (2) naming it" \
+	bash -c "test $rc = 2 && grep -q \"'nomatch\\.\\*' matches no test\" '$T/err' && ! grep -q '^1\\.\\.' '$T/tap'"
+check "one pattern that matches no test among good ones is still an error" \
+	bash -c "'$BIN' -b kvm -t 'selftest.pass' -t 'nosuch' --list >/dev/null 2>&1; test \$? = 2"
 # the plan last: it counts the checks, so adding one cannot leave it stale
 echo "1..$n"
 exit $failed

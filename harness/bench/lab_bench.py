@@ -77,6 +77,11 @@ def main(args, bb):
     started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     t0 = time.monotonic()
     lab_rc, lab_wall = None, None
+    outdir = args.out or os.path.join(top, 'results', 'vmx-lab')
+    why = bb.check_outdir(outdir)
+    if why:     # before a boot of minutes, not after it
+        bb.log(f'dunebench-bench: --out {outdir}: {why}; nothing was run')
+        return 2
     if args.lab_serial:
         serial = args.lab_serial
     else:
@@ -143,6 +148,9 @@ def main(args, bb):
         'governor': None,
         'governor_reason': 'emulated CPU',
         'tsc_hz': None,
+        # the lab is one emulated machine wherever it runs: no machine id
+        'host_id': bb.host_ids(f'Bochs 2.7 {CPU}', None, info.get('kernel', 'unknown'), 'bochs',
+                               machine_id=None)[0],
         'lab': {'cpu': CPU, 'list': LIST, 'serial': os.path.relpath(serial, top),
                 'lab_exit_status': lab_rc, 'lab_wall_s': lab_wall and round(lab_wall, 1),
                 'init_uptime_s': info.get('init_uptime_s'),
@@ -174,9 +182,7 @@ def main(args, bb):
     note = bb.validate(doc)
     if note:
         bb.log(f'dunebench-bench: {note}')
-    outdir = args.out or os.path.join(top, 'results', 'vmx-lab')
-    os.makedirs(outdir, exist_ok=True)
-    path = os.path.join(outdir, f'{started.strftime("%Y%m%dT%H%M%SZ")}-dunebench-lab.json')
+    path = bb.unique_path(outdir, f'{started.strftime("%Y%m%dT%H%M%SZ")}-dunebench-lab')
     with open(path + '.tmp', 'w') as f:
         json.dump(doc, f, indent=1)
         f.write('\n')
