@@ -95,6 +95,7 @@ CTEST(vm_map_pages,
 	struct page *pg;
 	int i;
 
+	NEED_EXT(dune_vm_lookup_page);
 	ENTER();
 	CT_ASSERT_EQ(dune_vm_map_pages(pgroot, va, 4 * PGSIZE, PERM_R | PERM_W), 0);
 	for (i = 0; i < 4 * PGSIZE; i += 512) {
@@ -225,6 +226,7 @@ CTEST(vm_clone_cr3,
 	volatile char *p = va;
 	char seen_other, seen_back;
 
+	NEED_EXT(dune_vm_insert_page);
 	ENTER();
 	a = dune_page_alloc();
 	b = dune_page_alloc();
@@ -263,6 +265,7 @@ CTEST(vm_cow,
 	char *va = (char *)FRESH_VA + (24UL << 30);
 	struct page *pg;
 
+	NEED_EXT(dune_vm_lookup_page);
 	ENTER();
 	CT_ASSERT_EQ(dune_vm_map_pages(pgroot, va, PGSIZE, PERM_R | PERM_W), 0);
 	va[0] = 'x';
