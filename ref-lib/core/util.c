@@ -54,6 +54,9 @@ void dune_die(void)
  * -errno cast to a pointer (not MAP_FAILED), and errno is left alone. */
 void *dune_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
 {
+#ifdef DUNE_MUTANT_LIB_MMAP_OFFSET
+	offset = 0;	/* mutant LIB_MMAP_OFFSET: the 6th argument is lost */
+#endif
 	return (void *)dune_raw_syscall6(SYS_mmap, (long)addr, (long)length, prot, flags, fd, offset);
 }
 
