@@ -68,6 +68,34 @@ static inline const char *conf_backend(void)
 	return b ? b : getenv("DUNE_BACKEND") ? getenv("DUNE_BACKEND") : "";
 }
 
+/* The pool page mapped at @va in @root, or NULL: dune_vm_lookup_page where
+ * the library defines it, else through the original's dune_vm_lookup. */
+static inline struct page *conf_lookup_page(ptent_t *root, void *va)
+{
+	ptent_t *pte;
+
+	if (dune_vm_lookup_page)
+		return dune_vm_lookup_page(root, va);
+	if (dune_vm_lookup(root, va, CREATE_NONE, &pte) || !(*pte & PTE_P) ||
+	    !dune_page_isfrompool(PTE_ADDR(*pte)))
+		return NULL;
+	return dune_pa2page(PTE_ADDR(*pte));
+}
+
+/* Map pool page @pg at @va (one reference more): dune_vm_insert_page where
+ * the library defines it, else the original's dune_vm_map_phys. */
+static inline int conf_insert_page(ptent_t *root, void *va, struct page *pg, int perm)
+{
+	int r;
+
+	if (dune_vm_insert_page)
+		return dune_vm_insert_page(root, va, pg, perm);
+	r = dune_vm_map_phys(root, va, PGSIZE, (void *)dune_page2pa(pg), perm);
+	if (!r)
+		dune_page_get(pg);
+	return r;
+}
+
 /* run an int3; returns the address just past it (where #BP delivery resumes) */
 static inline __attribute__((always_inline)) uintptr_t int3_here(void)
 {
