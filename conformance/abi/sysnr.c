@@ -43,8 +43,8 @@ static void probe_host(struct sysnr_host *h)
 	if (sysnr_probe(h))
 		CT_SKIP(h->last < 0 ? "none of the system calls %ld..%ld exists on this host (Linux before 5.13): "
 				      "where its table ends is not known here" :
-				      "this host has the system calls up to %ld..%ld this test knows: its table may go "
-				      "on, so where it ends is not known here", SYSNR_FIRST, SYSNR_LAST);
+				      "this host has the last system calls this test knows (%ld..%ld): its table may "
+				      "go on past them, so where it ends is not known here", SYSNR_FIRST, SYSNR_LAST);
 }
 
 CTEST(vmcall_nr_boundary,
