@@ -212,7 +212,12 @@ static inline long dune_syscall_call(unsigned long nr,
  */
 static __always_inline bool dune_hypercall(struct dune_vcpu *v)
 {
+#ifdef DUNE_MUTANT_MOD_SYSCALL_NR32
+	/* mutant MOD_SYSCALL_NR32: the number's high 32 bits are dropped */
+	unsigned long nr = (u32)v->regs.ax;
+#else
 	unsigned long nr = v->regs.ax;
+#endif
 	long ret;
 
 	if (unlikely(nr >= NR_syscalls ||

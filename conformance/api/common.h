@@ -17,6 +17,30 @@
 #include <dune/dune.h>
 #include "ctest.h"
 
+/*
+ * dunebench's extensions of the libdune API (docs/api.md, "extension"),
+ * linked weakly: a library with only the original API links too, and these
+ * are NULL there.  A test that needs one says so with NEED_EXT(), which
+ * SKIPs naming it.  (dune_enter_ex is the original's, but its header does
+ * not declare it; dune_vm_insert_page and dune_vm_lookup_page are declared
+ * there and never defined.)
+ */
+const char *dune_backend_name(void) __attribute__((weak));
+bool dune_is_in_guest(void) __attribute__((weak));
+bool dune_apic_supported(void) __attribute__((weak));
+bool dune_has_pcid(void) __attribute__((weak));
+void *dune_alloc_percpu(void) __attribute__((weak));
+int dune_enter_ex(void *percpu) __attribute__((weak));
+int dune_vm_insert_page(ptent_t *root, void *va, struct page *pg, int perm) __attribute__((weak));
+struct page *dune_vm_lookup_page(ptent_t *root, void *va) __attribute__((weak));
+
+#define NEED_EXT(sym)							\
+	do {								\
+		if (!(sym))						\
+			CT_SKIP("the library under test does not define %s (a dunebench extension, " \
+				"or declared but not defined by the original: docs/api.md)", #sym); \
+	} while (0)
+
 #define ENTER() CT_ASSERT(dune_init_and_enter() == 0, "dune_init_and_enter failed (see stderr)")
 
 /* a guest-virtual range nobody on the host uses (GVA only: page tables) */
@@ -68,6 +92,50 @@ static inline uint16_t read_cs(void)
 
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 	return cs;
+}
+
+/* true in Dune mode's ring 0 (dune_is_in_guest where the library has it) */
+static inline bool conf_in_guest(void)
+{
+	if (dune_is_in_guest)
+		return dune_is_in_guest();
+	return (read_cs() & 3) == 0;	/* host mode runs in ring 3 */
+}
+
+/* the backend under test: dune_backend_name, else the runner's -b */
+static inline const char *conf_backend(void)
+{
+	const char *b = dune_backend_name ? dune_backend_name() : NULL;
+
+	return b ? b : getenv("DUNE_BACKEND") ? getenv("DUNE_BACKEND") : "";
+}
+
+/* The pool page mapped at @va in @root, or NULL: dune_vm_lookup_page where
+ * the library defines it, else through the original's dune_vm_lookup. */
+static inline struct page *conf_lookup_page(ptent_t *root, void *va)
+{
+	ptent_t *pte;
+
+	if (dune_vm_lookup_page)
+		return dune_vm_lookup_page(root, va);
+	if (dune_vm_lookup(root, va, CREATE_NONE, &pte) || !(*pte & PTE_P) ||
+	    !dune_page_isfrompool(PTE_ADDR(*pte)))
+		return NULL;
+	return dune_pa2page(PTE_ADDR(*pte));
+}
+
+/* Map pool page @pg at @va (one reference more): dune_vm_insert_page where
+ * the library defines it, else the original's dune_vm_map_phys. */
+static inline int conf_insert_page(ptent_t *root, void *va, struct page *pg, int perm)
+{
+	int r;
+
+	if (dune_vm_insert_page)
+		return dune_vm_insert_page(root, va, pg, perm);
+	r = dune_vm_map_phys(root, va, PGSIZE, (void *)dune_page2pa(pg), perm);
+	if (!r)
+		dune_page_get(pg);
+	return r;
 }
 
 /* run an int3; returns the address just past it (where #BP delivery resumes) */

@@ -84,6 +84,7 @@ CTEST(apic_helpers,
 	bool err = false;
 	uint32_t id;
 
+	NEED_EXT(dune_apic_supported);
 	ENTER();
 	dune_apic_init_rt_entry();
 	id = dune_apic_id();
@@ -142,19 +143,40 @@ CTEST(trap_pop_trap_frame,
 	CT_EXPECT_EQ(pop_cs & 3, 0);
 }
 
-static char dump_out[4096];
+static char dump_out[8192];
 static volatile uintptr_t dump_rip;
+
+/* distinct values for the dumped copy's general-purpose registers */
+#define DUMP_REG(i)	(0x5a17000000000000UL + 0x1111111111UL * (i))
 
 static void dump_handler(struct dune_tf *tf)
 {
 	char path[] = "/tmp/dune-conform-dump-XXXXXX";
 	int fd = mkstemp(path), saved = dup(1);
+	struct dune_tf copy = *tf;
 	ssize_t n;
 
 	dump_rip = tf->rip;
+	/* a copy with known register values (RIP and RSP stay real: a dump
+	 * may show the code and the stack there) */
+	copy.rax = DUMP_REG(0);
+	copy.rbx = DUMP_REG(1);
+	copy.rcx = DUMP_REG(2);
+	copy.rdx = DUMP_REG(3);
+	copy.rsi = DUMP_REG(4);
+	copy.rdi = DUMP_REG(5);
+	copy.rbp = DUMP_REG(6);
+	copy.r8 = DUMP_REG(7);
+	copy.r9 = DUMP_REG(8);
+	copy.r10 = DUMP_REG(9);
+	copy.r11 = DUMP_REG(10);
+	copy.r12 = DUMP_REG(11);
+	copy.r13 = DUMP_REG(12);
+	copy.r14 = DUMP_REG(13);
+	copy.r15 = DUMP_REG(14);
 	fflush(stdout);
 	dup2(fd, 1);
-	dune_dump_trap_frame(tf);
+	dune_dump_trap_frame(&copy);
 	dup2(saved, 1);
 	close(saved);
 	n = pread(fd, dump_out, sizeof(dump_out) - 1, 0);
@@ -164,22 +186,30 @@ static void dump_handler(struct dune_tf *tf)
 	tf->rip += 2;		/* skip `div %ecx` */
 }
 
+/* @v in hexadecimal (any case, any zero padding) somewhere in dump_out */
+static bool dump_has_hex(uint64_t v)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%lx", (unsigned long)v);
+	return strcasestr(dump_out, want) != NULL;
+}
+
 CTEST(trap_dump_trap_frame,
       .id = "api.trap.dump_trap_frame",
       .profile = "traps",
-      .what = "dune_dump_trap_frame, called from a handler in Dune mode, prints the frame's RIP, CS and registers on stdout",
+      .what = "dune_dump_trap_frame, called from a handler in Dune mode, returns and prints the frame on stdout: its RIP and the values of its general-purpose registers (in hexadecimal, in any layout)",
       .needs = "dune")
 {
-	char want[64];
-
 	ENTER();
 	dune_register_intr_handler(T_DIVIDE, dump_handler);
 	divide_by_zero();
 	CT_ASSERT(dump_rip != 0, "the T_DIVIDE handler did not run");
-	snprintf(want, sizeof(want), "RIP 0x%016lx  CS 0x%04x", (unsigned long)dump_rip, GD_KT);
-	CT_EXPECT(strstr(dump_out, "--- Begin Trap Dump ---") != NULL, "no dump header in '%s'", dump_out);
-	CT_EXPECT(strstr(dump_out, want) != NULL, "no '%s' in '%s'", want, dump_out);
-	CT_EXPECT(strstr(dump_out, "RAX 0x") != NULL, "no registers in '%s'", dump_out);
+	CT_ASSERT(dump_out[0] != 0, "nothing printed on stdout");
+	CT_EXPECT(dump_has_hex(dump_rip), "no RIP %#lx in '%s'", (unsigned long)dump_rip, dump_out);
+	for (int i = 0; i < 15; i++)
+		CT_EXPECT(dump_has_hex(DUMP_REG(i)), "register %d's value %#lx not in '%s'", i,
+			  (unsigned long)DUMP_REG(i), dump_out);
 }
 
 static void *enter_ex_thread(void *arg)
@@ -192,7 +222,7 @@ static void *enter_ex_thread(void *arg)
 		return NULL;
 	}
 	res[0] = dune_enter_ex(pc);
-	res[1] = dune_is_in_guest();
+	res[1] = conf_in_guest();
 	res[2] = syscall(SYS_gettid);
 	res[3] = read_cs() & 3;
 	return NULL;
@@ -201,12 +231,14 @@ static void *enter_ex_thread(void *arg)
 CTEST(init_enter_ex,
       .id = "api.init.enter_ex",
       .profile = "core",
-      .what = "a second thread enters with its own dune_alloc_percpu area through dune_enter_ex: 0, in the guest in ring 0, and its system calls are its own (gettid)",
+      .what = "(extension) a second thread enters with its own dune_alloc_percpu area through dune_enter_ex: 0, in the guest in ring 0, and its system calls are its own (gettid)",
       .needs = "dune")
 {
 	pthread_t t;
 	long res[4] = { 1, 0, 0, 1 };
 
+	NEED_EXT(dune_alloc_percpu);
+	NEED_EXT(dune_enter_ex);
 	ENTER();
 	CT_ASSERT_EQ(pthread_create(&t, NULL, enter_ex_thread, res), 0);
 	pthread_join(t, NULL);
@@ -220,22 +252,20 @@ CTEST(init_enter_ex,
 CTEST(syscall_dune_mmap,
       .id = "api.syscall.dune_mmap",
       .profile = "core",
-      .what = "dune_mmap in Dune mode maps fresh anonymous memory the guest can write and read at once, and reports a bad call as MAP_FAILED with errno",
+      .what = "dune_mmap in Dune mode maps fresh anonymous memory the guest can write and read at once, and returns a bad call's -errno as the pointer (as the original)",
       .needs = "dune")
 {
 	volatile char *p;
 
 	ENTER();
 	p = dune_mmap(NULL, 2 * PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CT_ASSERT(p != MAP_FAILED, "dune_mmap: %s", strerror(errno));
+	CT_ASSERT((uintptr_t)p < -4096UL, "dune_mmap: %s", strerror((int)-(long)p));
 	p[0] = 'a';
 	p[PGSIZE] = 'b';
 	CT_EXPECT(p[0] == 'a' && p[PGSIZE] == 'b', "the new pages do not keep what was written");
 	CT_EXPECT_EQ(munmap((void *)p, 2 * PGSIZE), 0);
-	errno = 0;
-	CT_EXPECT(dune_mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED,
-		  "a zero-length dune_mmap succeeded");
-	CT_EXPECT_EQ(errno, EINVAL);
+	CT_EXPECT_EQ((long)dune_mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), -EINVAL);
+	CT_EXPECT_EQ((long)dune_mmap(NULL, PGSIZE, PROT_READ, MAP_SHARED, 987654, 0), -EBADF);
 }
 
 CTEST(vm_pcid,
@@ -247,6 +277,7 @@ CTEST(vm_pcid,
 	uint32_t a = 1, b, c = 0, d;
 	uint64_t cr4;
 
+	NEED_EXT(dune_has_pcid);
 	ENTER();
 	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
@@ -279,8 +310,10 @@ CTEST(init_die,
 CTEST(init_bad_backend,
       .id = "api.init.bad_backend",
       .profile = "core",
-      .what = "DUNE_BACKEND=bogus makes dune_init return -EINVAL (one line on stderr)")
+      .what = "(extension) DUNE_BACKEND=bogus makes dune_init return -EINVAL (one line on stderr)")
 {
+	/* choosing a backend is dunebench's: dune_backend_name goes with it */
+	NEED_EXT(dune_backend_name);
 	setenv("DUNE_BACKEND", "bogus", 1);
 	CT_ASSERT_EQ(dune_init(true), -EINVAL);
 }
@@ -479,9 +512,13 @@ CTEST(syscall_vsyscall,
 CTEST(enter_twice,
       .id = "api.init.enter_idempotent",
       .profile = "core",
-      .what = "dune_init and dune_enter called again in Dune mode return 0 and change nothing",
+      .what = "(extension) dune_init and dune_enter called again in Dune mode return 0 and change nothing (the original says to call each once)",
       .needs = "dune")
 {
+	/* a dunebench promise (docs/api.md): only a library with its
+	 * extensions is held to it */
+	NEED_EXT(dune_backend_name);
+	NEED_EXT(dune_is_in_guest);
 	ENTER();
 	CT_EXPECT_EQ(dune_init(true), 0);
 	CT_EXPECT_EQ(dune_enter(), 0);

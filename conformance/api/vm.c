@@ -103,7 +103,7 @@ CTEST(vm_map_pages,
 	}
 	CT_ASSERT_EQ(dune_vm_lookup(pgroot, va + PGSIZE, CREATE_NONE, &pte), 0);
 	CT_EXPECT((*pte & (PTE_P | PTE_W)) == (PTE_P | PTE_W));
-	pg = dune_vm_lookup_page(pgroot, va + PGSIZE);
+	pg = dune_vm_lookup_page ? dune_vm_lookup_page(pgroot, va + PGSIZE) : conf_lookup_page(pgroot, va + PGSIZE);
 	CT_ASSERT(pg != NULL);
 	CT_EXPECT_EQ(((char *)dune_page2pa(pg))[512], (char)((PGSIZE + 512) >> 9));
 	dune_vm_unmap(pgroot, va, 4 * PGSIZE);
@@ -231,10 +231,10 @@ CTEST(vm_clone_cr3,
 	CT_ASSERT(a && b);
 	((char *)dune_page2pa(a))[0] = 'A';
 	((char *)dune_page2pa(b))[0] = 'B';
-	CT_ASSERT_EQ(dune_vm_insert_page(pgroot, va, a, PERM_R | PERM_W), 0);
+	CT_ASSERT_EQ(conf_insert_page(pgroot, va, a, PERM_R | PERM_W), 0);
 	other = dune_vm_clone(pgroot);
 	CT_ASSERT(other != NULL);
-	CT_ASSERT_EQ(dune_vm_insert_page(other, va, b, PERM_R | PERM_W), 0);
+	CT_ASSERT_EQ(conf_insert_page(other, va, b, PERM_R | PERM_W), 0);
 	CT_EXPECT_EQ(p[0], 'A');
 	load_cr3((uintptr_t)other);
 	seen_other = p[0];
@@ -266,7 +266,7 @@ CTEST(vm_cow,
 	ENTER();
 	CT_ASSERT_EQ(dune_vm_map_pages(pgroot, va, PGSIZE, PERM_R | PERM_W), 0);
 	va[0] = 'x';
-	pg = dune_vm_lookup_page(pgroot, va);
+	pg = conf_lookup_page(pgroot, va);
 	CT_ASSERT(pg != NULL);
 	dune_page_get(pg);	/* a second owner */
 	CT_ASSERT_EQ(dune_vm_mprotect(pgroot, va, PGSIZE, PERM_R | PERM_COW), 0);
@@ -274,7 +274,7 @@ CTEST(vm_cow,
 	dune_register_pgflt_handler(pgflt_cow);
 	va[1] = 'y';
 	CT_EXPECT_EQ(cow_faults, 1);
-	CT_EXPECT(dune_vm_lookup_page(pgroot, va) != pg, "the page was copied");
+	CT_EXPECT(conf_lookup_page(pgroot, va) != pg, "the page was copied");
 	CT_EXPECT_EQ(va[0], 'x');
 	CT_EXPECT_EQ(va[1], 'y');
 	CT_EXPECT_EQ(((char *)dune_page2pa(pg))[1], 0);

@@ -22,7 +22,7 @@ static void *thread_fn(void *arg)
 
 	if (dune_enter() != 0)
 		return NULL;
-	if (!dune_is_in_guest() || (read_cs() & 3) != 0)
+	if (!conf_in_guest() || (read_cs() & 3) != 0)
 		return NULL;
 	tid = (pid_t)syscall(SYS_gettid);
 	if (tid <= 0 || getpid() <= 0)
@@ -68,7 +68,7 @@ CTEST(fork_reenter,
 	pid = fork();
 	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		if (dune_is_in_guest() || (read_cs() & 3) != 3 || marker != 1234)
+		if (conf_in_guest() || (read_cs() & 3) != 3 || marker != 1234)
 			_exit(10);
 		if (dune_enter() != 0)
 			_exit(11);
@@ -215,7 +215,7 @@ CTEST(mm_mirror,
       .needs = "dune")
 {
 	ENTER();
-	if (strcmp(dune_backend_name(), "kvm"))
+	if (strcmp(conf_backend(), "kvm"))
 		CT_SKIP("the vmx backend does not see mm system calls (the module runs them)");
 	mirror_page = mmap(NULL, PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CT_ASSERT(mirror_page != MAP_FAILED);

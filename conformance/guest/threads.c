@@ -280,11 +280,11 @@ CTEST(fork_raw_reenter,
 	if (pid == 0) {
 		if ((read_cs() & 3) != 3 || marker != 4321)
 			_exit(10);
-		if (dune_is_in_guest())
+		if (conf_in_guest())
 			_exit(11);
 		if (dune_enter() != 0)
 			_exit(12);
-		if ((read_cs() & 3) != 0 || !dune_is_in_guest())
+		if ((read_cs() & 3) != 0 || !conf_in_guest())
 			_exit(13);
 		if (syscall(SYS_getppid) <= 1)
 			_exit(14);

@@ -61,7 +61,7 @@ selected() {
 	done < "$LIST"
 }
 
-mkdir -p "$BINDIR" "$EXTRA/mod/mutants" "$EXTRA/lab"
+mkdir -p "$BINDIR" "$EXTRA/mod/mutants" "$EXTRA/lab" "$BUILD/mutants"
 rm -f "$EXTRA"/mod/mutants/*.ko
 cp "$LIST" "$EXTRA/lab/mutants.list"
 install -m 0755 "$HERE/lab-mutants.sh" "$BINDIR/lab-mutants.sh"

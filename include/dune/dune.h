@@ -232,6 +232,8 @@ void dune_set_user_fs(unsigned long fs_base);
 
 int dune_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dune_die(void) __attribute__((noreturn));
+/* mmap by a direct system call; on failure -errno as the pointer (as the
+ * original: not MAP_FAILED, errno untouched) */
 void *dune_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
 
 static inline unsigned long dune_get_ticks(void)

@@ -210,9 +210,15 @@ dune_trap_common:
 	wrmsr
 	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
 5:	cld
+#ifndef DUNE_MUTANT_LIB_HANDLER_MISALIGN
 	sub $8, %rsp
+#endif
 	call dune_trap_dispatch
+#ifndef DUNE_MUTANT_LIB_HANDLER_MISALIGN
 	add $8, %rsp
+#endif
+	/* (mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
+	 * 16-byte stack alignment) */
 	jmp __dune_pop_tf
 
 /* rsp = struct dune_tf: return to it */

@@ -50,15 +50,14 @@ void dune_die(void)
 	__builtin_unreachable();
 }
 
+/* As the original: the system call's result as it is, so a failure is
+ * -errno cast to a pointer (not MAP_FAILED), and errno is left alone. */
 void *dune_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
 {
-	long r = dune_raw_syscall6(SYS_mmap, (long)addr, (long)length, prot, flags, fd, offset);
-
-	if (r < 0 && r > -4096) {
-		errno = (int)-r;
-		return MAP_FAILED;
-	}
-	return (void *)r;
+#ifdef DUNE_MUTANT_LIB_MMAP_OFFSET
+	offset = 0;	/* mutant LIB_MMAP_OFFSET: the 6th argument is lost */
+#endif
+	return (void *)dune_raw_syscall6(SYS_mmap, (long)addr, (long)length, prot, flags, fd, offset);
 }
 
 unsigned long dune_get_user_fs(void)
