@@ -33,7 +33,6 @@ CTEST(vm_pgflt,
 	CT_ASSERT(remap_page != MAP_FAILED);
 	remap_page[0] = 1;
 	dune_vm_unmap(pgroot, remap_page, PGSIZE);
-	dune_flush_tlb_one((unsigned long)remap_page);
 	dune_register_pgflt_handler(pgflt_remap);
 	*(volatile char *)(remap_page + 123) = 42;
 	CT_EXPECT_EQ(nfaults, 1);
@@ -53,7 +52,6 @@ static void pgflt_unprotect(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	fault_fec = fec;
 	nfaults++;
 	dune_vm_mprotect(pgroot, (void *)PGROUNDDOWN(addr), PGSIZE, PERM_R | PERM_W);
-	dune_flush_tlb_one(PGROUNDDOWN(addr));
 }
 
 CTEST(vm_appel,
@@ -73,7 +71,6 @@ CTEST(vm_appel,
 	for (round = 0; round < 3; round++) {
 		nfaults = 0;
 		CT_ASSERT_EQ(dune_vm_mprotect(pgroot, appel_mem, APPEL_PAGES * PGSIZE, PERM_R), 0);
-		dune_flush_tlb();
 		for (i = 0; i < APPEL_PAGES; i++)
 			appel_mem[i * PGSIZE + 7] = (char)(i + round);
 		CT_EXPECT_EQ(nfaults, APPEL_PAGES);
@@ -107,7 +104,6 @@ CTEST(vm_map_pages,
 	CT_ASSERT(pg != NULL);
 	CT_EXPECT_EQ(((char *)dune_page2pa(pg))[512], (char)((PGSIZE + 512) >> 9));
 	dune_vm_unmap(pgroot, va, 4 * PGSIZE);
-	dune_flush_tlb();
 	CT_EXPECT(dune_vm_lookup(pgroot, va, CREATE_NONE, &pte) || !(*pte & PTE_P));
 }
 
@@ -270,7 +266,6 @@ CTEST(vm_cow,
 	CT_ASSERT(pg != NULL);
 	dune_page_get(pg);	/* a second owner */
 	CT_ASSERT_EQ(dune_vm_mprotect(pgroot, va, PGSIZE, PERM_R | PERM_COW), 0);
-	dune_flush_tlb_one((unsigned long)va);
 	dune_register_pgflt_handler(pgflt_cow);
 	va[1] = 'y';
 	CT_EXPECT_EQ(cow_faults, 1);

@@ -322,12 +322,16 @@ static int __attribute__((noinline)) mprotect_range(ptent_t *root, uintptr_t v, 
 /*
  * The appel benchmarks' hot path: a handler changes one 4K page per trap.
  * That case (4K tables all the way down) is one inline walk here, without
- * the range loop's frame; anything else goes to mprotect_range().
+ * the range loop's frame; anything else goes to mprotect_range().  Both
+ * end with a TLB flush of the range, as the original's (which reloads
+ * CR3; up to DUNE_FLUSH_INVLPG_MAX pages get an invlpg each instead):
+ * the new permissions hold as soon as this returns.
  */
 int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
 {
 	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
 	ptent_t flags = perm_to_flags(perm), e, *pte;
+	int ret;
 
 #ifdef DUNE_MUTANT_LIB_MPROTECT_NOP
 	return 0;	/* mutant LIB_MPROTECT_NOP: permissions never change */
@@ -346,15 +350,17 @@ int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
 		pte = &((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(0, v)];
 		if (*pte)
 			*pte = PTE_ADDR(*pte) | flags;
+		dune_tlb_flush_range(v, end);
 		return 0;
 	}
 general:
-	return mprotect_range(root, v, end, flags);
+	ret = mprotect_range(root, v, end, flags);
+	dune_tlb_flush_range(v, end);
+	return ret;
 }
 
-void dune_vm_unmap(ptent_t *root, void *va, size_t len)
+static void unmap_range(ptent_t *root, uintptr_t v, uintptr_t end)
 {
-	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
 	ptent_t *pte;
 	int ret;
 
@@ -382,6 +388,15 @@ void dune_vm_unmap(ptent_t *root, void *va, size_t len)
 		*pte = 0;
 		v += PGSIZE;
 	}
+}
+
+/* ends with a TLB flush of the range, as the original's */
+void dune_vm_unmap(ptent_t *root, void *va, size_t len)
+{
+	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
+
+	unmap_range(root, v, end);
+	dune_tlb_flush_range(v, end);
 }
 
 /* visit present leaves of the table at @level covering [start, end] */

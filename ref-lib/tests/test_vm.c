@@ -169,6 +169,44 @@ Test(vm, mprotect_and_unmap)
 	cr_expect_eq(*pte, 0);
 }
 
+/* a flush recorded since unit_nflushes was @from covers [lo, hi) */
+static bool flushed(int from, uintptr_t lo, uintptr_t hi)
+{
+	int i;
+
+	for (i = from; i < unit_nflushes && i < UNIT_MAX_FLUSHES; i++)
+		if (unit_flushes[i].start <= lo && unit_flushes[i].end >= hi)
+			return true;
+	return false;
+}
+
+/* the original ends dune_vm_mprotect and dune_vm_unmap with a TLB flush */
+Test(vm, mprotect_and_unmap_flush_the_tlb)
+{
+	int n;
+
+	cr_assert_eq(dune_vm_map_phys(root, (void *)0x700000, 40 * PGSIZE, (void *)0x900000,
+				      PERM_R | PERM_W), 0);
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x700000, PGSIZE, PERM_R), 0);
+	cr_expect(flushed(n, 0x700000, 0x701000), "one page (the fast path): no flush");
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x701000, 2 * PGSIZE, PERM_R), 0);
+	cr_expect(flushed(n, 0x701000, 0x703000), "two pages: no flush");
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x700000, 40 * PGSIZE, PERM_R | PERM_W), 0);
+	cr_expect(flushed(n, 0x700000, 0x728000), "40 pages: no flush");
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x40000000, PGSIZE, PERM_R), 0);
+	cr_expect(flushed(n, 0x40000000, 0x40001000), "nothing mapped there: the original flushes still");
+	n = unit_nflushes;
+	dune_vm_unmap(root, (void *)0x700000, PGSIZE);
+	cr_expect(flushed(n, 0x700000, 0x701000), "unmap of one page: no flush");
+	n = unit_nflushes;
+	dune_vm_unmap(root, (void *)0x701000, 39 * PGSIZE);
+	cr_expect(flushed(n, 0x701000, 0x728000), "unmap of 39 pages: no flush");
+}
+
 Test(vm, mprotect_range_across_tables_and_holes)
 {
 	/* 0x3fe000..0x402000 crosses a 2 MiB boundary (two level-0 tables);
