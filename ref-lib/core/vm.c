@@ -205,12 +205,19 @@ int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
 			v += BIG_PGSIZE;
 			p += BIG_PGSIZE;
 		} else {
+			/* the rest of this level-0 table in one go (dune_init(true)
+			 * maps 68 GiB this way) */
+			uint64_t n = (BIG_PGSIZE - (v & (BIG_PGSIZE - 1))) / PGSIZE, i;
+
+			if (n > (end - v + PGSIZE - 1) / PGSIZE)
+				n = (end - v + PGSIZE - 1) / PGSIZE;
 			pte = lookup_4k(root, (void *)v, true, &ret);
 			if (!pte)
 				return ret;
-			*pte = PTE_ADDR(p) | flags;
-			v += PGSIZE;
-			p += PGSIZE;
+			for (i = 0; i < n; i++)
+				pte[i] = PTE_ADDR(p + i * PGSIZE) | flags;
+			v += n * PGSIZE;
+			p += n * PGSIZE;
 		}
 	}
 	return 0;
