@@ -145,9 +145,13 @@ typedef void (*dune_syscall_cb)(struct dune_tf *tf);
 
 /*
  * dune_init - open the backend, build the guest page tables and the IDT.
- * @map_full: true maps every host mapping with PERM_U as well (ring-3 code
- * may touch all of the process); false maps host mappings with their own
- * permissions only.  Returns 0, or a negative errno after one line on
+ * @map_full: true maps the process RWXU (PERM_R|W|X|U: ring-3 code may
+ * touch all of it), as the original: vmx maps the identity range 0-4 GiB
+ * and the whole map and stack windows in 4 KiB pages; kvm maps every host
+ * mapping that is not PROT_NONE, now and as it changes in Dune mode (a
+ * write to memory the host has read-only ends the process, as the
+ * original's EPT violation does).  false maps host mappings with their
+ * own permissions only.  Returns 0, or a negative errno after one line on
  * stderr naming the device, the step and what to do.
  */
 int dune_init(bool map_full);
