@@ -158,10 +158,12 @@ int dune_init(bool map_full);
 
 /*
  * dunebench extension: true before dune_init(true) maps vmx's full
- * windows with 2 MiB pages instead of the original's 4 KiB ones (136 MiB
- * fewer page tables, a faster dune_init); dune_vm_page_walk and
- * dune_vm_lookup then see 2 MiB leaves (PTE_PS) there until a 4 KiB
- * change (dune_vm_mprotect, dune_vm_unmap, ...) splits one.  Default false.
+ * windows with 2 MiB pages instead of the original's 4 KiB ones;
+ * dune_vm_page_walk and dune_vm_lookup then see 2 MiB leaves (PTE_PS)
+ * there until a 4 KiB change (dune_vm_mprotect, dune_vm_unmap, ...) splits
+ * one.  Default false: 4 KiB PTEs, whose tables libdune builds 2 MiB at a
+ * time the first time it looks inside (at dune_init for what is mapped
+ * then; until then the CPU itself may walk a 2 MiB leaf there).
  */
 extern bool dune_map_full_big_pages;
 

@@ -64,6 +64,8 @@ static inline __attribute__((always_inline)) ptent_t perm_to_flags(int perm)
 		f |= PTE_USR1;
 	else if (perm & PERM_USR2)
 		f |= PTE_USR2;
+	if (perm & PERM_LAZY4K)
+		f |= PTE_LAZY4K;
 	return f;
 }
 
@@ -102,6 +104,38 @@ static ptent_t *next_table(ptent_t *e, bool create, int *err)
 	return t;
 }
 
+/*
+ * Split the 2M/1G leaf at *e (level 1 or 2; it maps va) into a table of
+ * smaller leaves, same addresses and permissions; a PTE_LAZY4K leaf's are
+ * plain 4 KiB PTEs.  The CPU may hold the big translation: one invlpg
+ * drops it (in guest ring 0; dune_tlb_flush_range).
+ */
+static int split_big(ptent_t *e, int level, uintptr_t va)
+{
+	ptent_t *t = alloc_table();
+	ptent_t flags = PTE_FLAGS(*e) & ~PTE_LAZY4K;
+	uint64_t step = level == 2 ? BIG_PGSIZE : PGSIZE;
+	physaddr_t base = level == 2 ? PTE_HUGE_ADDR(*e) : PTE_BIG_ADDR(*e);
+	int i;
+
+	if (!t)
+		return -ENOMEM;
+	/* libdune never sets PAT bits, so only PS needs care */
+	if (level == 1)
+		flags &= ~PTE_PS;
+	for (i = 0; i < NPTENTRIES; i++)
+		t[i] = (base + i * step) | flags;
+	*e = PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS;
+	dune_tlb_flush_range(va, va + PGSIZE);
+	return 0;
+}
+
+/* a PTE_LAZY4K leaf: to be split before anyone sees it */
+static inline bool pte_lazy(ptent_t pte)
+{
+	return (pte & (PTE_P | PTE_PS | PTE_LAZY4K)) == (PTE_P | PTE_PS | PTE_LAZY4K);
+}
+
 int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 {
 	ptent_t *pdpt, *pd, *pt;
@@ -117,6 +151,11 @@ int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 	pd = next_table(&pdpt[PDX(2, va)], create != CREATE_NONE, &err);
 	if (!pd)
 		return err;
+	if (create != CREATE_BIG && pte_lazy(pd[PDX(1, va)])) {
+		err = split_big(&pd[PDX(1, va)], 1, (uintptr_t)va);
+		if (err)
+			return err;
+	}
 	if (create == CREATE_BIG || pte_big(pd[PDX(1, va)])) {
 		*pte_out = &pd[PDX(1, va)];
 		return 0;
@@ -128,25 +167,6 @@ int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 	return 0;
 }
 
-/* split the 2M/1G leaf at *e (level 1 or 2) into a table of smaller leaves */
-static int split_big(ptent_t *e, int level)
-{
-	ptent_t *t = alloc_table();
-	ptent_t flags = PTE_FLAGS(*e);
-	uint64_t step = level == 2 ? BIG_PGSIZE : PGSIZE;
-	physaddr_t base = level == 2 ? PTE_HUGE_ADDR(*e) : PTE_BIG_ADDR(*e);
-	int i;
-
-	if (!t)
-		return -ENOMEM;
-	/* libdune never sets PAT bits, so only PS needs care */
-	if (level == 1)
-		flags &= ~PTE_PS;
-	for (i = 0; i < NPTENTRIES; i++)
-		t[i] = (base + i * step) | flags;
-	*e = PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS;
-	return 0;
-}
 
 /* 4K entry for va, splitting big pages on the way; NULL if absent */
 static ptent_t *lookup_4k(ptent_t *root, void *va, bool create, int *err)
@@ -159,7 +179,7 @@ static ptent_t *lookup_4k(ptent_t *root, void *va, bool create, int *err)
 		ptent_t *t;
 
 		if (level < 3 && pte_present(*e) && pte_big(*e)) {
-			*err = split_big(e, level);
+			*err = split_big(e, level, (uintptr_t)va);
 			if (*err)
 				return NULL;
 		}
@@ -205,8 +225,7 @@ int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
 			v += BIG_PGSIZE;
 			p += BIG_PGSIZE;
 		} else {
-			/* the rest of this level-0 table in one go (dune_init(true)
-			 * maps 68 GiB this way) */
+			/* the rest of this level-0 table in one go */
 			uint64_t n = (BIG_PGSIZE - (v & (BIG_PGSIZE - 1))) / PGSIZE, i;
 
 			if (n > (end - v + PGSIZE - 1) / PGSIZE)
@@ -215,7 +234,7 @@ int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
 			if (!pte)
 				return ret;
 			for (i = 0; i < n; i++)
-				pte[i] = PTE_ADDR(p + i * PGSIZE) | flags;
+				pte[i] = PTE_ADDR(p + i * PGSIZE) | (flags & ~PTE_LAZY4K);
 			v += n * PGSIZE;
 			p += n * PGSIZE;
 		}
@@ -422,6 +441,11 @@ static int walk(ptent_t *table, int level, uintptr_t base, uintptr_t start,
 			continue;
 		if (!pte_present(table[i]))
 			continue;
+		if (level == 1 && pte_lazy(table[i])) {
+			ret = split_big(&table[i], 1, lo);
+			if (ret)
+				return ret;
+		}
 		if (level == 0 || pte_big(table[i])) {
 			ret = cb(arg, &table[i], (void *)lo);
 			if (ret)
