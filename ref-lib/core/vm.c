@@ -107,15 +107,17 @@ static ptent_t *next_table(ptent_t *e, bool create, int *err)
 /*
  * Split the 2M/1G leaf at *e (level 1 or 2; it maps va) into a table of
  * smaller leaves, same addresses and permissions; a PTE_LAZY4K leaf's are
- * plain 4 KiB PTEs.  The CPU may hold the big translation: one invlpg
+ * plain 4 KiB PTEs.  Lookups split PTE_LAZY4K leaves, and two threads may
+ * look at one at once: the table goes in with a compare-and-swap, and the
+ * loser frees its copy.  The CPU may hold the big translation: one invlpg
  * drops it (in guest ring 0; dune_tlb_flush_range).
  */
 static int split_big(ptent_t *e, int level, uintptr_t va)
 {
 	ptent_t *t = alloc_table();
-	ptent_t flags = PTE_FLAGS(*e) & ~PTE_LAZY4K;
+	ptent_t old = *e, flags = PTE_FLAGS(old) & ~PTE_LAZY4K;
 	uint64_t step = level == 2 ? BIG_PGSIZE : PGSIZE;
-	physaddr_t base = level == 2 ? PTE_HUGE_ADDR(*e) : PTE_BIG_ADDR(*e);
+	physaddr_t base = level == 2 ? PTE_HUGE_ADDR(old) : PTE_BIG_ADDR(old);
 	int i;
 
 	if (!t)
@@ -125,7 +127,11 @@ static int split_big(ptent_t *e, int level, uintptr_t va)
 		flags &= ~PTE_PS;
 	for (i = 0; i < NPTENTRIES; i++)
 		t[i] = (base + i * step) | flags;
-	*e = PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS;
+	if (!__atomic_compare_exchange_n(e, &old, PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		free_table(t);	/* split by another thread meanwhile */
+		return 0;
+	}
 	dune_tlb_flush_range(va, va + PGSIZE);
 	return 0;
 }
