@@ -27,6 +27,10 @@
  * setup (info thp_kb) and at the end of each repetition (thp_kb_now), so a
  * change of page size during the run shows.  In a VM the host's page size
  * also matters: guest 2 MB pages on host 4 KB pages are split in the TLB.
+ * In the Dune modes the guest maps the span with 4 KB pages, as the
+ * original's dune_init(true): libdune builds those tables for memory mapped
+ * after dune_init only when it first looks at it, so setup looks (a page
+ * walk) before the chase, or vmx's CPU would walk 2 MB leaves there.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +41,18 @@
 #include <sys/mman.h>
 
 #include "micro.h"
+
+#ifdef MICRO_HAVE_LIBDUNE
+#include <dune/dune.h>
+
+static int pw_leaf(const void *arg, ptent_t *ptep, void *va)
+{
+	(void)arg;
+	(void)ptep;
+	(void)va;
+	return 0;
+}
+#endif
 
 #define PW_SPAN		(1UL << 30)
 #define PW_NODES	4096UL
@@ -119,7 +135,8 @@ static void read_line(const char *path, char *buf, size_t len)
 	fclose(f);
 }
 
-static int pagewalk_setup_common(void **priv, int thp, char *why, size_t len)
+static int pagewalk_setup_common(enum micro_mode mode, void **priv, int thp, char *why,
+				 size_t len)
 {
 	struct pagewalk *p = calloc(1, sizeof(*p));
 	char **addr = calloc(PW_NODES, sizeof(*addr));
@@ -172,6 +189,15 @@ static int pagewalk_setup_common(void **priv, int thp, char *why, size_t len)
 			 p->collapse_errno ? strerror(p->collapse_errno) : "ok", en, df);
 		goto fail;
 	}
+#ifdef MICRO_HAVE_LIBDUNE
+	if (mode != MICRO_LINUX &&
+	    dune_vm_page_walk(pgroot, p->big, p->big + PW_SPAN - 1, pw_leaf, NULL)) {
+		snprintf(why, len, "dune_vm_page_walk over the span failed (libdune page pool?)");
+		goto fail;
+	}
+#else
+	(void)mode;
+#endif
 	*priv = p;
 	return 0;
 fail:
@@ -186,14 +212,12 @@ fail:
 
 static int pagewalk_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 {
-	(void)mode;
-	return pagewalk_setup_common(priv, 0, why, len);
+	return pagewalk_setup_common(mode, priv, 0, why, len);
 }
 
 static int pagewalk_thp_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 {
-	(void)mode;
-	return pagewalk_setup_common(priv, 1, why, len);
+	return pagewalk_setup_common(mode, priv, 1, why, len);
 }
 
 static void **chase(void **p, uint64_t n)
