@@ -16,9 +16,10 @@
  *
  * In mode dune (the original suite's Dune variant) the same with the guest
  * page tables: dune_vm_mprotect() instead of mprotect(), a #PF handler
- * (dune_register_pgflt_handler) instead of SIGSEGV, invlpg
- * (dune_flush_tlb_one) after each change in the handler, and a full TLB
- * flush after appel2's protection of all 100 pages.  No system call.
+ * (dune_register_pgflt_handler) instead of SIGSEGV.  dune_vm_mprotect
+ * flushes the TLB itself, as the original's (libdune: invlpg for the one
+ * page the handler changes, a CR3 reload for appel2's 100).  No system
+ * call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -57,11 +58,8 @@ static void appel_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 		dune_die();
 	}
 	dune_vm_mprotect(pgroot, (void *)a, MICRO_PAGE, PERM_RW);
-	dune_flush_tlb_one(a);
-	if (appel_variant == 1) {
+	if (appel_variant == 1)
 		dune_vm_mprotect(pgroot, (void *)(a + NPG * MICRO_PAGE), MICRO_PAGE, PERM_RO);
-		dune_flush_tlb_one(a + NPG * MICRO_PAGE);
-	}
 }
 #endif
 
@@ -71,7 +69,6 @@ static void protect(volatile char *p, size_t len, int rw)
 #ifdef MICRO_HAVE_LIBDUNE
 	if (appel_dune) {
 		dune_vm_mprotect(pgroot, (void *)p, len, rw ? PERM_RW : PERM_RO);
-		dune_flush_tlb();
 		return;
 	}
 #endif

@@ -36,6 +36,10 @@
  * each repetition (thp_kb_now), so a change of page size during the run
  * shows.  In a VM the host's page size also matters: guest 2 MB pages on
  * host 4 KB pages are split in the TLB.
+ * In the Dune modes the guest maps the span with 4 KB pages, as the
+ * original's dune_init(true): libdune builds those tables for memory mapped
+ * after dune_init only when it first looks at it, so setup looks (a page
+ * walk) before the chase, or vmx's CPU would walk 2 MB leaves there.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +52,19 @@
 #include <cpuid.h>
 
 #include "micro.h"
+
+#ifdef MICRO_HAVE_LIBDUNE
+#include <dune/dune.h>
+
+/* a page walk that only makes libdune build the span's 4 KB tables */
+static int pw_leaf(const void *arg, ptent_t *ptep, void *va)
+{
+	(void)arg;
+	(void)ptep;
+	(void)va;
+	return 0;
+}
+#endif
 
 #define PW_SPAN		(1UL << 30)	/* pagewalk, 4 KB pages */
 #define PW_NODES	4096UL		/* reads per cycle, at least */
@@ -208,7 +225,8 @@ static long meminfo_kb(const char *key)
 	return kb;
 }
 
-static int pagewalk_setup_common(void **priv, enum pw_kind kind, char *why, size_t len)
+static int pagewalk_setup_common(enum micro_mode mode, void **priv, enum pw_kind kind, char *why,
+				 size_t len)
 {
 	struct pagewalk *p = calloc(1, sizeof(*p));
 	char **addr = NULL;
@@ -291,6 +309,15 @@ static int pagewalk_setup_common(void **priv, enum pw_kind kind, char *why, size
 		ret = MICRO_UNAVAILABLE;
 		goto fail;
 	}
+#ifdef MICRO_HAVE_LIBDUNE
+	if (mode != MICRO_LINUX &&
+	    dune_vm_page_walk(pgroot, p->big, p->big + p->span - 1, pw_leaf, NULL)) {
+		snprintf(why, len, "dune_vm_page_walk over the span failed (libdune page pool?)");
+		goto fail;
+	}
+#else
+	(void)mode;
+#endif
 	*priv = p;
 	return 0;
 fail:
@@ -305,20 +332,17 @@ fail:
 
 static int pagewalk_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 {
-	(void)mode;
-	return pagewalk_setup_common(priv, PW_4K, why, len);
+	return pagewalk_setup_common(mode, priv, PW_4K, why, len);
 }
 
 static int pagewalk_thp_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 {
-	(void)mode;
-	return pagewalk_setup_common(priv, PW_THP, why, len);
+	return pagewalk_setup_common(mode, priv, PW_THP, why, len);
 }
 
 static int pagewalk_thp_fit_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 {
-	(void)mode;
-	return pagewalk_setup_common(priv, PW_THP_FIT_KIND, why, len);
+	return pagewalk_setup_common(mode, priv, PW_THP_FIT_KIND, why, len);
 }
 
 static void **chase(void **p, uint64_t n)

@@ -33,7 +33,6 @@ CTEST(vm_pgflt,
 	CT_ASSERT(remap_page != MAP_FAILED);
 	remap_page[0] = 1;
 	dune_vm_unmap(pgroot, remap_page, PGSIZE);
-	dune_flush_tlb_one((unsigned long)remap_page);
 	dune_register_pgflt_handler(pgflt_remap);
 	*(volatile char *)(remap_page + 123) = 42;
 	CT_EXPECT_EQ(nfaults, 1);
@@ -53,7 +52,6 @@ static void pgflt_unprotect(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	fault_fec = fec;
 	nfaults++;
 	dune_vm_mprotect(pgroot, (void *)PGROUNDDOWN(addr), PGSIZE, PERM_R | PERM_W);
-	dune_flush_tlb_one(PGROUNDDOWN(addr));
 }
 
 CTEST(vm_appel,
@@ -73,7 +71,6 @@ CTEST(vm_appel,
 	for (round = 0; round < 3; round++) {
 		nfaults = 0;
 		CT_ASSERT_EQ(dune_vm_mprotect(pgroot, appel_mem, APPEL_PAGES * PGSIZE, PERM_R), 0);
-		dune_flush_tlb();
 		for (i = 0; i < APPEL_PAGES; i++)
 			appel_mem[i * PGSIZE + 7] = (char)(i + round);
 		CT_EXPECT_EQ(nfaults, APPEL_PAGES);
@@ -107,7 +104,6 @@ CTEST(vm_map_pages,
 	CT_ASSERT(pg != NULL);
 	CT_EXPECT_EQ(((char *)dune_page2pa(pg))[512], (char)((PGSIZE + 512) >> 9));
 	dune_vm_unmap(pgroot, va, 4 * PGSIZE);
-	dune_flush_tlb();
 	CT_EXPECT(dune_vm_lookup(pgroot, va, CREATE_NONE, &pte) || !(*pte & PTE_P));
 }
 
@@ -270,7 +266,6 @@ CTEST(vm_cow,
 	CT_ASSERT(pg != NULL);
 	dune_page_get(pg);	/* a second owner */
 	CT_ASSERT_EQ(dune_vm_mprotect(pgroot, va, PGSIZE, PERM_R | PERM_COW), 0);
-	dune_flush_tlb_one((unsigned long)va);
 	dune_register_pgflt_handler(pgflt_cow);
 	va[1] = 'y';
 	CT_EXPECT_EQ(cow_faults, 1);
@@ -330,4 +325,261 @@ CTEST(vm_unbacked_exit,
 	CT_EXPECT(strstr(err, " exits") != NULL, "no exit count in: %s", err);
 	CT_EXPECT(strstr(err, "rip 0x") != NULL, "no guest RIP in: %s", err);
 	CT_EXPECT(strstr(err, "first KVM_RUN") == NULL, "reported as the first KVM_RUN: %s", err);
+}
+
+/*
+ * TLB: dune_vm_mprotect and dune_vm_unmap end with a TLB flush (the
+ * original's dune_flush_tlb()), so a translation the CPU has cached is
+ * gone when they return.  Each case first touches its pages (so their
+ * translations are cached), then changes them and touches them again with
+ * nothing in between that could leave the guest (no system call, no
+ * output): a stale entry would let the access through.
+ */
+#define TLB_VA ((char *)FRESH_VA + (32UL << 30))
+#define TLB_PAGES 64
+
+static volatile int tlb_faults;
+static volatile uintptr_t tlb_last_addr;
+static volatile uint64_t tlb_last_fec;
+
+static void pgflt_tlb(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	void *pg = (void *)PGROUNDDOWN(addr);
+
+	(void)tf;
+	tlb_faults++;
+	tlb_last_addr = addr;
+	tlb_last_fec = fec;
+	if ((uintptr_t)pg - (uintptr_t)TLB_VA >= TLB_PAGES * PGSIZE)
+		dune_die();	/* not ours */
+	if (fec & FEC_P)
+		dune_vm_mprotect(pgroot, pg, PGSIZE, PERM_R | PERM_W);
+	else if (dune_vm_map_pages(pgroot, pg, PGSIZE, PERM_R | PERM_W))
+		dune_die();
+}
+
+/* write one byte into each of n pages at TLB_VA */
+static void __attribute__((noinline)) tlb_write(int n, char v)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		*(volatile char *)(TLB_VA + i * PGSIZE + 8) = v;
+}
+
+/* read one byte from each of n pages at TLB_VA; their sum */
+static int __attribute__((noinline)) tlb_read(int n)
+{
+	int i, sum = 0;
+
+	for (i = 0; i < n; i++)
+		sum += *(volatile char *)(TLB_VA + i * PGSIZE + 8);
+	return sum;
+}
+
+CTEST(vm_tlb_mprotect,
+      .id = "api.vm.tlb.mprotect",
+      .profile = "vm",
+      .what = "dune_vm_mprotect takes effect at once (it flushes the TLB, as the original): a write to a page just made read-only faults, though the page was written just before (1, 2 and 64 pages)",
+      .needs = "dune")
+{
+	static const int sizes[] = { 1, 2, TLB_PAGES };
+	unsigned k;
+
+	ENTER();
+	CT_ASSERT_EQ(dune_vm_map_pages(pgroot, TLB_VA, TLB_PAGES * PGSIZE, PERM_R | PERM_W), 0);
+	dune_register_pgflt_handler(pgflt_tlb);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int n = sizes[k], ret;
+
+		tlb_write(n, 1);	/* the translations are in the TLB now */
+		tlb_faults = 0;
+		ret = dune_vm_mprotect(pgroot, TLB_VA, (size_t)n * PGSIZE, PERM_R);
+		tlb_write(n, 2);	/* each write faults; the handler makes its page writable */
+		CT_EXPECT_EQ(ret, 0);
+		CT_EXPECT(tlb_faults == n, "%d page(s) made read-only: %d write fault(s), want %d",
+			  n, tlb_faults, n);
+		CT_EXPECT(tlb_faults == 0 || (tlb_last_fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W),
+			  "error code %#lx: want present + write", (unsigned long)tlb_last_fec);
+		CT_EXPECT_EQ(tlb_read(n), 2 * n);
+	}
+	CT_EXPECT(tlb_faults == 0 || tlb_last_addr == (uintptr_t)TLB_VA + (TLB_PAGES - 1) * PGSIZE + 8,
+		  "CR2 %#lx", (unsigned long)tlb_last_addr);
+}
+
+CTEST(vm_tlb_unmap,
+      .id = "api.vm.tlb.unmap",
+      .profile = "vm",
+      .what = "dune_vm_unmap takes effect at once (it flushes the TLB, as the original): a read of a page just unmapped faults, though the page was read just before (1, 2 and 64 pages)",
+      .needs = "dune")
+{
+	static const int sizes[] = { 1, 2, TLB_PAGES };
+	unsigned k;
+
+	ENTER();
+	CT_ASSERT_EQ(dune_vm_map_pages(pgroot, TLB_VA, TLB_PAGES * PGSIZE, PERM_R | PERM_W), 0);
+	dune_register_pgflt_handler(pgflt_tlb);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int n = sizes[k], sum;
+
+		tlb_write(n, 3);
+		sum = tlb_read(n);	/* the translations are in the TLB now */
+		tlb_faults = 0;
+		dune_vm_unmap(pgroot, TLB_VA, (size_t)n * PGSIZE);
+		sum = tlb_read(n);	/* each read faults; the handler maps a fresh zero page */
+		CT_EXPECT(tlb_faults == n, "%d page(s) unmapped: %d read fault(s), want %d",
+			  n, tlb_faults, n);
+		CT_EXPECT(tlb_faults == 0 || !(tlb_last_fec & (FEC_P | FEC_W)),
+			  "error code %#lx: want not-present read", (unsigned long)tlb_last_fec);
+		CT_EXPECT(sum == 0, "read %d from pages unmapped and mapped again: want the fresh pages' 0",
+			  sum);
+	}
+}
+
+/*
+ * dune_init(true)'s mapping of ordinary process memory is made of 4 KiB
+ * pages (as the original's), so a dune_vm_page_walk callback sees one 4 KiB
+ * leaf per page and may replace it.
+ */
+#define WALK_PAGES 8
+static char walk_data[WALK_PAGES * PGSIZE] __attribute__((aligned(4096))) = { 1 };
+
+struct walk_4k {
+	int n, big;
+	uintptr_t next;		/* the address the next callback should see */
+	int misordered;
+	uintptr_t target;	/* replace this page's PTE ... */
+	uintptr_t repl_pa;	/* ... by one for this page, same flags */
+	ptent_t old;		/* what was there */
+	ptent_t *old_ptep;	/* and where */
+	int replaced;
+};
+
+static int walk_4k_cb(const void *arg, ptent_t *ptep, void *va)
+{
+	struct walk_4k *w = (struct walk_4k *)arg;
+
+	w->n++;
+	if (*ptep & PTE_PS)
+		w->big++;
+	if ((uintptr_t)va != w->next)
+		w->misordered++;
+	w->next = (uintptr_t)va + PGSIZE;
+	if (w->target && (uintptr_t)va == w->target && !(*ptep & PTE_PS)) {
+		w->old = *ptep;
+		w->old_ptep = ptep;
+		*ptep = PTE_ADDR(w->repl_pa) | PTE_FLAGS(*ptep);
+		w->replaced++;
+	}
+	return 0;
+}
+
+static void check_walk_4k(const char *what, char *lo, size_t len)
+{
+	struct walk_4k w = { .next = (uintptr_t)lo };
+
+	CT_ASSERT_EQ(dune_vm_page_walk(pgroot, lo, lo + len - 1, walk_4k_cb, &w), 0);
+	CT_EXPECT(w.big == 0, "%s: %d of %d callback(s) got a big-page leaf (PTE_PS)", what, w.big, w.n);
+	CT_EXPECT(w.n == (int)(len / PGSIZE), "%s: %d callback(s) for %lu pages", what, w.n,
+		  (unsigned long)(len / PGSIZE));
+	CT_EXPECT(w.misordered == 0, "%s: %d callback(s) out of page order", what, w.misordered);
+}
+
+CTEST(vm_page_walk_default_4k,
+      .id = "api.vm.page_walk.default_4k",
+      .profile = "vm",
+      .what = "after dune_init(true), dune_vm_page_walk over the process's own data, heap and mmap memory calls back once per 4 KiB page with a 4 KiB leaf (as the original's mapping), and a PTE the callback replaces is the one the CPU uses",
+      .needs = "dune")
+{
+	char *heap, *mapped, *target = walk_data + 3 * PGSIZE;
+	struct page *pg;
+	struct walk_4k w = { 0 };
+	char seen[3];
+
+	ENTER();
+	heap = malloc(16 * PGSIZE);
+	CT_ASSERT(heap != NULL);
+	heap = (char *)PGROUNDUP(heap);
+	mapped = mmap(NULL, 8 * PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(mapped != MAP_FAILED);
+	memset(heap, 1, 8 * PGSIZE);
+	memset(mapped, 1, 8 * PGSIZE);
+	memset(walk_data, 1, sizeof(walk_data));
+	check_walk_4k("data", walk_data, sizeof(walk_data));
+	check_walk_4k("heap", heap, 8 * PGSIZE);
+	check_walk_4k("mmap", mapped, 8 * PGSIZE);
+
+	/* a callback that puts another page in place of one data page */
+	pg = dune_page_alloc();
+	CT_ASSERT(pg != NULL);
+	dune_page_get(pg);
+	memset((void *)dune_page2pa(pg), 'P', PGSIZE);
+	target[0] = 'D';
+	w.target = (uintptr_t)target;
+	w.repl_pa = dune_page2pa(pg);
+	w.next = (uintptr_t)walk_data;
+	CT_ASSERT_EQ(dune_vm_page_walk(pgroot, walk_data, walk_data + sizeof(walk_data) - 1,
+				       walk_4k_cb, &w), 0);
+	CT_ASSERT(w.replaced == 1, "the callback got no 4 KiB leaf for %p to replace", (void *)target);
+	dune_flush_tlb_one((unsigned long)target);	/* the program changed a PTE itself */
+	seen[0] = *(volatile char *)(target - PGSIZE);
+	seen[1] = *(volatile char *)target;
+	seen[2] = *(volatile char *)(target + PGSIZE);
+	*w.old_ptep = w.old;
+	dune_flush_tlb_one((unsigned long)target);
+	CT_EXPECT_EQ(seen[0], 1);
+	CT_EXPECT(seen[1] == 'P', "the replaced page reads %#x, want the new page's 'P'", seen[1]);
+	CT_EXPECT_EQ(seen[2], 1);
+	CT_EXPECT_EQ(*(volatile char *)target, 'D');
+	dune_page_put(pg);
+}
+
+/*
+ * dune_init(true) maps the process RWXU, as the original (which maps the
+ * low 4 GiB and both windows so): a program may check PTE_W, PTE_U or NX
+ * on its own memory, a read-only buffer included, before passing it on.
+ */
+static const char rodata_msg[] = "read-only data, mapped writable in the guest as the original";
+
+static void check_rwxu(const char *what, const void *p)
+{
+	ptent_t *pte;
+
+	CT_ASSERT(dune_vm_lookup(pgroot, (void *)p, CREATE_NONE, &pte) == 0, "%s at %p: not mapped",
+		  what, p);
+	CT_EXPECT((*pte & (PTE_P | PTE_W | PTE_U)) == (PTE_P | PTE_W | PTE_U) && !(*pte & PTE_NX),
+		  "%s at %p: PTE %#lx, want present, writable, user, executable", what, p,
+		  (unsigned long)*pte);
+}
+
+CTEST(vm_map_full_rwxu,
+      .id = "api.vm.map_full.rwxu",
+      .profile = "vm",
+      .what = "after dune_init(true) the process's memory is mapped RWXU as the original's full mapping: PTE_P|PTE_W|PTE_U and no NX on a .rodata buffer, code, a read-only mapping made before and one made in Dune mode; a PTE_W check then lets the buffer through to write()",
+      .needs = "dune")
+{
+	char *ro_before, *ro_after, buf[sizeof(rodata_msg)];
+	int fds[2];
+	ptent_t *pte;
+
+	ro_before = mmap(NULL, PGSIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(ro_before != MAP_FAILED);
+	ENTER();
+	ro_after = mmap(NULL, PGSIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(ro_after != MAP_FAILED);
+	CT_ASSERT_EQ(ro_before[0] + ro_after[0], 0);
+	check_rwxu(".rodata", rodata_msg);
+	check_rwxu("code", (const void *)(uintptr_t)check_rwxu);
+	check_rwxu("PROT_READ mapping made before dune_init", ro_before);
+	check_rwxu("PROT_READ mapping made in Dune mode", ro_after);
+
+	/* the program's check: a buffer it may write from must be mapped writable */
+	CT_ASSERT_EQ(pipe(fds), 0);
+	CT_ASSERT_EQ(dune_vm_lookup(pgroot, (void *)rodata_msg, CREATE_NONE, &pte), 0);
+	if (*pte & PTE_W)
+		CT_EXPECT_EQ(write(fds[1], rodata_msg, sizeof(rodata_msg)), (long)sizeof(rodata_msg));
+	close(fds[1]);
+	CT_EXPECT_EQ(read(fds[0], buf, sizeof(buf)), (long)sizeof(rodata_msg));
+	CT_EXPECT(!memcmp(buf, rodata_msg, sizeof(buf)), "the pipe holds the .rodata bytes");
+	close(fds[0]);
 }

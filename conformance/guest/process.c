@@ -211,10 +211,10 @@ static void pgflt_record(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 CTEST(mm_mirror,
       .id = "guest.mm.mirror",
       .profile = "vm",
-      .what = "mmap/mprotect/munmap made in Dune mode update the guest page tables: a stray access is a #PF with CR2",
+      .what = "after dune_init(false), mmap/mprotect/munmap made in Dune mode update the guest page tables: a stray access is a #PF with CR2 (dune_init(true) maps RWXU, as the original)",
       .needs = "dune")
 {
-	ENTER();
+	CT_ASSERT(dune_init(false) == 0 && dune_enter() == 0, "dune_init(false) + dune_enter failed (see stderr)");
 	if (strcmp(conf_backend(), "kvm"))
 		CT_SKIP("the vmx backend does not see mm system calls (the module runs them)");
 	mirror_page = mmap(NULL, PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

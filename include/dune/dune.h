@@ -167,12 +167,27 @@ typedef void (*dune_syscall_cb)(struct dune_tf *tf);
 
 /*
  * dune_init - open the backend, build the guest page tables and the IDT.
- * @map_full: true maps every host mapping with PERM_U as well (ring-3 code
- * may touch all of the process); false maps host mappings with their own
- * permissions only.  Returns 0, or a negative errno after one line on
+ * @map_full: true maps the process RWXU (PERM_R|W|X|U: ring-3 code may
+ * touch all of it), as the original: vmx maps the identity range 0-4 GiB
+ * and the whole map and stack windows in 4 KiB pages; kvm maps every host
+ * mapping that is not PROT_NONE, now and as it changes in Dune mode (a
+ * write to memory the host has read-only ends the process, as the
+ * original's EPT violation does).  false maps host mappings with their
+ * own permissions only.  Returns 0, or a negative errno after one line on
  * stderr naming the device, the step and what to do.
  */
 int dune_init(bool map_full);
+
+/*
+ * dunebench extension: true before dune_init(true) maps vmx's full
+ * windows with 2 MiB pages instead of the original's 4 KiB ones;
+ * dune_vm_page_walk and dune_vm_lookup then see 2 MiB leaves (PTE_PS)
+ * there until a 4 KiB change (dune_vm_mprotect, dune_vm_unmap, ...) splits
+ * one.  Default false: 4 KiB PTEs, whose tables libdune builds 2 MiB at a
+ * time the first time it looks inside (at dune_init for what is mapped
+ * then; until then the CPU itself may walk a 2 MiB leaf there).
+ */
+extern bool dune_map_full_big_pages;
 
 /*
  * dune_enter - enter Dune mode (VMX non-root ring 0) on this thread.

@@ -22,6 +22,7 @@
 
 const struct dune_backend *dune_be;
 bool dune_map_full;
+bool dune_map_full_big_pages;
 __thread struct dune_percpu *dune_pc;
 uintptr_t dune_guest_idt;
 
@@ -371,8 +372,13 @@ int dune_init(bool map_full)
 	ret = dune_vm_map_phys(pgroot, (void *)dune_page_base, (size_t)num_pages * PGSIZE,
 			       (void *)dune_page_base, PERM_R | PERM_W | PERM_BIG);
 	if (!ret && !dune_be->mirrors_host && map_full) {
-		/* the original's full mapping: identity 0-4 GiB, both windows */
-		int perm = PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG;
+		/* the original's full mapping: identity 0-4 GiB, both windows,
+		 * RWXU in 4 KiB pages (17.8 million PTEs, 136 MiB of tables:
+		 * built as each 2 MiB is first looked at, see PTE_LAZY4K; the
+		 * mirror below does it for what the process has mapped now),
+		 * unless the program asked for 2 MiB ones */
+		int perm = PERM_R | PERM_W | PERM_X | PERM_U | PERM_BIG |
+			   (dune_map_full_big_pages ? 0 : PERM_LAZY4K);
 
 		ret = dune_vm_map_phys(pgroot, (void *)0, 1UL << 32, (void *)0, perm);
 		if (!ret)

@@ -189,6 +189,30 @@ void dune_puts_raw(const char *s);
 int dune_page_init(void);
 int dune_page_init_at(uintptr_t base, size_t npages);	/* unit tests */
 
+/*
+ * The TLB flush dune_vm_mprotect() and dune_vm_unmap() end with, as the
+ * original's: [start, end) changed in the current page tables.  A no-op
+ * outside guest ring 0 (the page tables are also edited in host mode, by
+ * the mirror and before dune_enter; there the backend flushes: kvm reloads
+ * CR3 after a mirrored system call).  util.c; the unit tests count calls.
+ */
+void dune_tlb_flush_range(uintptr_t start, uintptr_t end) __attribute__((visibility("hidden")));
+/* up to this many pages: one invlpg each; more: a CR3 reload */
+#define DUNE_FLUSH_INVLPG_MAX	32
+
+/*
+ * dune_init(true)'s full windows on vmx (68 GiB, as the original's: 4 KiB
+ * pages) are mapped as 2 MiB leaves marked PTE_LAZY4K, each replaced by a
+ * table of 512 4 KiB PTEs the first time libdune looks inside it
+ * (dune_vm_lookup, dune_vm_page_walk, dune_vm_mprotect, dune_vm_unmap,
+ * dune_vm_map_*, and the mirror of /proc/self/maps at dune_init and
+ * dune_enter), so callers see the original's 4 KiB layout without 136 MiB
+ * of tables built up front.  dune_vm_map_phys(PERM_BIG | PERM_LAZY4K)
+ * makes such leaves.
+ */
+#define PTE_LAZY4K	0x0800ULL	/* a software bit (PTE_AVAIL) */
+#define PERM_LAZY4K	0x40000000	/* not a public PERM_ */
+
 /* layout and host-mapping mirror */
 int dune_layout_map_all(void);		/* from /proc/self/maps; only-absent pages */
 int dune_mirror_range(uintptr_t va, size_t len, int prot);	/* prot: PROT_* or -1 = unmap */

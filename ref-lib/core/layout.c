@@ -10,9 +10,10 @@
  * PIE executable and its heap and one for [vvar]/[vdso].
  *
  * Mirror rules: a host mapping is mapped in the guest with its own
- * permissions (plus PERM_U when dune_init(true)); PROT_NONE and unmapped
- * ranges are not present, so a stray access is a guest #PF with CR2, never
- * a KVM exit on memory the host does not have.
+ * permissions, or RWXU when dune_init(true) as the original's full
+ * mapping; PROT_NONE and unmapped ranges are not present, so a stray
+ * access there is a guest #PF with CR2, never a KVM exit on memory the
+ * host does not have.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,18 +67,25 @@ uintptr_t dune_gpa_of(uintptr_t va, bool *ok)
 	return 0;
 }
 
+/*
+ * dune_init(true) maps RWXU whatever the host permission, as the original's
+ * full mapping (programs check PTE_W on read-only buffers); PROT_NONE stays
+ * not present, so a stray access is a #PF rather than a fatal EPT
+ * violation or KVM_RUN EFAULT.  dune_init(false): the host permission.
+ */
 int dune_prot_to_perm(int prot)
 {
 	int perm = 0;
 
-	if (prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
-		perm |= PERM_R;
+	if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return 0;
+	if (dune_map_full)
+		return PERM_R | PERM_W | PERM_X | PERM_U;
+	perm |= PERM_R;
 	if (prot & PROT_WRITE)
 		perm |= PERM_W;
 	if (prot & PROT_EXEC)
 		perm |= PERM_X;
-	if (perm && dune_map_full)
-		perm |= PERM_U;
 	return perm;
 }
 

@@ -50,6 +50,25 @@ void dune_die(void)
 	__builtin_unreachable();
 }
 
+void dune_tlb_flush_range(uintptr_t start, uintptr_t end)
+{
+	uint16_t cs;
+	uintptr_t v;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	if (cs & 3)
+		return;		/* host mode (or ring 3): not ours to flush */
+	start = PGROUNDDOWN(start);
+	if (end > start && end - start <= DUNE_FLUSH_INVLPG_MAX * PGSIZE) {
+		/* invlpg drops the translation of whatever page size covers
+		 * the address, and the paging-structure caches */
+		for (v = start; v < end; v += PGSIZE)
+			dune_flush_tlb_one(v);
+		return;
+	}
+	dune_flush_tlb();
+}
+
 /* As the original: the system call's result as it is, so a failure is
  * -errno cast to a pointer (not MAP_FAILED), and errno is left alone. */
 void *dune_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)

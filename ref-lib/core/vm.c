@@ -64,6 +64,8 @@ static inline __attribute__((always_inline)) ptent_t perm_to_flags(int perm)
 		f |= PTE_USR1;
 	else if (perm & PERM_USR2)
 		f |= PTE_USR2;
+	if (perm & PERM_LAZY4K)
+		f |= PTE_LAZY4K;
 	return f;
 }
 
@@ -102,6 +104,44 @@ static ptent_t *next_table(ptent_t *e, bool create, int *err)
 	return t;
 }
 
+/*
+ * Split the 2M/1G leaf at *e (level 1 or 2; it maps va) into a table of
+ * smaller leaves, same addresses and permissions; a PTE_LAZY4K leaf's are
+ * plain 4 KiB PTEs.  Lookups split PTE_LAZY4K leaves, and two threads may
+ * look at one at once: the table goes in with a compare-and-swap, and the
+ * loser frees its copy.  The CPU may hold the big translation: one invlpg
+ * drops it (in guest ring 0; dune_tlb_flush_range).
+ */
+static int split_big(ptent_t *e, int level, uintptr_t va)
+{
+	ptent_t *t = alloc_table();
+	ptent_t old = *e, flags = PTE_FLAGS(old) & ~PTE_LAZY4K;
+	uint64_t step = level == 2 ? BIG_PGSIZE : PGSIZE;
+	physaddr_t base = level == 2 ? PTE_HUGE_ADDR(old) : PTE_BIG_ADDR(old);
+	int i;
+
+	if (!t)
+		return -ENOMEM;
+	/* libdune never sets PAT bits, so only PS needs care */
+	if (level == 1)
+		flags &= ~PTE_PS;
+	for (i = 0; i < NPTENTRIES; i++)
+		t[i] = (base + i * step) | flags;
+	if (!__atomic_compare_exchange_n(e, &old, PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		free_table(t);	/* split by another thread meanwhile */
+		return 0;
+	}
+	dune_tlb_flush_range(va, va + PGSIZE);
+	return 0;
+}
+
+/* a PTE_LAZY4K leaf: to be split before anyone sees it */
+static inline bool pte_lazy(ptent_t pte)
+{
+	return (pte & (PTE_P | PTE_PS | PTE_LAZY4K)) == (PTE_P | PTE_PS | PTE_LAZY4K);
+}
+
 int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 {
 	ptent_t *pdpt, *pd, *pt;
@@ -117,6 +157,11 @@ int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 	pd = next_table(&pdpt[PDX(2, va)], create != CREATE_NONE, &err);
 	if (!pd)
 		return err;
+	if (create != CREATE_BIG && pte_lazy(pd[PDX(1, va)])) {
+		err = split_big(&pd[PDX(1, va)], 1, (uintptr_t)va);
+		if (err)
+			return err;
+	}
 	if (create == CREATE_BIG || pte_big(pd[PDX(1, va)])) {
 		*pte_out = &pd[PDX(1, va)];
 		return 0;
@@ -128,25 +173,6 @@ int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 	return 0;
 }
 
-/* split the 2M/1G leaf at *e (level 1 or 2) into a table of smaller leaves */
-static int split_big(ptent_t *e, int level)
-{
-	ptent_t *t = alloc_table();
-	ptent_t flags = PTE_FLAGS(*e);
-	uint64_t step = level == 2 ? BIG_PGSIZE : PGSIZE;
-	physaddr_t base = level == 2 ? PTE_HUGE_ADDR(*e) : PTE_BIG_ADDR(*e);
-	int i;
-
-	if (!t)
-		return -ENOMEM;
-	/* libdune never sets PAT bits, so only PS needs care */
-	if (level == 1)
-		flags &= ~PTE_PS;
-	for (i = 0; i < NPTENTRIES; i++)
-		t[i] = (base + i * step) | flags;
-	*e = PTE_ADDR((uintptr_t)t) | PTE_DEF_FLAGS;
-	return 0;
-}
 
 /* 4K entry for va, splitting big pages on the way; NULL if absent */
 static ptent_t *lookup_4k(ptent_t *root, void *va, bool create, int *err)
@@ -159,7 +185,7 @@ static ptent_t *lookup_4k(ptent_t *root, void *va, bool create, int *err)
 		ptent_t *t;
 
 		if (level < 3 && pte_present(*e) && pte_big(*e)) {
-			*err = split_big(e, level);
+			*err = split_big(e, level, (uintptr_t)va);
 			if (*err)
 				return NULL;
 		}
@@ -205,12 +231,18 @@ int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
 			v += BIG_PGSIZE;
 			p += BIG_PGSIZE;
 		} else {
+			/* the rest of this level-0 table in one go */
+			uint64_t n = (BIG_PGSIZE - (v & (BIG_PGSIZE - 1))) / PGSIZE, i;
+
+			if (n > (end - v + PGSIZE - 1) / PGSIZE)
+				n = (end - v + PGSIZE - 1) / PGSIZE;
 			pte = lookup_4k(root, (void *)v, true, &ret);
 			if (!pte)
 				return ret;
-			*pte = PTE_ADDR(p) | flags;
-			v += PGSIZE;
-			p += PGSIZE;
+			for (i = 0; i < n; i++)
+				pte[i] = PTE_ADDR(p + i * PGSIZE) | (flags & ~PTE_LAZY4K);
+			v += n * PGSIZE;
+			p += n * PGSIZE;
 		}
 	}
 	return 0;
@@ -270,11 +302,12 @@ struct page *dune_vm_lookup_page(ptent_t *root, void *va)
 }
 
 /* dune_vm_mprotect's general case: one walk per 2 MiB of 4K pages (pt, the
- * level-0 table of the region being changed, is reused up to pt_end) */
+ * level-0 table of the region being changed, is reused up to pt_end); ends
+ * with the TLB flush */
 static int __attribute__((noinline)) mprotect_range(ptent_t *root, uintptr_t v, uintptr_t end,
 						    ptent_t flags)
 {
-	uintptr_t pt_end = 0;
+	uintptr_t start = v, pt_end = 0;
 	ptent_t *pte, *pt = NULL;
 	int ret;
 
@@ -303,8 +336,10 @@ static int __attribute__((noinline)) mprotect_range(ptent_t *root, uintptr_t v, 
 				size = BIG_PGSIZE;
 			if ((v & (size - 1)) || end - v < size) {
 				/* partial: split, then handle 4K entries */
-				if (!lookup_4k(root, (void *)v, false, &ret))
+				if (!lookup_4k(root, (void *)v, false, &ret)) {
+					dune_tlb_flush_range(start, end);
 					return ret;
+				}
 				continue;
 			}
 			*pte = PTE_ADDR(*pte) | flags | PTE_PS;
@@ -316,13 +351,35 @@ static int __attribute__((noinline)) mprotect_range(ptent_t *root, uintptr_t v, 
 		pt_end = (v & ~(BIG_PGSIZE - 1)) + BIG_PGSIZE;
 		v += PGSIZE;
 	}
+	dune_tlb_flush_range(start, end);
 	return 0;
+}
+
+/*
+ * dune_vm_mprotect's one-page flush, inline on the hot path (a call to
+ * dune_tlb_flush_range costs the appel handler a third more); the unit
+ * tests (DUNE_UNIT_TLB_HOOK) count it through dune_tlb_flush_range.
+ */
+static inline __attribute__((always_inline)) void flush_one_page(uintptr_t va)
+{
+#ifdef DUNE_UNIT_TLB_HOOK
+	dune_tlb_flush_range(va, va + PGSIZE);
+#else
+	uint16_t cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	if (!(cs & 3))
+		dune_flush_tlb_one(va);
+#endif
 }
 
 /*
  * The appel benchmarks' hot path: a handler changes one 4K page per trap.
  * That case (4K tables all the way down) is one inline walk here, without
- * the range loop's frame; anything else goes to mprotect_range().
+ * the range loop's frame; anything else goes to mprotect_range().  Both
+ * end with a TLB flush of the range, as the original's (which reloads
+ * CR3; up to DUNE_FLUSH_INVLPG_MAX pages get an invlpg each instead):
+ * the new permissions hold as soon as this returns.
  */
 int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
 {
@@ -346,15 +403,15 @@ int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
 		pte = &((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(0, v)];
 		if (*pte)
 			*pte = PTE_ADDR(*pte) | flags;
+		flush_one_page(v);
 		return 0;
 	}
 general:
 	return mprotect_range(root, v, end, flags);
 }
 
-void dune_vm_unmap(ptent_t *root, void *va, size_t len)
+static void unmap_range(ptent_t *root, uintptr_t v, uintptr_t end)
 {
-	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
 	ptent_t *pte;
 	int ret;
 
@@ -384,6 +441,15 @@ void dune_vm_unmap(ptent_t *root, void *va, size_t len)
 	}
 }
 
+/* ends with a TLB flush of the range, as the original's */
+void dune_vm_unmap(ptent_t *root, void *va, size_t len)
+{
+	uintptr_t v = PGROUNDDOWN(va), end = (uintptr_t)va + len;
+
+	unmap_range(root, v, end);
+	dune_tlb_flush_range(v, end);
+}
+
 /* visit present leaves of the table at @level covering [start, end] */
 static int walk(ptent_t *table, int level, uintptr_t base, uintptr_t start,
 		uintptr_t end, page_walk_cb cb, const void *arg)
@@ -400,6 +466,11 @@ static int walk(ptent_t *table, int level, uintptr_t base, uintptr_t start,
 			continue;
 		if (!pte_present(table[i]))
 			continue;
+		if (level == 1 && pte_lazy(table[i])) {
+			ret = split_big(&table[i], 1, lo);
+			if (ret)
+				return ret;
+		}
 		if (level == 0 || pte_big(table[i])) {
 			ret = cb(arg, &table[i], (void *)lo);
 			if (ret)

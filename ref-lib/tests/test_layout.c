@@ -90,6 +90,23 @@ Test(layout, mirror_read_only_and_outside_windows)
 	cr_expect_eq(pte_of(outside), 0, "an address outside every window is not mapped");
 }
 
+/* dune_init(true): RWXU whatever the host permission, as the original */
+Test(layout, mirror_map_full_rwxu)
+{
+	uintptr_t va = dune_page_base + (uintptr_t)NPOOL * PGSIZE + 32 * PGSIZE;
+
+	dune_map_full = true;
+	cr_assert_eq(dune_mirror_range(va, PGSIZE, PROT_READ), 0);
+	cr_assert_eq(dune_mirror_range(va + PGSIZE, PGSIZE, PROT_EXEC), 0);
+	cr_assert_eq(dune_mirror_range(va + 2 * PGSIZE, PGSIZE, PROT_NONE), 0);
+	dune_map_full = false;
+	cr_expect_eq(PTE_FLAGS(pte_of(va)), PTE_P | PTE_W | PTE_U, "PROT_READ: flags %#lx",
+		     (unsigned long)PTE_FLAGS(pte_of(va)));
+	cr_expect_eq(PTE_FLAGS(pte_of(va + PGSIZE)), PTE_P | PTE_W | PTE_U, "PROT_EXEC: flags %#lx",
+		     (unsigned long)PTE_FLAGS(pte_of(va + PGSIZE)));
+	cr_expect_eq(pte_of(va + 2 * PGSIZE) & PTE_P, 0, "PROT_NONE is not present");
+}
+
 #define LOCK_ROUNDS 200000
 
 static volatile int test_lock;

@@ -169,6 +169,82 @@ Test(vm, mprotect_and_unmap)
 	cr_expect_eq(*pte, 0);
 }
 
+/* a flush recorded since unit_nflushes was @from covers [lo, hi) */
+static bool flushed(int from, uintptr_t lo, uintptr_t hi)
+{
+	int i;
+
+	for (i = from; i < unit_nflushes && i < UNIT_MAX_FLUSHES; i++)
+		if (unit_flushes[i].start <= lo && unit_flushes[i].end >= hi)
+			return true;
+	return false;
+}
+
+/* the original ends dune_vm_mprotect and dune_vm_unmap with a TLB flush */
+Test(vm, mprotect_and_unmap_flush_the_tlb)
+{
+	int n;
+
+	cr_assert_eq(dune_vm_map_phys(root, (void *)0x700000, 40 * PGSIZE, (void *)0x900000,
+				      PERM_R | PERM_W), 0);
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x700000, PGSIZE, PERM_R), 0);
+	cr_expect(flushed(n, 0x700000, 0x701000), "one page (the fast path): no flush");
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x701000, 2 * PGSIZE, PERM_R), 0);
+	cr_expect(flushed(n, 0x701000, 0x703000), "two pages: no flush");
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x700000, 40 * PGSIZE, PERM_R | PERM_W), 0);
+	cr_expect(flushed(n, 0x700000, 0x728000), "40 pages: no flush");
+	n = unit_nflushes;
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x40000000, PGSIZE, PERM_R), 0);
+	cr_expect(flushed(n, 0x40000000, 0x40001000), "nothing mapped there: the original flushes still");
+	n = unit_nflushes;
+	dune_vm_unmap(root, (void *)0x700000, PGSIZE);
+	cr_expect(flushed(n, 0x700000, 0x701000), "unmap of one page: no flush");
+	n = unit_nflushes;
+	dune_vm_unmap(root, (void *)0x701000, 39 * PGSIZE);
+	cr_expect(flushed(n, 0x701000, 0x728000), "unmap of 39 pages: no flush");
+}
+
+/* dune_init(true)'s lazily built 4 KiB layout: nobody sees a 2 MiB leaf */
+Test(vm, lazy4k_leaves_split_on_first_look)
+{
+	struct walk_rec r = { .n = 0 };
+	ptent_t *pte;
+
+	cr_assert_eq(dune_vm_map_phys(root, (void *)0x40000000, 3 * BIG_PGSIZE, (void *)0x80000000,
+				      PERM_R | PERM_W | PERM_U | PERM_BIG | PERM_LAZY4K), 0);
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x40000000, CREATE_BIG, &pte), 0);
+	cr_expect(*pte & PTE_PS, "made as a 2 MiB leaf");
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x40003000, CREATE_NONE, &pte), 0);
+	cr_expect_eq(*pte, 0x80003000UL | PTE_P | PTE_W | PTE_U | PTE_NX, "lookup: %#lx",
+		     (unsigned long)*pte);
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x40200000, CREATE_BIG, &pte), 0);
+	cr_expect(*pte & PTE_PS, "the next 2 MiB is left alone");
+	cr_assert_eq(dune_vm_page_walk(root, (void *)0x40200000, (void *)0x403fffff, record, &r), 0);
+	cr_expect_eq(r.n, 512, "one callback per 4 KiB page, not one for 2 MiB");
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x40201000, CREATE_NONE, &pte), 0);
+	cr_expect_eq(*pte, 0x80201000UL | PTE_P | PTE_W | PTE_U | PTE_NX, "after the walk: %#lx",
+		     (unsigned long)*pte);
+	cr_assert_eq(dune_vm_mprotect(root, (void *)0x40400000, BIG_PGSIZE, PERM_R), 0);
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x40400000, CREATE_BIG, &pte), 0);
+	cr_expect(!(*pte & PTE_PS), "a whole-2 MiB mprotect works on 4 KiB PTEs too");
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x405ff000, CREATE_NONE, &pte), 0);
+	cr_expect_eq(*pte, 0x805ff000UL | PTE_P | PTE_NX, "after mprotect: %#lx", (unsigned long)*pte);
+}
+
+/* the opt-in 2 MiB layout (dune_map_full_big_pages): big leaves stay */
+Test(vm, big_leaves_stay_big)
+{
+	ptent_t *pte;
+
+	cr_assert_eq(dune_vm_map_phys(root, (void *)0x40000000, BIG_PGSIZE, (void *)0x80000000,
+				      PERM_R | PERM_W | PERM_BIG), 0);
+	cr_assert_eq(dune_vm_lookup(root, (void *)0x40003000, CREATE_NONE, &pte), 0);
+	cr_expect(*pte & PTE_PS, "lookup returns the 2 MiB leaf: %#lx", (unsigned long)*pte);
+}
+
 Test(vm, mprotect_range_across_tables_and_holes)
 {
 	/* 0x3fe000..0x402000 crosses a 2 MiB boundary (two level-0 tables);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "unit.h"
 
 /* pgroot and the window bases are core/layout.c's */
 bool dune_map_full;
@@ -38,6 +39,17 @@ int dune_printf(const char *fmt, ...)
 void dune_die(void)
 {
 	abort();
+}
+
+/* the TLB flushes vm.c asks for (util.c's flushes only in guest ring 0) */
+struct unit_flush unit_flushes[UNIT_MAX_FLUSHES];
+int unit_nflushes;
+
+void dune_tlb_flush_range(uintptr_t start, uintptr_t end)
+{
+	if (unit_nflushes < UNIT_MAX_FLUSHES)
+		unit_flushes[unit_nflushes] = (struct unit_flush){ start, end };
+	unit_nflushes++;
 }
 
 /* what fn(arg) prints on stdout (through dune_printf), as a malloc'd string */
