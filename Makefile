@@ -65,8 +65,9 @@ help: ## list the targets and the knobs
 	  echo "R LAB_CPU=<model>	make lab: Bochs CPU model (trinity_apu: AMD)"; \
 	  echo "R KABI=<abi>	the lab's Debian kernel ABI, e.g. 6.1.0-56"; \
 	  echo "R KDIR=<headers>	make module: the kernel headers to build against"; \
-	  echo "R LIBDUNE=<libdune.a>	test another library (with DUNE_INCLUDE=<dir>: its dune.h)"; \
+	  echo "R LIBDUNE=<libdune.a>	test another library (with DUNE_INCLUDE=<dir>: its <dir>/dune/dune.h)"; \
 	  echo "R MODULE=<dune.ko>	make lab-conformance: test another module"; \
+	  echo "R CONFORM_ARGS='...'	make lab-conformance: -b vmx|kvm, -d DEPARTURES-FILE, -x GLOB, -t GLOB"; \
 	  echo "R PREFIX=<dir>	make install: where to (default /usr/local); DESTDIR=<dir>: staging root"; \
 	  echo "T"; echo "T See README.md for what each host type can run; man dunebench after make install."; \
 	} | awk -F '\t' -v cols=$${COLUMNS:-80} ' \
@@ -136,16 +137,16 @@ lab-selftest-iso: deps-check ## the lab's isolation self-test: a hang and an oop
 	@harness/lab/selftest-iso.sh > $(TAPDIR)/lab-iso.tap; rc=$$?; cat $(TAPDIR)/lab-iso.tap; exit $$rc
 
 conformance: all ## the conformance suite natively (LIBDUNE=, DUNE_INCLUDE= to test another library)
-	@build/bin/dunebench conform
+	@build/bin/dunebench conform $(CONFORM_ARGS)
 
 conformance-selftest: deps-check ## the whole mutation self-test in the VMX lab: every deliberate defect must be caught
 	@mkdir -p $(TAPDIR)
 	@LAB_LISTS=$(TOP)/conformance/selftest/lab-mutants-full.list LAB_WORKDIR=$(BUILD)/lab-mutants \
 		harness/lab/lab.sh --timeout 3600 --tap $(TAPDIR)/conformance-selftest.tap
 
-lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, MODULE=/path/other.ko)
+lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, DUNE_INCLUDE=, MODULE=, CONFORM_ARGS=)
 	@mkdir -p $(TAPDIR)
-	@build/bin/dunebench conform --lab
+	@build/bin/dunebench conform --lab $(CONFORM_ARGS)
 
 bench: deps-bench all ## run the benchmarks (--quick) on this host's best backend, write results/ and plots
 	@build/bin/dunebench bench --quick $(BENCH_ARGS)

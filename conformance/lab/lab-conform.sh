@@ -14,12 +14,20 @@
 # (name of the departures file, default dunebench), LAB_CONFORM_SAVE (also
 # write the report to this file), LAB_SKIP_FILE (set by the lab's /init
 # when it resumes this test in a fresh boot after a hang or a kernel oops:
-# the IDs already run, one a line, which the runner leaves out).
+# the IDs already run, one a line, which the runner leaves out),
+# LAB_CONFORM_ARGS (default /lab/conform-args: more runner arguments, one a
+# line, from `dunebench conform --lab -d/-x/-t`), LAB_CONFORM_IMPL_FILE
+# (default /lab/conform-impl: the departures name when DUNE_CONFORM_IMPL is
+# not set; `dunebench conform --lab` writes "user" there when it tests
+# another implementation or is given -d: then only its -d files count).
 # The runner announces each test ("# begin ID") and its TAP lines reach the
 # serial console as each test ends: the lab sees which test was running.
 backend=$1
 shift
-impl=${DUNE_CONFORM_IMPL:-dunebench}
+impl=${DUNE_CONFORM_IMPL:-}
+implfile=${LAB_CONFORM_IMPL_FILE:-/lab/conform-impl}
+[ -z "$impl" ] && [ -f "$implfile" ] && impl=$(cat "$implfile")
+[ -n "$impl" ] || impl=dunebench
 ko=${DUNE_KO:-/mod/dune.ko}
 conform=${DUNE_CONFORM:-dune-conform}
 loaded=
@@ -56,6 +64,12 @@ dep=
 # a whole-suite run of the default runner saves /tmp/conform-BACKEND.tap).
 if [ -z "${LAB_CONFORM_SAVE+set}" ] && [ -z "${DUNE_CONFORM:-}" ] && [ $# = 0 ]; then
 	LAB_CONFORM_SAVE=/tmp/conform-$backend.tap
+fi
+argsfile=${LAB_CONFORM_ARGS:-/lab/conform-args}
+if [ -f "$argsfile" ]; then
+	while IFS= read -r a; do
+		set -- "$@" "$a"
+	done < "$argsfile"
 fi
 if [ -n "${LAB_SKIP_FILE:-}" ] && [ -f "$LAB_SKIP_FILE" ]; then
 	while read -r id; do
