@@ -4,8 +4,16 @@ Boots harness/lab/lab.sh with LAB_LISTS=micro/lab-bench.list (a list that
 lab.sh's discovery never picks up, so `make check` does not run it), reads
 the "@@BENCH {json}" / "@@BENCH-NA {json}" lines of the serial console and
 writes one results file in unit "ticks" (Bochs' TSC counts emulated steps:
-path lengths, never speed) as implementation "dunebench-lab".
+path lengths, never speed) as implementation "dunebench-lab", or the name
+--implementation/--impl gives.
+
+Another implementation: --module FILE (MODULE=) is loaded as /mod/dune.ko
+instead of ours; --libdune FILE (LIBDUNE=) with --dune-include DIR
+(DUNE_INCLUDE=, holding DIR/dune/dune.h) is what the Dune-mode benchmarks
+link (micro/Makefile lab-bins, BENCH_LIBDUNE/BENCH_DUNE_INCLUDE).  Without
+--impl its name is derived from them (derive_name).
 """
+import hashlib
 import datetime
 import json
 import os
@@ -60,12 +68,78 @@ def parse_serial(text):
     return samples, na, info
 
 
-def boot(top, workdir, timeout, log):
+def stem_of(path, suffix):
+    """A name for FILE: its base name without SUFFIX (and "lib"), or its
+    directory's name when that is the generic dune / lib."""
+    d, b = os.path.split(os.path.abspath(path))
+    b = b[:-len(suffix)] if b.endswith(suffix) else b
+    if suffix == '.a' and b.startswith('lib'):
+        b = b[3:]
+    while b in ('dune', 'lib', 'kern', 'libdune', 'build', 'src', '') and d not in ('', '/'):
+        d, b = os.path.split(d)
+    return b
+
+
+def derive_name(module, libdune):
+    """The implementation name of a lab run: dunebench-lab for ours, else
+    the module's and library's names (what --impl overrides)."""
+    if not module and not libdune:
+        return 'dunebench-lab'
+    parts = []
+    for path, suffix in ((module, '.ko'), (libdune, '.a')):
+        if path:
+            n = re.sub(r'[^A-Za-z0-9._+-]', '-', stem_of(path, suffix)).strip('-.') or 'other'
+            if n not in parts:
+                parts.append(n)
+    return '+'.join(parts) + '-lab'
+
+
+def target(args):
+    """(module, libdune, include, name, error): what implementation the lab
+    runs, from the options or MODULE=/LIBDUNE=/DUNE_INCLUDE=; error (a
+    string) when one of them is wrong, before anything is built or booted."""
+    module = args.module or os.environ.get('MODULE') or None
+    libdune = args.libdune or os.environ.get('LIBDUNE') or None
+    include = args.dune_include or os.environ.get('DUNE_INCLUDE') or None
+    for what, path in (('--module/MODULE=', module), ('--libdune/LIBDUNE=', libdune)):
+        if path and not os.path.isfile(path):
+            return None, None, None, None, f'{what}{path}: no such file'
+    if include and not os.path.isfile(os.path.join(include, 'dune', 'dune.h')):
+        return None, None, None, None, (
+            f'--dune-include/DUNE_INCLUDE={include}: no {os.path.join(include, "dune", "dune.h")} '
+            '(the directory that holds dune/dune.h, the one given to -I)')
+    if include and not libdune:
+        return None, None, None, None, '--dune-include/DUNE_INCLUDE= without a library (--libdune/LIBDUNE=)'
+    name = args.implementation or derive_name(module, libdune)
+    if not re.match(r'^[A-Za-z0-9][A-Za-z0-9._+-]*$', name):
+        return None, None, None, None, f'--impl {name!r}: letters, digits and . _ + - only'
+    ab = (lambda p: p and os.path.abspath(p))
+    return ab(module), ab(libdune), ab(include), name, None
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''):
+            h.update(b)
+    return h.hexdigest()
+
+
+def boot(top, workdir, timeout, log, module=None, libdune=None, include=None):
     env = dict(os.environ, LAB_WORKDIR=workdir, LAB_LISTS=os.path.join(top, LIST))
+    for k in ('BENCH_LIBDUNE', 'BENCH_DUNE_INCLUDE'):
+        env.pop(k, None)
+    if libdune:
+        env['BENCH_LIBDUNE'] = libdune
+    if include:
+        env['BENCH_DUNE_INCLUDE'] = include
     argv = [os.path.join(top, 'harness', 'lab', 'lab.sh'), '--cpu', CPU, '--timeout', str(timeout),
             '--tap', os.path.join(workdir, 'bench.tap')]
+    if module:
+        argv += ['--module', module]
     log(f'dunebench-bench: booting the VMX lab: LAB_WORKDIR={workdir} LAB_LISTS={LIST} '
-        f'{" ".join(argv[1:])}')
+        f'{"BENCH_LIBDUNE=" + libdune + " " if libdune else ""}'
+        f'{"BENCH_DUNE_INCLUDE=" + include + " " if include else ""}{" ".join(argv[1:])}')
     t0 = time.monotonic()
     rc = subprocess.call(argv, env=env, cwd=top)
     return rc, time.monotonic() - t0
@@ -78,6 +152,14 @@ def main(args, bb):
     t0 = time.monotonic()
     lab_rc, lab_wall = None, None
     outdir = args.out or os.path.join(top, 'results', 'vmx-lab')
+    module, libdune, include, impl_name, bad = target(args)
+    if bad:
+        bb.log(f'dunebench-bench: {bad}; nothing was run')
+        return 2
+    bb.log(f'dunebench-bench: implementation {impl_name}'
+           f'{": module " + module if module else ""}{", library " + libdune if libdune else ""}')
+    if args.lab_check_args:
+        return 0
     why = bb.check_outdir(outdir)
     if why:     # before a boot of minutes, not after it
         bb.log(f'dunebench-bench: --out {outdir}: {why}; nothing was run')
@@ -85,7 +167,7 @@ def main(args, bb):
     if args.lab_serial:
         serial = args.lab_serial
     else:
-        lab_rc, lab_wall = boot(top, workdir, args.lab_timeout, bb.log)
+        lab_rc, lab_wall = boot(top, workdir, args.lab_timeout, bb.log, module, libdune, include)
         serial = os.path.join(workdir, f'run-{CPU}', 'serial.clean')
     try:
         with open(serial, errors='replace') as f:
@@ -158,9 +240,18 @@ def main(args, bb):
     }
     backends = sorted({r['backend'] for r in results if r['available'] and r['mode'] != 'linux'
                        and r['backend']})
-    impl = bb.implementation_capture('dunebench-lab', backends)
-    impl['module'] = {'name': 'dune', 'version': None, 'srcversion': None,
-                      'note': 'ref-module built for the lab kernel by ref-module/tests lab'}
+    impl = bb.implementation_capture(impl_name, backends)
+    if module:
+        impl['module'] = {'name': 'dune', 'version': None, 'srcversion': None,
+                          'path': module, 'sha256': sha256(module),
+                          'note': 'loaded in the lab as /mod/dune.ko (--module/MODULE=)'}
+    else:
+        impl['module'] = {'name': 'dune', 'version': None, 'srcversion': None,
+                          'note': 'ref-module built for the lab kernel by ref-module/tests lab'}
+    if libdune:
+        impl['library'] = {'path': libdune, 'sha256': sha256(libdune), 'include': include,
+                           'note': 'linked into micro-bench-dune (--libdune/LIBDUNE=)'}
+        impl['library_version'] = None
     reps = max((r.get('repetitions', 1) for r in results if r['available']), default=1)
     doc = {
         'format': 'dunebench-results-v1',
@@ -182,7 +273,7 @@ def main(args, bb):
     note = bb.validate(doc)
     if note:
         bb.log(f'dunebench-bench: {note}')
-    path = bb.unique_path(outdir, f'{started.strftime("%Y%m%dT%H%M%SZ")}-dunebench-lab')
+    path = bb.unique_path(outdir, f'{started.strftime("%Y%m%dT%H%M%SZ")}-{impl_name}')
     with open(path + '.tmp', 'w') as f:
         json.dump(doc, f, indent=1)
         f.write('\n')

@@ -90,8 +90,17 @@ void micro_user_call(void (*fn)(void *, uint64_t), void *arg, uint64_t n)
 	dune_jump_to_user(&tf);
 }
 
+/* dunebench extensions: weak, so that another library with only the
+ * original API links too (`dunebench bench --lab --libdune`); without them
+ * the backend is the one asked for (DUNE_BACKEND), once in Dune mode. */
+bool dune_is_in_guest(void) __attribute__((weak));
+const char *dune_backend_name(void) __attribute__((weak));
+static bool micro_entered;
+
 const char *micro_mode_backend(void)
 {
+	if (!dune_is_in_guest || !dune_backend_name)
+		return micro_entered ? (getenv("DUNE_BACKEND") ? getenv("DUNE_BACKEND") : "unknown") : NULL;
 	return dune_is_in_guest() ? dune_backend_name() : NULL;
 }
 
@@ -107,6 +116,7 @@ int micro_mode_enter(enum micro_mode mode, char *why, size_t len)
 			 strerror(ret < 0 ? -ret : ret));
 		return -1;
 	}
+	micro_entered = true;
 	if (mode == MICRO_DUNE_USER)
 		dune_register_syscall_handler(user_syscall);
 	return 0;
