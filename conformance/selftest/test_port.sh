@@ -7,7 +7,7 @@
 # arguments (refused or carried into the guest, never dropped).  TAP.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-LIB=$1
+LIB=$(readlink -f "$1")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=0 fails=0
@@ -22,7 +22,7 @@ fixture() {	# NAME OBJECT
 		objcopy --wildcard --localize-symbol='dune_kvm_*' "$T/$1/all.o" &&
 		ar rcs "$T/$1/libdune.a" "$T/$1/all.o"
 }
-echo "1..11"
+echo "1..14"
 
 cc -c -o "$T/nopic.o" "$TOP/conformance/selftest/fixtures/nopic.S" &&
 	cc -std=gnu11 -Wall -Wextra -Werror -c -o "$T/undef.o" "$TOP/conformance/selftest/fixtures/undef.c" &&
@@ -90,4 +90,48 @@ out=$(conform --lab -n -b kvm 2>&1); rc=$?
 if [ $rc = 0 ] && [[ $out == *"--tests conformance.kvm* "* ]] && [ ! -s "$ex/lab/conform-args" ] && [ ! -e "$ex/lab/conform-impl" ]; then
 	ok "--lab -b kvm: the kvm entries only, no extra runner arguments, dunebench's own departures"
 else nok "--lab -b kvm (exit $rc)" "$out"; fi
+# 12-14: the original API only, natively: our library with its extensions
+# hidden and its own original-API-only header (make origapi-lib, the same
+# as the lab's origapi.libdune); here every test SKIPs (no Dune on a build
+# host), so the lab test compares the verdicts that run; this checks the
+# build, the weak references and the SKIP reasons' names.
+ext_syms="dune_alloc_percpu dune_apic_supported dune_backend_name dune_has_pcid dune_is_in_guest dune_vm_insert_page dune_vm_lookup_page"
+oa=$T/origapi
+make -s -C "$TOP/conformance" ORIGAPI="$oa" LIBDUNE="$LIB" origapi-lib > "$T/oa.log" 2>&1
+sha=$(sha256sum "$oa/libdune.a" 2>/dev/null | cut -c1-16)
+obin=$T/build/conformance/libdune-$sha/dune-conform
+make -s -C "$TOP/conformance" BUILD="$T/build" LIBDUNE="$oa/libdune.a" DUNE_INCLUDE="$oa/include" "$obin" >> "$T/oa.log" 2>&1
+rc=$?
+if [ $rc = 0 ] && ! grep -qE 'dune_(backend_name|is_in_guest|apic_supported|has_pcid|alloc_percpu|exec_base|page_base)' \
+	"$oa/include/dune/dune.h" && [ -x "$obin" ]; then
+	ok "the suite builds against an original-API-only header and library (the extensions hidden)"
+else nok "the suite builds against the original API only (make: $rc)" "$(tail -3 "$T/oa.log")"; fi
+weak=$(nm "$obin" 2>/dev/null | awk '$1 == "w" && $2 ~ /^dune_/ { print $2 }' | sort | tr '\n' ' ')
+if [ "$weak" = "$ext_syms " ]; then ok "exactly the extensions are weak references there, left undefined: $weak"
+else nok "the extensions are weak undefined references" "got: $weak" "want: $ext_syms"; fi
+full=$(dirname "$LIB")/../conformance/dune-conform
+[ -x "$full" ] || full=$TOP/build/conformance/dune-conform
+"$obin" > "$T/oa.tap" 2>/dev/null
+"$full" > "$T/full.tap" 2>/dev/null
+# the extension tests (selftest/lab-origapi.sh's list) SKIP naming one of
+# the hidden functions; every other test's verdict is the full library's
+ext_tests=$(sed -n 's/^EXT_TESTS="\(.*\)"$/\1/p' "$TOP/conformance/selftest/lab-origapi.sh")
+outcomes() { sed -E -n 's/^ok [0-9]+ - ([^ ]+).*# SKIP the library under test does not define (dune_[a-z_]+).*/\1 skip-ext \2/p; t
+	s/^ok [0-9]+ - ([^ ]+).*# SKIP.*/\1 skip/p; t
+	s/^((not )?ok) [0-9]+ - ([^ ]+).*/\3 \1/p' "$1" | sort -u; }
+outcomes "$T/oa.tap" > "$T/o-oa"
+outcomes "$T/full.tap" > "$T/o-full"
+bad=$(awk -v ext="$ext_tests" -v syms="$ext_syms" '
+	BEGIN { n = split(ext, e, " "); for (i = 1; i <= n; i++) x[e[i]] = 1
+		n = split(syms, s, " "); for (i = 1; i <= n; i++) y[s[i]] = 1 }
+	NR == FNR { full[$1] = $2; next }
+	{ seen[$1] = 1 }
+	$2 == "skip-ext" { if (!($1 in x) || !($3 in y)) print "not an extension test or symbol: " $0; next }
+	!($1 in full) { print "only with the original API: " $0; next }
+	full[$1] != $2 { print $1 ": " full[$1] " with the full library, " $2 " with the original API" }
+	END { for (id in full) if (!(id in seen)) print "missing with the original API: " id }' "$T/o-full" "$T/o-oa")
+next=$(grep -c ' skip-ext ' "$T/o-oa")
+if [ -s "$T/o-full" ] && [ -z "$bad" ] && [ "$next" -ge 1 ]; then
+	ok "natively the full library's verdicts ($(wc -l < "$T/o-full") tests) but for $next extension tests, which SKIP naming the missing function"
+else nok "natively the full library's verdicts but for the extension tests" $(echo "$bad" | head -5) "extension SKIPs: $next"; fi
 exit $((fails > 0))
