@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# test_port.sh LIBDUNE.A - testing another implementation, without a lab
+# test_port.sh LIBDUNE.A DUNE-CONFORM - testing another implementation, without a lab
 # boot: the suite's build against a library that is not position-
 # independent (linked -no-pie, and says so) or that has a real link error
 # (still an error); DUNE_INCLUDE's layout; `dunebench conform --lab`'s
-# arguments (refused or carried into the guest, never dropped).  TAP.
+# arguments (refused or carried into the guest, never dropped); the suite
+# against LIBDUNE.A with its extensions hidden and an original-API-only
+# header, compared with DUNE-CONFORM (the suite against LIBDUNE.A).  TAP.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+[ $# = 2 ] && [ -f "$1" ] && [ -x "$2" ] || { echo "Bail out! usage: test_port.sh LIBDUNE.A DUNE-CONFORM (both built)"; exit 1; }
 LIB=$(readlink -f "$1")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -109,8 +112,7 @@ else nok "the suite builds against the original API only (make: $rc)" "$(tail -3
 weak=$(nm "$obin" 2>/dev/null | awk '$1 == "w" && $2 ~ /^dune_/ { print $2 }' | sort | tr '\n' ' ')
 if [ "$weak" = "$ext_syms " ]; then ok "exactly the extensions are weak references there, left undefined: $weak"
 else nok "the extensions are weak undefined references" "got: $weak" "want: $ext_syms"; fi
-full=$(dirname "$LIB")/../conformance/dune-conform
-[ -x "$full" ] || full=$TOP/build/conformance/dune-conform
+full=$2
 "$obin" > "$T/oa.tap" 2>/dev/null
 "$full" > "$T/full.tap" 2>/dev/null
 # the extension tests (selftest/lab-origapi.sh's list) SKIP naming one of
