@@ -30,7 +30,8 @@ CTEST(bad_vcpu_handle,
       .profile = "robustness",
       .what = "DUNE_ENTER with a vcpu handle this fd never gave out (next to a real one, a kernel-like pointer, all ones) fails with EINVAL and creates no vCPU",
       .needs = "dev-dune",
-      .backends = "vmx")
+      .backends = "vmx",
+      .destructive = "a forged vCPU handle is a kernel pointer the original module dereferences: it oopses the host kernel")
 {
 	struct abi_vm vm;
 	struct dune_config c;

@@ -492,7 +492,8 @@ CTEST(exit_hlt,
       .profile = "traps",
       .what = "HLT in the guest ends the run with ret UNHANDLED_VMEXIT",
       .needs = "dev-dune",
-      .backends = "vmx")
+      .backends = "vmx",
+      .destructive = "a module that does not intercept HLT (the original) leaves the vCPU halted: the host hangs")
 {
 	struct abi_vm vm;
 	struct dune_config c;

@@ -512,7 +512,8 @@ CTEST(fuzz_guest,
       .what = "random guest register states (GPRs, RIP, RSP, RFLAGS, CR3 mostly garbage, some plausible) and random code pages (random bytes mixed with control/debug-register, MSR, I/O, descriptor-table, VMX, XSAVE, interrupt and ring-change instructions) on new and re-entered vCPUs: every run ends with EPT_VIOLATION, INTERRUPT (#DB/#BP), SIGNAL (run bound) or UNHANDLED_VMEXIT, never an error or a hang; then the kernel log is clean and the module still works",
       .needs = "dev-dune",
       .backends = "vmx",
-      .timeout = 90)
+      .timeout = 90,
+      .destructive = "its random code executes HLT and its first probe writes CR8: on the original a host hang or a write into host physical page 0")
 {
 	struct fuzz f;
 	uint64_t rbx, rip, want;
@@ -977,7 +978,8 @@ CTEST(regress_cr8,
       .profile = "robustness",
       .what = "a guest MOV to or from CR8 stops the run with UNHANDLED_VMEXIT at that instruction: the guest never sets a task priority (TPR) the implementation does not handle (the host CPU's would block the host's interrupts; a hole found while writing the system-instruction templates of abi.fuzz.guest)",
       .needs = "dev-dune",
-      .backends = "vmx")
+      .backends = "vmx",
+      .destructive = "on a module that lets MOV to CR8 through with no virtual-APIC page (the original) the guest writes into host physical page 0")
 {
 	uint64_t rbx, rip, want;
 	int64_t r;

@@ -317,7 +317,8 @@ CTEST(signal_spin,
       .what = "a signal while the guest spins (no syscall) ends the run with ret SIGNAL inside the loop, the handler runs, and re-entry continues the guest",
       .needs = "dev-dune",
       .backends = "vmx",
-      .timeout = 60)
+      .timeout = 60,
+      .destructive = "a module that regains control from a spinning guest only through host timer interrupts (the original) hangs the host")
 {
 	struct abi_vm vm;
 	struct dune_config c;
@@ -461,7 +462,8 @@ CTEST(threads_two_processes,
       .what = "two processes, each with its own fd and vCPU, are in guest mode at the same time and each guest's getpid is its own process's",
       .needs = "dev-dune",
       .backends = "vmx",
-      .timeout = 120)
+      .timeout = 120,
+      .destructive = "two guests spinning at once on a module that regains control only through host timer interrupts (the original) hang the host")
 {
 	struct abi_vm vm;
 	struct rdv_arg a;

@@ -50,9 +50,10 @@ static void probe_host(struct sysnr_host *h)
 CTEST(vmcall_nr_boundary,
       .id = "abi.vmcall.nr_boundary",
       .profile = "robustness",
-      .what = "VMCALLs with the numbers around the end of the host's system call table (the last entry NR_syscalls - 1, NR_syscalls, NR_syscalls + 1 and on; all arguments -1): up to the last entry the result is the host's own, past it -ENOSYS or -EINVAL, and the guest goes on (destructive on a module whose bound is off by one)",
+      .what = "VMCALLs with the numbers around the end of the host's system call table (the last entry NR_syscalls - 1, NR_syscalls, NR_syscalls + 1 and on; all arguments -1): up to the last entry the result is the host's own, past it -ENOSYS or -EINVAL, and the guest goes on",
       .needs = "dev-dune",
-      .backends = "vmx")
+      .backends = "vmx",
+      .destructive = "a module whose bound is off by one (the original's) calls past the end of its system call table: a general-protection fault in the host kernel")
 {
 	struct sysnr_host h;
 	struct abi_vm vm;

@@ -15,8 +15,9 @@
 CTEST(syscall_nr_boundary,
       .id = "guest.syscall.nr_boundary",
       .profile = "core",
-      .what = "in Dune mode, system calls numbered around the end of the host's table (its last entry NR_syscalls - 1, NR_syscalls, NR_syscalls + 1 and on; all arguments -1) give the host's own result up to the last entry and -ENOSYS or -EINVAL past it; numbers with high bits set (0x1_0000_0000 + getpid or + the table's end, 1 << 63 + getpid, 0x8000_0000, 0xffff_ffff, -1) are refused the same way or give what the host gives natively (Linux reads the low 32 bits); Dune mode goes on (destructive on a module whose bound is off by one)",
-      .needs = "dune")
+      .what = "in Dune mode, system calls numbered around the end of the host's table (its last entry NR_syscalls - 1, NR_syscalls, NR_syscalls + 1 and on; all arguments -1) give the host's own result up to the last entry and -ENOSYS or -EINVAL past it; numbers with high bits set (0x1_0000_0000 + getpid or + the table's end, 1 << 63 + getpid, 0x8000_0000, 0xffff_ffff, -1) are refused the same way or give what the host gives natively (Linux reads the low 32 bits); Dune mode goes on",
+      .needs = "dune",
+      .destructive = "a module whose bound is off by one (the original's) calls past the end of its system call table: a general-protection fault in the host kernel")
 {
 	struct sysnr_host h;
 	const uint64_t hi = 1ULL << 32;

@@ -22,6 +22,7 @@
 # another implementation or is given -d: then only its -d files count).
 # The runner announces each test ("# begin ID") and its TAP lines reach the
 # serial console as each test ends: the lab sees which test was running.
+# The destructive tests run too (--allow-destructive).
 backend=$1
 shift
 impl=${DUNE_CONFORM_IMPL:-}
@@ -76,7 +77,10 @@ if [ -n "${LAB_SKIP_FILE:-}" ] && [ -f "$LAB_SKIP_FILE" ]; then
 		[ -n "$id" ] && set -- "$@" -x "$id"
 	done < "$LAB_SKIP_FILE"
 fi
-set -- --mark-begin "$@"
+# The lab is where a test that can crash or hang the host (declared
+# .destructive) costs nothing: a hang or an oops ends only that test and the
+# rest go on in a fresh boot.  So all of them run here.
+set -- --mark-begin --allow-destructive "$@"
 if [ -n "${LAB_CONFORM_SAVE:-}" ]; then
 	# line by line to the console as well, not after the whole suite
 	rcfile=/tmp/lab-conform-rc.$$

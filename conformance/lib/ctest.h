@@ -33,6 +33,12 @@
  *   .backends  "all" (default), "vmx" or "kvm": backend-specific tests (raw
  *              VMCALL hypercalls are vmx-only) are SKIPped on the others.
  *   .timeout   seconds (default 30); the runner kills the test after it.
+ *   .destructive  why the test can crash or hang the host (or corrupt its
+ *              memory) on a vulnerable implementation, e.g. "a forged vCPU
+ *              handle is a kernel pointer the original dereferences"; such a
+ *              test runs only with `runner --allow-destructive` (the VMX lab
+ *              passes it) and is otherwise SKIPped naming this reason.
+ *              Unset (NULL) for every other test.
  *
  * In the body (which runs in the forked test process, possibly in Dune
  * mode, where stdio works through forwarded system calls):
@@ -65,6 +71,7 @@ struct ctest {
 	const char *needs;
 	const char *backends;
 	unsigned int timeout;
+	const char *destructive;
 	void (*fn)(void);
 	const char *file;
 	int line;

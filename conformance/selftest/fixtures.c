@@ -86,3 +86,10 @@ CTEST(child_lingers, .id = "selftest.child_lingers", .profile = "fork", .timeout
 		_exit(0);
 	}
 }
+
+CTEST(destructive, .id = "selftest.destructive", .profile = "robustness",
+      .destructive = "stands for a test that can crash the host",
+      .what = "a destructive test: SKIP without --allow-destructive, runs (and passes) with it")
+{
+	ct_log("ran: --allow-destructive was given");
+}

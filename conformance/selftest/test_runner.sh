@@ -11,7 +11,7 @@ DUNE_DEV=/nonexistent "$BIN" -b kvm -j "$T/junit.xml" -J "$T/report.json" >"$T/t
 rc=$?
 echo "TAP version 13"
 check "runner exits 1 when tests fail" test "$rc" = 1
-check "plan covers all 11 fixtures" line '^1\.\.11$'
+check "plan covers all 12 fixtures" line '^1\.\.12$'
 check "pass is ok" line '^ok [0-9]+ - selftest\.pass$'
 check "failed assertion names both values" line '^not ok [0-9]+ - selftest\.assert_fail # .*got 42 .*want 41'
 check "failed expectations: first one is the reason" line "^not ok [0-9]+ - selftest\.expect_fail # .*expectation '0' failed: first miss"
@@ -23,16 +23,17 @@ check "exit status without message is reported" line '^not ok [0-9]+ - selftest\
 check "self-skip names its reason" line '^ok [0-9]+ - selftest\.skip # SKIP no frobnicator'
 check "missing capability is a SKIP naming it" line '^ok [0-9]+ - selftest\.needs_missing # SKIP missing capability dev-dune'
 check "backend-specific test skipped on the other backend" line '^ok [0-9]+ - selftest\.vmx_only # SKIP vmx-only'
-check "summary line last on stderr" bash -c "tail -1 '$T/err' | grep -qx '2 passed, 6 failed, 3 skipped'"
+check "a destructive test is a SKIP naming its reason and the option" line '^ok [0-9]+ - selftest\.destructive # SKIP destructive \(stands for a test that can crash the host\): runs only with --allow-destructive$'
+check "summary line last on stderr" bash -c "tail -1 '$T/err' | grep -qx '2 passed, 6 failed, 4 skipped'"
 check "JUnit XML is well-formed with 6 failures" python3 -c "
 import xml.etree.ElementTree as E, sys
 r = E.parse('$T/junit.xml').getroot()
 assert r.get('failures') == '6', r.get('failures')
-assert len(r.findall('.//testcase')) == 11"
+assert len(r.findall('.//testcase')) == 12"
 check "JSON report parses and agrees" python3 -c "
 import json
 d = json.load(open('$T/report.json'))
-assert d['summary'] == {'passed': 2, 'failed': 6, 'skipped': 3, 'xfail': 0, 'xpass': 0}, d['summary']
+assert d['summary'] == {'passed': 2, 'failed': 6, 'skipped': 4, 'xfail': 0, 'xpass': 0}, d['summary']
 assert {t['id']: t['result'] for t in d['tests']}['selftest.hang'] == 'fail'"
 
 # The reports against their schemas (conformance/schema/): a real validator
@@ -84,6 +85,9 @@ check "a pattern that matches no test is a usage error (2) naming it" \
 	bash -c "test $rc = 2 && grep -q \"'nomatch\\.\\*' matches no test\" '$T/err' && ! grep -q '^1\\.\\.' '$T/tap'"
 check "one pattern that matches no test among good ones is still an error" \
 	bash -c "'$BIN' -b kvm -t 'selftest.pass' -t 'nosuch' --list >/dev/null 2>&1; test \$? = 2"
+check "--allow-destructive runs a destructive test (it passes, its output shown with -v)" \
+	bash -c "'$BIN' -b kvm --allow-destructive -v -t selftest.destructive 2>/dev/null | tr '\n' '|' | grep -qx 'TAP version 13|1..1|ok 1 - selftest.destructive|#   ran: --allow-destructive was given|'"
+check "--list and --markdown show why a test is destructive" bash -c "'$BIN' --list -t selftest.destructive | grep -q '\[destructive: stands for a test that can crash the host\]\$' && '$BIN' --list --markdown -t selftest.destructive | grep -qF '| 30 s | stands for a test that can crash the host |'"
 # the plan last: it counts the checks, so adding one cannot leave it stale
 echo "1..$n"
 exit $failed

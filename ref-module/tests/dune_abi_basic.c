@@ -87,11 +87,11 @@ static void test_layout(int fd)
 
 	memset(&l, 0xa5, sizeof(l));
 	r = ioctl(fd, DUNE_GET_LAYOUT, &l);
-	if (!tap_check(r == 0, "abi.layout.get",
+	if (!tap_check(r == 0, "module.layout.get",
 		       "expected 0, got %d (%s)", r, strerror(errno))) {
-		tap_skip("abi.layout.phys_limit", "GET_LAYOUT failed");
-		tap_skip("abi.layout.base_map", "GET_LAYOUT failed");
-		tap_skip("abi.layout.base_stack", "GET_LAYOUT failed");
+		tap_skip("module.layout.phys_limit", "GET_LAYOUT failed");
+		tap_skip("module.layout.base_map", "GET_LAYOUT failed");
+		tap_skip("module.layout.base_stack", "GET_LAYOUT failed");
 		return;
 	}
 	tap_diag("phys_limit=0x%llx base_map=0x%llx base_stack=0x%llx",
@@ -103,7 +103,7 @@ static void test_layout(int fd)
 	tap_check(is_pow2(l.phys_limit) && l.phys_limit >= (1ULL << 32) &&
 		  l.phys_limit <= (1ULL << 52) &&
 		  (!bits || l.phys_limit == 1ULL << bits),
-		  "abi.layout.phys_limit",
+		  "module.layout.phys_limit",
 		  "expected a power of two in [2^32, 2^52] = 2^%d (cpuinfo), got 0x%llx",
 		  bits, (unsigned long long)l.phys_limit);
 
@@ -112,7 +112,7 @@ static void test_layout(int fd)
 	m = (uint64_t)(uintptr_t)map;
 	tap_check(map != MAP_FAILED && !(l.base_map % GIB) &&
 		  m >= l.base_map && m < l.base_map + DUNE_GPA_MAP_SIZE,
-		  "abi.layout.base_map",
+		  "module.layout.base_map",
 		  "expected 1 GiB aligned, window holding mmap(NULL)=0x%llx, got base_map=0x%llx",
 		  (unsigned long long)m, (unsigned long long)l.base_map);
 	if (map != MAP_FAILED)
@@ -122,7 +122,7 @@ static void test_layout(int fd)
 	want_stack = DUNE_LG_ALIGN(start_stack) - DUNE_GPA_STACK_SIZE;
 	tap_check(start_stack && !(l.base_stack % GIB) &&
 		  l.base_stack == want_stack,
-		  "abi.layout.base_stack",
+		  "module.layout.base_stack",
 		  "expected LG_ALIGN(start_stack=0x%llx) - 1 GiB = 0x%llx, got 0x%llx",
 		  (unsigned long long)start_stack,
 		  (unsigned long long)want_stack,
@@ -137,7 +137,7 @@ static void test_enter_bad_pointers(int fd)
 	errno = 0;
 	r = ioctl(fd, DUNE_ENTER, NULL);
 	e = errno;
-	tap_check(r == -1 && e == EFAULT, "abi.enter.efault_null",
+	tap_check(r == -1 && e == EFAULT, "module.enter.efault_null",
 		  "expected -1/EFAULT, got %d/%s", r, strerror(e));
 
 	gone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -146,13 +146,13 @@ static void test_enter_bad_pointers(int fd)
 	errno = 0;
 	r = ioctl(fd, DUNE_ENTER, gone);
 	e = errno;
-	tap_check(r == -1 && e == EFAULT, "abi.enter.efault_unmapped",
+	tap_check(r == -1 && e == EFAULT, "module.enter.efault_unmapped",
 		  "expected -1/EFAULT, got %d/%s", r, strerror(e));
 
 	errno = 0;
 	r = ioctl(fd, DUNE_ENTER, (void *)0xffffffff81000000UL);
 	e = errno;
-	tap_check(r == -1 && e == EFAULT, "abi.enter.efault_kernel_ptr",
+	tap_check(r == -1 && e == EFAULT, "module.enter.efault_kernel_ptr",
 		  "expected -1/EFAULT, got %d/%s", r, strerror(e));
 }
 
@@ -167,16 +167,16 @@ int main(void)
 	r = stat(DUNE_DEVICE_PATH, &st);
 	tap_check(r == 0 && S_ISCHR(st.st_mode) &&
 		  major(st.st_rdev) == MISC_MAJOR &&
-		  minor(st.st_rdev) == DUNE_MINOR, "abi.dev.node",
+		  minor(st.st_rdev) == DUNE_MINOR, "module.dev.node",
 		  "expected char device 10:%d, got %s %u:%u", DUNE_MINOR,
 		  r ? strerror(errno) : S_ISCHR(st.st_mode) ? "char" : "not-char",
 		  r ? 0 : major(st.st_rdev), r ? 0 : minor(st.st_rdev));
 
 	fd = open(DUNE_DEVICE_PATH, O_RDWR);
-	if (!tap_check(fd >= 0, "abi.dev.open", "expected an fd, got %s",
+	if (!tap_check(fd >= 0, "module.dev.open", "expected an fd, got %s",
 		       strerror(errno))) {
 		while (tap_num < NTESTS)
-			tap_skip("abi.basic", "cannot open %s", DUNE_DEVICE_PATH);
+			tap_skip("module.basic", "cannot open %s", DUNE_DEVICE_PATH);
 		return tap_done();
 	}
 
@@ -186,14 +186,14 @@ int main(void)
 	lstar = syscall(SYS_ioctl, fd, DUNE_GET_SYSCALL, 0);
 	tap_check((unsigned long)lstar >= 0xffff800000000000UL &&
 		  (unsigned long)lstar < 0xfffffffffffff000UL,
-		  "abi.get_syscall",
+		  "module.get_syscall",
 		  "expected a kernel address (MSR_LSTAR), got 0x%lx",
 		  (unsigned long)lstar);
 
 	errno = 0;
 	r = ioctl(fd, _IO(DUNE_IOCTL_TYPE, 99), 0);
 	e = errno;
-	tap_check(r == -1 && e == ENOTTY, "abi.bad.ioctl",
+	tap_check(r == -1 && e == ENOTTY, "module.bad.ioctl",
 		  "expected -1/ENOTTY, got %d/%s", r, strerror(e));
 
 	test_enter_bad_pointers(fd);
@@ -201,7 +201,7 @@ int main(void)
 	errno = 0;
 	r = ioctl(fd, DUNE_GET_LAYOUT, NULL);
 	e = errno;
-	tap_check(r == -1 && e == EFAULT, "abi.layout.efault",
+	tap_check(r == -1 && e == EFAULT, "module.layout.efault",
 		  "expected -1/EFAULT, got %d/%s", r, strerror(e));
 
 	close(fd);

@@ -91,7 +91,7 @@ int main(void)
 	fd = open(DUNE_DEVICE_PATH, O_RDWR);
 	if (fd < 0 || ioctl(fd, DUNE_GET_LAYOUT, &classic)) {
 		for (i = 0; i < NTESTS; i++)
-			tap_skip("abi.layout_ext", "cannot open %s: %s",
+			tap_skip("module.layout_ext", "cannot open %s: %s",
 				 DUNE_DEVICE_PATH, strerror(errno));
 		return 0;
 	}
@@ -99,7 +99,7 @@ int main(void)
 	r = ioctl(fd, DUNE_LAYOUT_EXT, &ext);
 	if (r && errno == ENOTTY) {
 		for (i = 0; i < NTESTS; i++)
-			tap_skip("abi.layout_ext", "module without the extension");
+			tap_skip("module.layout_ext", "module without the extension");
 		return 0;
 	}
 	tap_diag("exe %#lx flags %#llx identity_end %#llx exec %#llx->%#llx+%#llx vdso %#llx->%#llx+%#llx",
@@ -116,18 +116,18 @@ int main(void)
 		  ext.phys_limit == classic.phys_limit &&
 		  ext.base_map == classic.base_map &&
 		  ext.base_stack == classic.base_stack,
-		  "abi.layout_ext.get",
+		  "module.layout_ext.get",
 		  "expected an exec window holding main=%#lx and the classic windows unchanged, got r=%d (%s) flags %#llx",
 		  (unsigned long)self, r, strerror(errno),
 		  (unsigned long long)ext.flags);
 
 	if (build_page_tables(why, sizeof(why))) {
-		tap_skip("abi.layout_ext.pie_guest", "%s", why);
-		tap_skip("abi.layout_ext.classic_fd", "%s", why);
+		tap_skip("module.layout_ext.pie_guest", "%s", why);
+		tap_skip("module.layout_ext.classic_fd", "%s", why);
 	} else {
 		r = run_guest(fd, &c);
 		tap_check(r == 0 && c.ret == DUNE_RET_EXIT &&
-			  (long long)c.rbx == getpid(), "abi.layout_ext.pie_guest",
+			  (long long)c.rbx == getpid(), "module.layout_ext.pie_guest",
 			  "expected the PIE guest to exit with getpid()=%d in rbx, got %d (%s) ret=%lld rbx=%lld",
 			  getpid(), r, strerror(errno), (long long)c.ret,
 			  (long long)c.rbx);
@@ -136,7 +136,7 @@ int main(void)
 		fd2 = open(DUNE_DEVICE_PATH, O_RDWR);
 		r = run_guest(fd2, &c);
 		tap_check(r == 0 && c.ret == DUNE_RET_EPT_VIOLATION,
-			  "abi.layout_ext.classic_fd",
+			  "module.layout_ext.classic_fd",
 			  "expected EPT_VIOLATION (exec window absent), got %d ret=%lld",
 			  r, (long long)c.ret);
 		close(fd2);
@@ -146,7 +146,7 @@ int main(void)
 	r = ioctl(fd, DUNE_LAYOUT_EXT, &ext);
 	tap_check(r == 0 && ext.flags == 0 && ext.exec_size == 0 &&
 		  ext.identity_end == DUNE_GPA_IDENTITY_END(classic.phys_limit),
-		  "abi.layout_ext.off",
+		  "module.layout_ext.off",
 		  "expected flags 0 and the classic identity window, got %d flags %#llx identity_end %#llx",
 		  r, (unsigned long long)ext.flags,
 		  (unsigned long long)ext.identity_end);

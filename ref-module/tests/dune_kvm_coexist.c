@@ -62,7 +62,7 @@ int main(void)
 	dfd = open(DUNE_DEVICE_PATH, O_RDWR);
 	if (kvm < 0 || dfd < 0) {
 		for (r = 0; r < NTESTS; r++)
-			tap_skip("abi.coexist", "needs /dev/kvm and /dev/dune (kvm: %s)",
+			tap_skip("module.coexist", "needs /dev/kvm and /dev/dune (kvm: %s)",
 				 kvm < 0 ? strerror(errno) : "ok");
 		return 0;
 	}
@@ -72,7 +72,7 @@ int main(void)
 	errno = 0;
 	vm = r ? -1 : ioctl(kvm, KVM_CREATE_VM, 0UL);
 	e = errno;
-	tap_check(!r && vm < 0 && e == EBUSY, "abi.coexist.kvm_blocked_by_dune",
+	tap_check(!r && vm < 0 && e == EBUSY, "module.coexist.kvm_blocked_by_dune",
 		  "expected dune entry 0 then KVM_CREATE_VM -1/EBUSY, got %s then %d/%s",
 		  strerror(r), vm, strerror(e));
 	if (vm >= 0)
@@ -81,21 +81,21 @@ int main(void)
 	/* closing /dev/dune frees the vCPU and VMX */
 	close(dfd);
 	vm = ioctl(kvm, KVM_CREATE_VM, 0UL);
-	tap_check(vm >= 0, "abi.coexist.kvm_after_dune",
+	tap_check(vm >= 0, "module.coexist.kvm_after_dune",
 		  "expected a VM once dune.ko has no vCPUs, got %s",
 		  strerror(errno));
 
 	/* a KVM VM holds VMX: a new Dune vCPU gets EBUSY */
 	dfd = open(DUNE_DEVICE_PATH, O_RDWR);
 	r = dune_run(dfd);
-	tap_check(vm >= 0 && r == EBUSY, "abi.coexist.dune_blocked_by_kvm",
+	tap_check(vm >= 0 && r == EBUSY, "module.coexist.dune_blocked_by_kvm",
 		  "expected DUNE_ENTER EBUSY while a KVM VM exists, got %s",
 		  strerror(r));
 	if (vm >= 0)
 		close(vm);
 
 	r = dune_run(dfd);
-	tap_check(r == 0, "abi.coexist.dune_after_kvm",
+	tap_check(r == 0, "module.coexist.dune_after_kvm",
 		  "expected DUNE_ENTER to work once the VM is gone, got %s",
 		  strerror(r));
 	close(dfd);

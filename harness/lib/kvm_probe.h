@@ -8,8 +8,11 @@
  * process there would crawl.  The probe runs the same small integer loop
  * in a one-vCPU 64-bit guest and natively, and compares the two times.
  *
- * Used by `dunebench doctor` and by libdune's kvm backend, which refuses
- * to run on an emulating KVM.  The probe prints nothing and keeps no
+ * Used by `dunebench doctor`, by the conformance runner (its "kvm-native"
+ * capability) and by libdune's kvm backend, which refuses to run on an
+ * emulating KVM.  It lives outside ref-lib: doctor and the suite built
+ * against another library (conformance LIBDUNE=) use none of libdune's
+ * sources.  The probe prints nothing and keeps no
  * state between calls.
  *
  * While it runs, the probe blocks DUNE_KVM_PROBE_SIGNAL in the calling
