@@ -702,9 +702,10 @@ static void run_user_fuzz(const char *id, uint64_t iters, double budget, bool sy
 	const char *be = getenv("DUNE_BACKEND");
 	struct fuzz f;
 
-	fuzz_begin(&f, id, iters, budget, outcomes, O_NR);
-	fuzz_run(&f, 100, user_worker, &ua, user_death);
-	fuzz_end(&f);
+	for (unsigned int s = 0; fuzz_begin(&f, s, id, iters, budget, outcomes, O_NR); s++) {
+		fuzz_run(&f, 100, user_worker, &ua, user_death);
+		fuzz_end(&f);
+	}
 	check_libdune();
 	if (be && !strcmp(be, "vmx"))
 		fuzz_check_module();

@@ -12,7 +12,10 @@
 # Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
 # DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
 # (name of the departures file, default dunebench), LAB_CONFORM_SAVE (also
-# write the report to this file).
+# write the report to this file).  The fuzz tests take DUNE_FUZZ_SEED and
+# DUNE_FUZZ_SCALE from the environment (harness/lab/lab.sh --seed and
+# --fuzz-scale put them there); without a seed, the runner's built-in list
+# (conformance/fuzz-seeds.list).
 backend=$1
 shift
 impl=${DUNE_CONFORM_IMPL:-dunebench}
