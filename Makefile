@@ -104,6 +104,16 @@ lab: deps-check ## boot the VMX lab (Bochs) and run the lab tests inside it (LAB
 lab-shell: deps-check ## build the lab images and print how to boot them by hand
 	@harness/lab/lab.sh --build-only
 
+# Random fuzz seeds are drawn here only (make check takes them from
+# conformance/fuzz-seeds.list): lab boots for SOAK_MINUTES, a new seed each,
+# at SOAK_SCALE times the fuzz iterations (README, "Soak").
+SOAK_MINUTES ?= 60
+SOAK_SCALE   ?= 1
+.PHONY: soak
+soak: deps-check ## fuzz with random seeds in the VMX lab for SOAK_MINUTES (60), vmx and kvm; prints every seed
+	@LAB_TAG=soak LAB_WORKDIR=$(BUILD)/lab-soak LAB_SOAK_SCALE=$(SOAK_SCALE) \
+		harness/lab/lab.sh --soak $(SOAK_MINUTES) --tap $(BUILD)/soak.tap
+
 module: ## build build/module/dune.ko (KDIR=<headers>; default: running kernel's, else the lab kernel's)
 	@harness/build-module.sh $(if $(KDIR),--kdir $(KDIR))
 

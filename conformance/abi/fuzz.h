@@ -7,12 +7,16 @@
  *
  *	struct fuzz f;
  *
- *	fuzz_begin(&f, "abi.fuzz.ioctl", 2000, 100, names, NR_OUTCOMES);
- *	fuzz_run(&f, 200, worker, &arg, NULL);
- *	fuzz_end(&f);
+ *	for (unsigned int s = 0; fuzz_begin(&f, s, "abi.fuzz.ioctl", 2000, 100, names,
+ *					    NR_OUTCOMES); s++) {
+ *		fuzz_run(&f, 200, worker, &arg, NULL);
+ *		fuzz_end(&f);
+ *	}
  *
- * - Seed: $DUNE_FUZZ_SEED (the runner's --seed), else a fresh one; it is
- *   printed with the line that reruns the test.  Iteration i draws from its
+ * - Seeds: $DUNE_FUZZ_SEED (the runner's --seed) if set: one run with it;
+ *   else one run for each seed that conformance/fuzz-seeds.list (built into
+ *   the runner) names for the test, never a random one.  Each is printed
+ *   with the line that reruns the test.  Iteration i draws from its
  *   own stream, fuzz_rng_init(&rng, &f, i), so a run is a function of the
  *   seed alone; $DUNE_FUZZ_ITER=i reruns iteration i only (from the start of
  *   its batch, since a batch shares state) and prints what it does.
@@ -102,13 +106,16 @@ struct fuzz {
 };
 
 /*
- * Start a fuzz test: seed, iteration count (@default_iters scaled), the
- * kernel-log mark, the shared page.  @budget_s: after this many seconds
- * (scaled like the iterations when the scale is > 1) no new batch starts;
- * keep it well under the test's timeout.
+ * Start run @nth (from 0) of a fuzz test: its seed (above), iteration count
+ * (@default_iters, or the seed list's count, scaled), the kernel-log mark,
+ * the shared page.  False when there is no @nth seed (the test fails if
+ * there is none at all).  @budget_s: after this many seconds (scaled like
+ * the iterations when the scale is > 1; a shorter run from the list gets
+ * its share) no new batch starts; keep it well under the test's timeout.
+ * Every run that began ends with fuzz_end().
  */
-void fuzz_begin(struct fuzz *f, const char *id, uint64_t default_iters, double budget_s,
-		const char *const *outcome_names, unsigned int nr_outcomes);
+bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t default_iters,
+		double budget_s, const char *const *outcome_names, unsigned int nr_outcomes);
 
 void fuzz_rng_init(struct fuzz_rng *r, const struct fuzz *f, uint64_t iter);
 

@@ -524,9 +524,10 @@ CTEST(fuzz_guest,
 	CT_ASSERT(pr == DUNE_RET_UNHANDLED_VMEXIT,
 		  "a guest MOV to CR8 did not stop the run (ret %lld): random CR8 values could block the host's interrupts, not fuzzing (see abi.regress.cr8_tpr)",
 		  (long long)pr);
-	fuzz_begin(&f, "abi.fuzz.guest", 300, 40, guest_outcomes, G_NR);
-	fuzz_run(&f, 40, guest_worker, NULL, NULL);
-	fuzz_end(&f);
+	for (unsigned int s = 0; fuzz_begin(&f, s, "abi.fuzz.guest", 300, 40, guest_outcomes, G_NR); s++) {
+		fuzz_run(&f, 40, guest_worker, NULL, NULL);
+		fuzz_end(&f);
+	}
 	fuzz_check_module();
 }
 
@@ -918,9 +919,10 @@ CTEST(fuzz_hypercall,
 {
 	struct fuzz f;
 
-	fuzz_begin(&f, "abi.fuzz.hypercall", 150, 25, hc_outcomes, H_NR);
-	fuzz_run(&f, 50, hc_worker, NULL, NULL);
-	fuzz_end(&f);
+	for (unsigned int s = 0; fuzz_begin(&f, s, "abi.fuzz.hypercall", 150, 25, hc_outcomes, H_NR); s++) {
+		fuzz_run(&f, 50, hc_worker, NULL, NULL);
+		fuzz_end(&f);
+	}
 	fuzz_check_module();
 }
 

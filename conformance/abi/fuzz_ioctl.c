@@ -399,8 +399,9 @@ CTEST(fuzz_ioctl,
 {
 	struct fuzz f;
 
-	fuzz_begin(&f, "abi.fuzz.ioctl", 3000, 12, ioctl_outcomes, I_NR);
-	fuzz_run(&f, 500, ioctl_worker, NULL, NULL);
-	fuzz_end(&f);
+	for (unsigned int s = 0; fuzz_begin(&f, s, "abi.fuzz.ioctl", 3000, 12, ioctl_outcomes, I_NR); s++) {
+		fuzz_run(&f, 500, ioctl_worker, NULL, NULL);
+		fuzz_end(&f);
+	}
 	fuzz_check_module();
 }

@@ -4,7 +4,9 @@
 #include "fuzz.h"
 #include "abi_util.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -13,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,13 +122,63 @@ static int kmsg_open(void)
 	return fd;
 }
 
-void fuzz_begin(struct fuzz *f, const char *id, uint64_t default_iters, double budget_s,
-		const char *const *outcome_names, unsigned int nr_outcomes)
+/* conformance/fuzz-seeds.list: the seeds of the tests when none is given */
+static const struct {
+	uint64_t seed;
+	const char *tests;	/* a glob of test IDs */
+	uint64_t iters;		/* 0: the test's own count */
+	unsigned int line;
+} seed_list[] = {
+#define FUZZ_SEED(seed, tests, iters) { seed, tests, iters, __LINE__ },
+#include "../fuzz-seeds.list"
+#undef FUZZ_SEED
+};
+
+/* The @nth (from 0) entry of the seed list whose glob matches @id. */
+static bool list_seed(const char *id, unsigned int nth, uint64_t *seed, uint64_t *iters,
+		      unsigned int *line)
 {
-	const char *sc = getenv("DUNE_FUZZ_SCALE"), *ts;
+	unsigned int found = 0;
+
+	for (size_t i = 0; i < sizeof(seed_list) / sizeof(seed_list[0]); i++) {
+		if (fnmatch(seed_list[i].tests, id, 0) || found++ != nth)
+			continue;
+		*seed = seed_list[i].seed;
+		*iters = seed_list[i].iters;
+		*line = seed_list[i].line;
+		return true;
+	}
+	return false;
+}
+
+bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t default_iters,
+		double budget_s, const char *const *outcome_names, unsigned int nr_outcomes)
+{
+	const char *sc = getenv("DUNE_FUZZ_SCALE"), *ts, *env = getenv("DUNE_FUZZ_SEED");
+	uint64_t seed, list_iters = 0;
+	unsigned int line = 0;
+	char from[64];
 	bool given;
 	double it;
 
+	if (env && *env) {
+		char *end;
+
+		if (nth > 0)
+			return false;	/* one run, with the seed given */
+		errno = 0;
+		seed = strtoull(env, &end, 0);
+		CT_ASSERT(!errno && *end == '\0' && env[0] != '-',
+			  "DUNE_FUZZ_SEED='%s' is not a 64-bit number", env);
+		snprintf(from, sizeof(from), "given");
+	} else {
+		if (!list_seed(id, nth, &seed, &list_iters, &line)) {
+			CT_ASSERT(nth > 0, "%s: fuzz-seeds.list names no seed for this test (add a line '0x... %s')",
+				  id, id);
+			return false;
+		}
+		snprintf(from, sizeof(from), "fuzz-seeds.list line %u", line);
+	}
 	memset(f, 0, sizeof(*f));
 	f->id = id;
 	f->outcome_names = outcome_names;
@@ -135,16 +186,17 @@ void fuzz_begin(struct fuzz *f, const char *id, uint64_t default_iters, double b
 	f->scale = sc && *sc ? atof(sc) : 1.0;
 	if (!(f->scale > 0))
 		f->scale = 1.0;
-	it = (double)default_iters * f->scale;
+	it = (double)(list_iters ? list_iters : default_iters) * f->scale;
 	f->iters = it < 1 ? 1 : (uint64_t)(it + 0.5);
+	/* a shorter run from the list gets its share of the budget */
+	if (list_iters && list_iters < default_iters)
+		budget_s = budget_s * (double)list_iters / (double)default_iters;
 	f->budget = budget_s * (f->scale > 1 ? f->scale : 1);
 	/* dune-conform -T scales the test's limit: the budget keeps its share */
 	ts = getenv("DUNE_CONFORM_TIMEOUT_SCALE");
 	if (ts && atof(ts) > 1)
 		f->budget *= atof(ts);
-	f->seed = env_u64("DUNE_FUZZ_SEED", 0, &given);
-	if (!given && getrandom(&f->seed, sizeof(f->seed), GRND_NONBLOCK) != sizeof(f->seed))
-		f->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+	f->seed = seed;
 	f->stream = f->seed ^ hash_id(id);
 	f->only = env_u64("DUNE_FUZZ_ITER", UINT64_MAX, &given);
 	f->verbose = given;
@@ -152,13 +204,14 @@ void fuzz_begin(struct fuzz *f, const char *id, uint64_t default_iters, double b
 	CT_ASSERT(f->sh != MAP_FAILED, "mmap shared page: %s", strerror(errno));
 	memset(f->sh, 0, sizeof(*f->sh));
 	f->kmsg_fd = kmsg_open();
-	printf("%s: seed %#" PRIx64 ", %" PRIu64 " iterations (scale %g); rerun with DUNE_FUZZ_SEED=%#" PRIx64
-	       " (one iteration: DUNE_FUZZ_ITER=N)\n", id, f->seed, f->iters, f->scale, f->seed);
+	printf("%s: seed %#" PRIx64 " (%s), %" PRIu64 " iterations (scale %g); rerun with DUNE_FUZZ_SEED=%#" PRIx64
+	       " (one iteration: DUNE_FUZZ_ITER=N)\n", id, f->seed, from, f->iters, f->scale, f->seed);
 	if (f->kmsg_fd < 0)
 		printf("%s: cannot read /dev/kmsg (%s): the kernel-log check is off%s\n", id,
 		       strerror(errno), geteuid() ? " (not root)" : "");
 	fflush(stdout);
 	f->t0 = now();
+	return true;
 }
 
 /* ------------------------------------------------------------ worker side */
@@ -546,6 +599,8 @@ void fuzz_end(struct fuzz *f)
 		CT_EXPECT(geteuid() != 0, "%s: running as root but /dev/kmsg is not readable", f->id);
 	}
 	fflush(stdout);
+	munmap(f->sh, sizeof(*f->sh));	/* the next seed's fuzz_begin maps its own */
+	f->sh = NULL;
 }
 
 /* ------------------------------------------------------------ module check */

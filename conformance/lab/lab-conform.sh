@@ -23,6 +23,9 @@
 # The runner announces each test ("# begin ID") and its TAP lines reach the
 # serial console as each test ends: the lab sees which test was running.
 # The destructive tests run too (--allow-destructive).
+# The fuzz tests take DUNE_FUZZ_SEED and DUNE_FUZZ_SCALE from the environment
+# (harness/lab/lab.sh --seed and --fuzz-scale put them there); without a
+# seed, the runner's built-in list (conformance/fuzz-seeds.list).
 backend=$1
 shift
 impl=${DUNE_CONFORM_IMPL:-}

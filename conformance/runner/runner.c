@@ -30,7 +30,8 @@
  *                          1); for X > 1 their timeouts are multiplied by X
  *                          as well
  *       --seed N           seed of the fuzz tests (exported as DUNE_FUZZ_SEED;
- *                          default: each test picks one and prints it)
+ *                          default: the seeds conformance/fuzz-seeds.list
+ *                          names for each test; each run prints its seed)
  *   -v, --verbose          show each test's own output
  *       --mark-begin       print "# begin ID" on stdout as each test starts
  *                          (the VMX lab knows from it which test a hang or a
@@ -701,8 +702,8 @@ static void usage(FILE *f)
 	      "      --fuzz-scale X     fuzz tests (IDs with \".fuzz.\") run X times their\n"
 	      "                         default iterations (DUNE_FUZZ_SCALE), and for X > 1\n"
 	      "                         get X times their timeout\n"
-	      "      --seed N           fuzz seed (DUNE_FUZZ_SEED); default: each fuzz\n"
-	      "                         test picks one and prints it for a rerun\n"
+	      "      --seed N           fuzz seed (DUNE_FUZZ_SEED); default: the seeds\n"
+	      "                         of the built-in list (fuzz-seeds.list), printed\n"
 	      "  -v, --verbose          show each test's output\n"
 	      "      --mark-begin       print \"# begin ID\" as each test starts\n"
 	      "      --allow-destructive  also run the tests that can crash or hang the\n"

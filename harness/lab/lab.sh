@@ -26,6 +26,26 @@
 #   --kabi ABI        Debian kernel ABI, e.g. 6.1.0-56 (KABI; default: what
 #                     linux-image-cloud-amd64 depends on)
 #   --inject-fail     add a test that fails on purpose (LAB_INJECT_FAIL=1)
+#   --seed N          the seed of every fuzz test in the guest (LAB_FUZZ_SEED;
+#                     exported there as DUNE_FUZZ_SEED): replays what a lab
+#                     or soak failure printed, e.g. --tests conformance.kvm
+#                     --seed 0x...; default: the seed list of the tests
+#                     (conformance/fuzz-seeds.list), never a random seed
+#   --fuzz-scale X    run the fuzz tests X times their iterations (LAB_FUZZ_SCALE;
+#                     exported as DUNE_FUZZ_SCALE; X > 1 scales their time limits)
+#   --soak MINUTES    random-seed fuzzing (LAB_SOAK_MINUTES; `make soak`): boot
+#                     the lab again and again, each boot with a new random
+#                     seed (printed) for the tests of conformance/lab/soak.list
+#                     (every fuzz test on vmx and kvm), until MINUTES have
+#                     passed; --tap gets every round's results, each line
+#                     naming its seed.  LAB_SOAK_SCALE (default 1) is the
+#                     rounds' --fuzz-scale.  Replay a failure with
+#                     LAB_LISTS=conformance/lab/soak.list lab.sh --seed SEED
+#                     (plus the round's --fuzz-scale if not 1)
+#   --reuse           boot the images of the previous run in this work
+#                     directory again, without rebuilding them (the soak's
+#                     later rounds); only --seed, --fuzz-scale, --append and
+#                     --timeout may differ
 #   --module FILE     put FILE in the guest as /mod/dune.ko instead of ours
 #                     (LAB_MODULE; another implementation of /dev/dune)
 #   -v, --verbose     echo every serial line
@@ -56,6 +76,10 @@ IPS=${LAB_IPS:-4000000}
 MEGS=${LAB_MEGS:-512}
 APPEND_EXTRA=${LAB_APPEND:-}
 INJECT_FAIL=${LAB_INJECT_FAIL:-0}
+FUZZ_SEED=${LAB_FUZZ_SEED:-}
+FUZZ_SCALE=${LAB_FUZZ_SCALE:-}
+SOAK_MINUTES=${LAB_SOAK_MINUTES:-}
+REUSE=0
 TAPFILE=
 VERBOSE=0
 MODE=run
@@ -78,6 +102,10 @@ while [ $# -gt 0 ]; do
 	--kdir) KDIR_OVERRIDE=$2; shift ;;
 	--kabi) KABI=$2; shift ;;
 	--inject-fail) INJECT_FAIL=1 ;;
+	--seed) FUZZ_SEED=$2; shift ;;
+	--fuzz-scale) FUZZ_SCALE=$2; shift ;;
+	--soak) SOAK_MINUTES=$2; shift ;;
+	--reuse) REUSE=1 ;;
 	--module) LAB_MODULE=$(realpath "$2"); shift ;;
 	-v|--verbose) VERBOSE=1 ;;
 	-h|--help) sed -n '4,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -86,7 +114,103 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout wants seconds, got '$TIMEOUT'"
+# a 64-bit number, as the fuzz tests print it (0x + up to 16 hex digits, or decimal)
+if [ -n "$FUZZ_SEED" ]; then
+	[[ "$FUZZ_SEED" =~ ^(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,19})$ ]] ||
+		die "--seed (LAB_FUZZ_SEED) wants a 64-bit number like 0xbf83a2fca62cc1bf, got '$FUZZ_SEED'"
+fi
+if [ -n "$FUZZ_SCALE" ]; then
+	[[ "$FUZZ_SCALE" =~ ^[0-9]*\.?[0-9]+$ ]] && [[ "$FUZZ_SCALE" =~ [1-9] ]] ||
+		die "--fuzz-scale (LAB_FUZZ_SCALE) wants a positive number, got '$FUZZ_SCALE'"
+fi
+if [ -n "$SOAK_MINUTES" ]; then
+	[[ "$SOAK_MINUTES" =~ ^[0-9]+$ ]] && [ "$SOAK_MINUTES" -gt 0 ] ||
+		die "--soak (LAB_SOAK_MINUTES) wants a positive number of minutes, got '$SOAK_MINUTES'"
+	[ -z "$FUZZ_SEED" ] || die "--soak draws its own seeds: no --seed (LAB_FUZZ_SEED) with it"
+	[ $MODE = run ] || die "--soak boots the lab: not with --list, --build-only or --module-only"
+fi
 [ -z "${LAB_MODULE:-}" ] || [ -f "$LAB_MODULE" ] || die "--module: no such file '$LAB_MODULE'"
+
+# ---------------------------------------------------------------- soak
+
+# --soak MINUTES: rounds of this script (one boot each, a new random seed
+# each) until the time is up; the rounds' TAP, each line naming its round
+# and seed, into --tap; the counts at the end.
+soak() {
+	local dir=$LAB/soak t0 now r=0 seed rtap rc line n=0 fails=0 passes=0 skips=0
+	local iters=0 it ser limit=$((SOAK_MINUTES * 60)) scale=${LAB_SOAK_SCALE:-1} out
+	local -a args seeds=()
+	[[ "$scale" =~ ^[0-9]*\.?[0-9]+$ ]] || die "LAB_SOAK_SCALE wants a positive number, got '$scale'"
+	rm -rf "$dir" && mkdir -p "$dir"
+	out=$dir/soak.tap.body
+	: > "$out"
+	t0=$(date +%s)
+	log "soak: random seeds for ${SOAK_MINUTES} min (rounds of conformance/lab/soak.list, --fuzz-scale $scale, cpu $CPU); replay a seed with: LAB_LISTS=conformance/lab/soak.list harness/lab/lab.sh --seed SEED --fuzz-scale $scale"
+	while :; do
+		now=$(date +%s)
+		[ $((now - t0)) -lt "$limit" ] || break
+		r=$((r + 1))
+		seed=0x$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
+		seeds+=("$seed")
+		log "soak round $r: seed $seed (after $(( (now - t0) / 60 )) min)"
+		rtap=$dir/round-$r.tap
+		args=(--cpu "$CPU" --timeout "$TIMEOUT" --seed "$seed" --fuzz-scale "$scale" --tap "$rtap")
+		[ $r -gt 1 ] && args+=(--reuse)
+		[ $VERBOSE = 1 ] && args+=(-v)
+		for g in "${TEST_GLOBS[@]}"; do args+=(--tests "$g"); done
+		rc=0
+		LAB_LISTS=$TOP/conformance/lab/soak.list LAB_WORKDIR=$LAB LAB_SOAK_MINUTES= LAB_FUZZ_SEED= \
+			LAB_TESTS= LAB_TAG="${LAB_TAG:-soak} round $r" "$0" "${args[@]}" || rc=$?
+		if [ $rc = 2 ] && [ ! -s "$rtap" ]; then
+			[ $r = 1 ] && die "soak: the first round could not start (see above)"
+			echo "not ok - round $r, seed $seed: the lab could not start (exit status 2)" > "$rtap"
+		fi
+		while IFS= read -r line; do
+			case "$line" in
+			'ok '*|'not ok '*) ;;
+			*) continue ;;
+			esac
+			n=$((n + 1))
+			if [[ "$line" == 'not ok'* ]]; then
+				line=${line#not ok }
+				line=${line#* - }
+				printf 'not ok %d - round %d, seed %s: %s\n' $n $r "$seed" "$line" >> "$out"
+				if [[ "$line" =~ \#\ *(SKIP|TODO) ]]; then skips=$((skips + 1)); else fails=$((fails + 1)); fi
+			else
+				line=${line#ok }
+				line=${line#* - }
+				printf 'ok %d - round %d, seed %s: %s\n' $n $r "$seed" "$line" >> "$out"
+				if [[ "$line" =~ \#\ *SKIP ]]; then skips=$((skips + 1)); else passes=$((passes + 1)); fi
+			fi
+		done < "$rtap"
+		ser=$LAB/run-$CPU/serial.txt
+		it=$(tr -d '\r' < "$ser" 2>/dev/null | grep -oE ': [0-9]+ iterations in [0-9.]+ s' |
+			awk '{ s += $2 } END { print s + 0 }')
+		iters=$((iters + it))
+		log "soak round $r: seed $seed: exit status $rc, $it fuzz iterations (total so far: $iters; $fails failed)"
+	done
+	now=$(date +%s)
+	n=$((n + 1))
+	if [ $r -gt 0 ]; then
+		printf 'ok %d - soak summary: %d rounds in %d min, %d seeds (%s), %d fuzz iterations; %d passed, %d failed, %d skipped\n' \
+			$n $r $(( (now - t0) / 60 )) ${#seeds[@]} "${seeds[*]}" $iters $passes $fails $skips >> "$out"
+	else
+		printf 'not ok %d - soak summary: no round ran\n' $n >> "$out"
+	fi
+	{ echo "TAP version 13"; echo "1..$n"; cat "$out"; } > "$dir/soak.tap"
+	[ -n "$TAPFILE" ] && cp "$dir/soak.tap" "$TAPFILE"
+	log "soak: $r rounds in $(( (now - t0) / 60 )) min, ${#seeds[@]} seeds, $iters fuzz iterations: $passes passed, $fails failed, $skips skipped"
+	if [ $fails -gt 0 ]; then
+		log "soak: FAILED (each line names its seed; add a seed that found a bug to conformance/fuzz-seeds.list with the fix):"
+		grep '^not ok' "$dir/soak.tap" | grep -vE '# *(SKIP|TODO)' | sed 's/^/    /' >&2
+		return 1
+	fi
+	return 0
+}
+if [ -n "$SOAK_MINUTES" ]; then
+	[ "$TIMEOUT" -ge 1800 ] || TIMEOUT=1800	# a round's limit
+	soak && exit 0 || exit 1
+fi
 
 # ---------------------------------------------------------------- lists
 
@@ -427,6 +551,11 @@ case "$CPU" in
 corei7_skylake_x) APPEND="$APPEND clearcpuid=avx512f,xsaveopt,xsavec,xsaves" ;;
 ryzen) APPEND="$APPEND clearcpuid=mwaitx,xsaveopt,xsavec,xsaves" ;;
 esac
+# Unknown NAME=value parameters become the environment of the guest's /init
+# and so of every test: the fuzz seed and scale reach the tests this way,
+# and the images stay the same (an ISO only differs in its command line).
+[ -n "$FUZZ_SEED" ] && APPEND="$APPEND DUNE_FUZZ_SEED=$FUZZ_SEED"
+[ -n "$FUZZ_SCALE" ] && APPEND="$APPEND DUNE_FUZZ_SCALE=$FUZZ_SCALE"
 APPEND="$APPEND $APPEND_EXTRA"
 
 build_iso() {
@@ -488,17 +617,24 @@ exec 9>"$CACHE/.lock"
 flock 9		# concurrent labs share the cache: one fetches, the others wait
 fetch_kernel
 flock -u 9
-build_modules "$HEADERS"
-build_bins
-mkdir -p "$LAB/bin"
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$LAB/bin/bx_poweroff" \
-	"$TOP/harness/lab/guest/bx_poweroff.c"
-build_initramfs
+if [ $REUSE = 1 ] && [ -f "$LAB/initrd.gz" ]; then
+	log "--reuse: the images of the previous run in $LAB"
+else
+	[ $REUSE = 1 ] && log "--reuse: no previous images in $LAB: building them"
+	build_modules "$HEADERS"
+	build_bins
+	mkdir -p "$LAB/bin"
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$LAB/bin/bx_poweroff" \
+		"$TOP/harness/lab/guest/bx_poweroff.c"
+	build_initramfs
+fi
 build_iso
 RUN=$LAB/run-$CPU
 rm -rf "$RUN" && mkdir -p "$RUN"
 write_bochsrc "$RUN"
 log "kernel $KVER, cpu $CPU, ${#TESTS[@]} test(s), timeout ${TIMEOUT}s"
+[ -n "$FUZZ_SEED" ] && log "fuzz seed $FUZZ_SEED for every fuzz test (DUNE_FUZZ_SEED in the guest)"
+[ -n "$FUZZ_SCALE" ] && log "fuzz scale $FUZZ_SCALE (DUNE_FUZZ_SCALE in the guest)"
 
 if [ $MODE = build ]; then
 	log "images ready: $LAB/boot.iso (bochsrc: $RUN/bochsrc)"

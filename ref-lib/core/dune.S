@@ -150,7 +150,26 @@ dune_trap_common:
 	/* stack: vec, err, rip, cs, rflags, rsp, ss */
 	testb $3, 24(%rsp)
 	jnz 2f
-	cmpq $2, (%rsp)
+	/*
+	 * A #DB in ring 0 at the first instruction of the kvm syscall entry:
+	 * the single-step trap of a `syscall` made with TF set.  SFMASK clears
+	 * TF, and hardware takes the step from the flags after SYSCALL (no
+	 * trap), but some CPU models and emulators (Bochs, in the VMX lab)
+	 * take it from the flags before: the trap then comes in ring 0 with
+	 * ring 3's GS, FS and stack, before the entry switched them.  Nothing
+	 * is to be done about it: go back to the entry, touching nothing
+	 * (the frame's RFLAGS already has TF clear).
+	 */
+	cmpq $1, (%rsp)
+	jne 7f
+	push %rax
+	lea __dune_syscall_kvm(%rip), %rax
+	cmp %rax, 24(%rsp)		/* the interrupted rip */
+	pop %rax
+	jne 7f
+	add $16, %rsp			/* vector and error code */
+	iretq
+7:	cmpq $2, (%rsp)
 	je 4f
 	cmpq $8, (%rsp)
 	je 4f

@@ -15,7 +15,7 @@ printf '1..3\nok 1 - a\nok 2 - b\n' > "$T/short.tap"
 printf 'TAP version 13\n1..1\nnot ok 1 - known # TODO later\n' > "$T/todo.tap"
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..20"
 check "tap-summary: all ok passes" summary "$T/pass.tap"
 check "tap-summary: counts a SKIP as skipped" has '^1 passed, 0 failed, 1 skipped$' summary "$T/pass.tap"
 check "tap-summary: a not ok fails" fails summary "$T/fail.tap"
@@ -32,4 +32,13 @@ check "lab --list: --tests glob filters" fails has '^other' env LAB_LISTS="$T/go
 check "lab --list: a bad timeout is a clear error" has 'timeout of broken is not a number' fails env LAB_LISTS="$T/bad-timeout.list" "$TOP/harness/lab/lab.sh" --list
 check "lab --list: an unknown directive is a clear error" has "unknown directive '@frobnicate'" fails env LAB_LISTS="$T/bad-directive.list" "$TOP/harness/lab/lab.sh" --list
 check "lab --list: --inject-fail declares the failing test" has '^lab\.injected_failure' env LAB_LISTS="$T/good.list" "$TOP/harness/lab/lab.sh" --list --inject-fail
+lab() { env LAB_LISTS="$T/good.list" "$TOP/harness/lab/lab.sh" "$@"; }
+check "lab --seed: a seed as the fuzz tests print it is accepted" has '^good\.one' lab --list --seed 0xbf83a2fca62cc1bf
+check "lab --seed: not a number is a clear error" has 'wants a 64-bit number' fails lab --list --seed 0xzz
+check "lab --seed: more than 64 bits is refused" fails lab --list --seed 0x12345678901234567
+check "lab LAB_FUZZ_SEED: checked like --seed" has 'wants a 64-bit number' fails env LAB_FUZZ_SEED=-1 LAB_LISTS="$T/good.list" "$TOP/harness/lab/lab.sh" --list
+check "lab --fuzz-scale: 0 is refused" has 'wants a positive number' fails lab --list --fuzz-scale 0
+check "lab --soak: 0 minutes is refused" has 'positive number of minutes' fails lab --soak 0
+check "lab --soak: draws its own seeds, no --seed" has 'draws its own seeds' fails lab --soak 5 --seed 4
+check "lab --soak: boots the lab, not with --list" has 'not with --list' fails lab --soak 5 --list
 exit $failed
