@@ -32,9 +32,12 @@
  *    mprotect, mremap, brk) and the guest page tables (tests api.mm.*):
  *      kvm  the guest page tables follow every one of these calls, with
  *           dune_init(true) or (false): a new mapping is reachable from
- *           ring 0 at once; an access to an unmapped page, or a write to a
- *           read-only one, is a guest #PF with CR2 (an extension: the
- *           original did not follow them).
+ *           ring 0 at once and an access to an unmapped page is a guest
+ *           #PF with CR2 (an extension: the original did not follow them).
+ *           A write to a page the host made read-only is a guest #PF with
+ *           dune_init(false); with dune_init(true), whose pages are RWXU
+ *           as the original's, it ends the process as vmx's EPT violation
+ *           does (exit status 1, "EPT violation" on stderr).
  *      vmx  as the original: the guest page tables are what dune_init()
  *           and dune_enter() built.  With dune_init(true) they map the
  *           identity window (below 4 GiB) and the map and stack windows
