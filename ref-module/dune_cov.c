@@ -12,6 +12,10 @@
  *                                          load or the last reset; writing
  *                                          anything to it resets the set
  *   /sys/kernel/debug/dune_coverage/lost   PCs not recorded (set full)
+ *   /sys/kernel/debug/dune_coverage/count  PCs reached since load, never
+ *                                          reset (a second set): a fuzzer
+ *                                          reads it after each input to
+ *                                          see whether it reached new code
  *
  * The host maps the addresses to source lines with the module's debug
  * information and its section addresses (/sys/module/dune/sections/);
@@ -37,31 +41,45 @@
 #define COV_SLOTS	(1UL << COV_SLOTS_SHIFT)
 #define COV_PROBES	64
 
-static unsigned long cov_pcs[COV_SLOTS];
+static unsigned long cov_pcs[COV_SLOTS];	/* reset by a write to pcs */
+static unsigned long cov_all[COV_SLOTS];	/* never reset */
 static atomic_t cov_lost = ATOMIC_INIT(0);
+static atomic_t cov_count = ATOMIC_INIT(0);
 static struct dentry *cov_dir;
+
+/* Put @pc in @set; true if it was not there.  Lock-free (cmpxchg). */
+static __always_inline bool cov_insert(unsigned long *set, unsigned long pc)
+{
+	unsigned long i = (pc * 0x9e3779b97f4a7c15UL) >> (64 - COV_SLOTS_SHIFT);
+	unsigned long old;
+	int n;
+
+	for (n = 0; n < COV_PROBES; n++) {
+		old = READ_ONCE(set[i]);
+		if (old == pc)
+			return false;
+		if (!old) {
+			old = arch_cmpxchg(&set[i], 0UL, pc);
+			if (!old)
+				return true;
+			if (old == pc)
+				return false;
+		}
+		i = (i + 1) & (COV_SLOTS - 1);
+	}
+	arch_atomic_inc(&cov_lost);
+	return false;
+}
 
 void notrace __sanitizer_cov_trace_pc(void);
 
 void notrace __sanitizer_cov_trace_pc(void)
 {
 	unsigned long pc = (unsigned long)__builtin_return_address(0);
-	unsigned long i = (pc * 0x9e3779b97f4a7c15UL) >> (64 - COV_SLOTS_SHIFT);
-	unsigned long old;
-	int n;
 
-	for (n = 0; n < COV_PROBES; n++) {
-		old = READ_ONCE(cov_pcs[i]);
-		if (old == pc)
-			return;
-		if (!old) {
-			old = arch_cmpxchg(&cov_pcs[i], 0UL, pc);
-			if (!old || old == pc)
-				return;
-		}
-		i = (i + 1) & (COV_SLOTS - 1);
-	}
-	arch_atomic_inc(&cov_lost);
+	cov_insert(cov_pcs, pc);
+	if (cov_insert(cov_all, pc))
+		arch_atomic_inc(&cov_count);
 }
 
 static void *pcs_start(struct seq_file *m, loff_t *pos)
@@ -125,6 +143,7 @@ void dune_cov_init(void)
 	cov_dir = debugfs_create_dir("dune_coverage", NULL);
 	debugfs_create_file("pcs", 0600, cov_dir, NULL, &pcs_fops);
 	debugfs_create_atomic_t("lost", 0400, cov_dir, &cov_lost);
+	debugfs_create_atomic_t("count", 0400, cov_dir, &cov_count);
 }
 
 void dune_cov_exit(void)
