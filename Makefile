@@ -115,7 +115,7 @@ soak: deps-check ## fuzz with random seeds in the VMX lab for SOAK_MINUTES (60),
 	@LAB_TAG=soak LAB_WORKDIR=$(BUILD)/lab-soak LAB_SOAK_SCALE=$(SOAK_SCALE) \
 		harness/lab/lab.sh --soak $(SOAK_MINUTES) --tap $(BUILD)/soak.tap
 
-coverage: deps-check ## line coverage of dune.ko in the VMX lab (suite, robustness, both) into build/report/coverage/; checks harness/coverage/unreached.list
+coverage: deps-check all ## line coverage of dune.ko in the VMX lab (suite, robustness, both) into build/report/coverage/; checks harness/coverage/unreached.list
 	@harness/coverage/run.sh $(COVERAGE_ARGS)
 
 module: ## build build/module/dune.ko (KDIR=<headers>; default: running kernel's, else the lab kernel's)

@@ -89,7 +89,7 @@ def run_tests(tmp):
         end = min(nxt) if nxt else 1 << 40
         return [s for s in sites if start < s <= end]
 
-    print("1..17")
+    print("1..19")
     ok(len(sites) >= 5 and all(sites_of(f) for f in ("covfix_init", "covfix_reached", "covfix_unreached")),
        "fixture: every function has coverage call sites", "sites %s, funcs %s" % (sites, funcs))
 
@@ -209,6 +209,40 @@ def run_tests(tmp):
                   "--serial", ser, "--out", os.path.join(tmp, "r10")])
     ok(rc == 2 and "no such file" in out and not os.path.exists(os.path.join(tmp, "r10")),
        "a missing module is refused before any work", out)
+
+    # the steered fuzzing's inputs: a mutation XORs exactly its draw
+    prog = os.path.join(tmp, "mut.c")
+    with open(prog, "w") as f:
+        f.write("""#include "fuzz.h"
+#include <stdio.h>
+int main(void)
+{
+	struct fuzz_rng a = { .s = 42 }, b = { .s = 42, .nmut = 2,
+		.mut = { { 2, 0xffULL }, { 5, 1ULL << 63 } } };
+	for (int i = 0; i < 8; i++) {
+		unsigned long long x = fuzz_next(&a), y = fuzz_next(&b);
+		printf("%d %llx\\n", i, x ^ y);
+	}
+	printf("n %u %u\\n", a.n, b.n);
+	return 0;
+}
+""")
+    exe = os.path.join(tmp, "mut")
+    rc, out = sh(["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I",
+                  os.path.join(HERE, "..", "..", "conformance", "abi"), "-o", exe, prog])
+    if rc == 0:
+        rc, out = sh([exe])
+    ok(rc == 0 and out == "0 0\n1 0\n2 ff\n3 0\n4 0\n5 8000000000000000\n6 0\n7 0\nn 8 8\n",
+       "fuzz.h: a mutation (k, x) XORs draw k with x and leaves the other draws alone", out)
+    # the corpus file: every FUZZ_INPUT line is well-formed
+    corpus = os.path.join(HERE, "..", "..", "conformance", "fuzz-corpus.list")
+    bad = []
+    for i, line in enumerate(open(corpus), 1):
+        if "FUZZ_INPUT(" in line and not line.lstrip().startswith("*"):
+            if not re.match(r'^FUZZ_INPUT\("[a-z0-9._]+", 0x[0-9a-f]+, [0-9]+, "([0-9]+:[0-9a-f]+(,[0-9]+:[0-9a-f]+){0,7})?"\)$',
+                            line.strip()):
+                bad.append("line %d: %s" % (i, line.strip()))
+    ok(not bad, "conformance/fuzz-corpus.list: every FUZZ_INPUT line is well-formed", "\n".join(bad))
     return 1 if failed else 0
 
 
