@@ -27,7 +27,8 @@
 #                        run (build/lab-coverage/run-*/serial.clean)
 #   --out DIR            report directory (default build/report/coverage)
 #
-# Environment: LAB_CACHE, KABI as for harness/lab/lab.sh; COVERAGE_TIMEOUT
+# Environment: LAB_CACHE, KABI as for harness/lab/lab.sh; COVERAGE_WORKDIR
+# (the lab's work directory, default build/lab-coverage); COVERAGE_TIMEOUT
 # (the lab's wall-clock limit, default 3600 s).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,8 +53,9 @@ done
 KABI=${KABI:-$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
 	sed -n 's/.*Depends: linux-image-\(.*\)-cloud-amd64$/\1/p' | head -1)}
 [ -n "$KABI" ] || { echo "coverage: cannot find the lab kernel ABI (apt-get update, or KABI=6.1.0-NN)" >&2; exit 2; }
-MODDIR=$BUILD/coverage/module
-LABDIR=$BUILD/lab-coverage
+MODDIR=${COVERAGE_WORKDIR:+$COVERAGE_WORKDIR/module}
+MODDIR=${MODDIR:-$BUILD/coverage/module}
+LABDIR=${COVERAGE_WORKDIR:-$BUILD/lab-coverage}
 rc=0
 if [ -z "$SERIAL" ]; then
 	"$TOP/harness/deps.sh" lab -- "linux-headers-$KABI-cloud-amd64" >&2
