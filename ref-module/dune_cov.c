@@ -129,6 +129,27 @@ static ssize_t pcs_write(struct file *file, const char __user *buf,
 	return len;
 }
 
+/*
+ * count: a seekable file (pread at 0 reads the current value), unlike
+ * debugfs_create_atomic_t's, so a fuzzer opens it once, as root, and keeps
+ * reading it after dropping root.
+ */
+static ssize_t count_read(struct file *file, char __user *buf, size_t len,
+			  loff_t *ppos)
+{
+	char tmp[16];
+	int n = scnprintf(tmp, sizeof(tmp), "%d\n", atomic_read(&cov_count));
+
+	return simple_read_from_buffer(buf, len, ppos, tmp, n);
+}
+
+static const struct file_operations count_fops = {
+	.owner		= THIS_MODULE,
+	.open		= simple_open,
+	.read		= count_read,
+	.llseek		= default_llseek,
+};
+
 static const struct file_operations pcs_fops = {
 	.owner		= THIS_MODULE,
 	.open		= pcs_open,
@@ -143,7 +164,7 @@ void dune_cov_init(void)
 	cov_dir = debugfs_create_dir("dune_coverage", NULL);
 	debugfs_create_file("pcs", 0600, cov_dir, NULL, &pcs_fops);
 	debugfs_create_atomic_t("lost", 0400, cov_dir, &cov_lost);
-	debugfs_create_atomic_t("count", 0400, cov_dir, &cov_count);
+	debugfs_create_file("count", 0400, cov_dir, NULL, &count_fops);
 }
 
 void dune_cov_exit(void)
