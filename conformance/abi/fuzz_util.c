@@ -32,6 +32,7 @@ struct fuzz_shared {
 	char newc[16384];	/* new corpus inputs (FUZZ_INPUT lines) */
 	size_t newc_len;
 	unsigned int newc_n, newc_dropped;
+	int cov_unreadable;	/* a worker could not read dune_coverage/count */
 };
 
 /* New corpus inputs one run keeps at most (the rest are counted) */
@@ -213,9 +214,13 @@ static void corpus_check(struct fuzz *f)
 	size_t o;
 	long c;
 
-	if (f->cov_fd < 0 || !cur_rng || cov_base < 0)
+	if (f->cov_fd < 0 || !cur_rng)
 		return;
 	c = cov_read(f->cov_fd);
+	if (c < 0 || cov_base < 0) {
+		sh->cov_unreadable = 1;
+		return;
+	}
 	if (c <= cov_base)
 		return;
 	cov_base = c;
@@ -726,7 +731,8 @@ void fuzz_end(struct fuzz *f)
 		printf("%s: steered by coverage: %u corpus inputs to mutate, %u new inputs reached new "
 		       "module code%s%s\n", f->id, ncorp, sh->newc_n + sh->newc_dropped,
 		       sh->newc_dropped ? " (kept the first of them)" : "",
-		       f->cov_fd < 0 ? " (no coverage feedback)" : "");
+		       f->cov_fd < 0 ? " (no coverage feedback)" :
+		       sh->cov_unreadable ? " (dune_coverage/count unreadable: no feedback)" : "");
 	for (char *p = sh->newc, *nl; *p; p = nl + 1) {
 		nl = strchr(p, '\n');
 		if (!nl)
