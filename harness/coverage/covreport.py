@@ -325,7 +325,7 @@ def main(argv):
             "description": "line coverage of dune.ko by the %s run in the VMX lab: %d of %d lines "
                            "holding a basic block" % (r, n, total),
             "unit": "ratio", "repetitions": 1, "median": v, "min": v, "max": v, "mean": v,
-            "stddev": 0.0, "samples": [v]})
+            "stddev": 0.0, "cv": 0.0, "samples": [v]})
         for f in sorted(lines):
             k = len([x for x in reached[r] if x[0] == f])
             fv = round(pct(k, len(lines[f])) / 100.0, 4)
@@ -334,7 +334,7 @@ def main(argv):
                 "mode": "dune", "backend": "vmx", "available": True, "state": "measured", "per": "run",
                 "description": "line coverage of ref-module/%s by the %s run: %d of %d lines" % (f, r, k, len(lines[f])),
                 "unit": "ratio", "repetitions": 1, "median": fv, "min": fv, "max": fv, "mean": fv,
-                "stddev": 0.0, "samples": [fv]})
+                "stddev": 0.0, "cv": 0.0, "samples": [fv]})
     doc = {
         "format": "dunebench-results-v1", "created": now,
         "host": {"hostname": "vmx-lab", "cpu_model": "Bochs corei7_skylake_x (emulated: VMX, EPT, VPID, EPT A/D)",

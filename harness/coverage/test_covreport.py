@@ -89,7 +89,7 @@ def run_tests(tmp):
         end = min(nxt) if nxt else 1 << 40
         return [s for s in sites if start < s <= end]
 
-    print("1..19")
+    print("1..20")
     ok(len(sites) >= 5 and all(sites_of(f) for f in ("covfix_init", "covfix_reached", "covfix_unreached")),
        "fixture: every function has coverage call sites", "sites %s, funcs %s" % (sites, funcs))
 
@@ -160,6 +160,16 @@ def run_tests(tmp):
        abs(both - len(got) / float(tot)) < 0.001 and names["coverage.lines.both"]["unit"] == "ratio",
        "coverage.json in the results format: suite, robustness, both as ratios",
        json.dumps(doc)[:1500])
+    try:
+        import jsonschema
+        schema = json.load(open(os.path.join(HERE, "..", "..", "results", "schema", "results-v1.json")))
+        jsonschema.validate(doc, schema)
+        err = None
+    except ImportError:
+        err = "python3-jsonschema is not installed (make deps)"
+    except jsonschema.ValidationError as e:
+        err = "%s at %s" % (e.message[:300], list(e.path))
+    ok(err is None, "coverage.json validates against results/schema/results-v1.json", err)
 
     # the unreached list check
     good = os.path.join(tmp, "good.list")
