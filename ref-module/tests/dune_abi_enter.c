@@ -637,6 +637,33 @@ static int t_restart(int fd, char *msg)
 	return 0;
 }
 
+/*
+ * pause() from the guest, interrupted by a signal with a handler: Linux
+ * never restarts it (-ERESTARTNOHAND), SA_RESTART or not, so the guest
+ * sees -EINTR once the handler ran.
+ */
+static int t_pause_eintr(int fd, char *msg)
+{
+	struct itimerval it = { .it_value = { 0, 50000 } };
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct dune_config c;
+	int r;
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	conf_init(&c, guest_syscall);
+	c.r12 = SYS_pause;
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_SIGNAL || !got_alarm)
+		FAIL("pause + signal: expected ret=SIGNAL(4), got %d ret=%lld handler=%d",
+		     r, (long long)c.ret, (int)got_alarm);
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || (long long)c.rbx != -EINTR)
+		FAIL("re-entry: expected pause() = -EINTR (handler, SA_RESTART does not restart pause), got %d ret=%lld rbx=%lld",
+		     r, (long long)c.ret, (long long)c.rbx);
+	return 0;
+}
+
 static int t_nested_enter(int fd, char *msg)
 {
 	struct dune_config c, inner;
@@ -1136,6 +1163,7 @@ static const struct {
 	{ "module.exit.bad_cr3", t_bad_cr3, 20 },
 	{ "module.vmcall.fork", t_fork, 20 },
 	{ "module.vmcall.restart", t_restart, 30 },
+	{ "module.vmcall.pause_eintr", t_pause_eintr, 30 },
 	{ "module.enter.threads", t_threads, 60 },
 	{ "module.ept.thp", t_ept_thp, 30 },
 	{ "module.enter.migrate", t_migrate, 30 },
