@@ -369,8 +369,12 @@ bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t defau
 	CT_ASSERT(f->sh != MAP_FAILED, "mmap shared page: %s", strerror(errno));
 	memset(f->sh, 0, sizeof(*f->sh));
 	f->kmsg_fd = kmsg_open();
-	printf("%s: seed %#" PRIx64 " (%s), %" PRIu64 " iterations (scale %g); rerun with DUNE_FUZZ_SEED=%#" PRIx64
-	       " (one iteration: DUNE_FUZZ_ITER=N)\n", id, f->seed, from, f->iters, f->scale, f->seed);
+	if (replay)
+		printf("%s: %s, %" PRIu64 " iterations; it follows every run of the test (input N alone: "
+		       "DUNE_FUZZ_ITER=N)\n", id, from, f->iters);
+	else
+		printf("%s: seed %#" PRIx64 " (%s), %" PRIu64 " iterations (scale %g); rerun with DUNE_FUZZ_SEED=%#" PRIx64
+		       " (one iteration: DUNE_FUZZ_ITER=N)\n", id, f->seed, from, f->iters, f->scale, f->seed);
 	if (f->kmsg_fd < 0)
 		printf("%s: cannot read /dev/kmsg (%s): the kernel-log check is off%s\n", id,
 		       strerror(errno), geteuid() ? " (not root)" : "");
