@@ -11,7 +11,7 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava man
+SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava harness/coverage man
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 ifneq ($(strip $(LIBDUNE)),)
@@ -46,7 +46,7 @@ CHECK_STEPS = $(BUILD)/check-steps.txt
 unit_steps = for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d test; \
 	printf '%s\t%s\n' $$d $$? >> $(1); done
 
-.PHONY: conformance-selftest lab-selftest-iso module-install install all help deps deps-bench deps-check check unit bench conformance lab \
+.PHONY: conformance-selftest lab-selftest-iso module-install install all help deps deps-bench deps-check check unit bench conformance lab coverage \
 	lab-shell lab-selftest-iso module plots clean distclean
 
 all: ## build the libraries, tools and tests for this host
@@ -68,6 +68,7 @@ help: ## list the targets and the knobs
 	  echo "R LIBDUNE=<libdune.a>	test another library (with DUNE_INCLUDE=<dir>: its <dir>/dune/dune.h)"; \
 	  echo "R MODULE=<dune.ko>	make lab-conformance: test another module"; \
 	  echo "R CONFORM_ARGS='...'	make lab-conformance: -b vmx|kvm, -d DEPARTURES-FILE, -x GLOB, -t GLOB"; \
+	  echo "R COVERAGE_ARGS='...'	make coverage: --soak MINUTES, --reuse-serial FILE (harness/coverage/run.sh --help)"; \
 	  echo "R PREFIX=<dir>	make install: where to (default /usr/local); DESTDIR=<dir>: staging root"; \
 	  echo "T"; echo "T See README.md for what each host type can run; man dunebench after make install."; \
 	} | awk -F '\t' -v cols=$${COLUMNS:-80} ' \
@@ -113,6 +114,9 @@ SOAK_SCALE   ?= 1
 soak: deps-check ## fuzz with random seeds in the VMX lab for SOAK_MINUTES (60), vmx and kvm; prints every seed
 	@LAB_TAG=soak LAB_WORKDIR=$(BUILD)/lab-soak LAB_SOAK_SCALE=$(SOAK_SCALE) \
 		harness/lab/lab.sh --soak $(SOAK_MINUTES) --tap $(BUILD)/soak.tap
+
+coverage: deps-check all ## line coverage of dune.ko in the VMX lab (suite, robustness, both) into build/report/coverage/; checks harness/coverage/unreached.list
+	@harness/coverage/run.sh $(COVERAGE_ARGS)
 
 module: ## build build/module/dune.ko (KDIR=<headers>; default: running kernel's, else the lab kernel's)
 	@harness/build-module.sh $(if $(KDIR),--kdir $(KDIR))

@@ -157,6 +157,7 @@ static int __init dune_init(void)
 	if (ret)
 		return ret;
 	dune_stats_init();
+	dune_cov_init();
 	dune_trap_init();
 	dune_dev.mode = mode & 0777;
 	ret = misc_register(&dune_dev);
@@ -173,6 +174,7 @@ static int __init dune_init(void)
 
 err_stats:
 	dune_trap_exit();
+	dune_cov_exit();
 	dune_stats_exit();
 	dune_core_exit();
 	return ret;
@@ -182,6 +184,7 @@ static void __exit dune_exit(void)
 {
 	misc_deregister(&dune_dev);
 	dune_trap_exit();
+	dune_cov_exit();
 	dune_stats_exit();
 	dune_core_exit();
 }

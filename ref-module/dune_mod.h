@@ -74,4 +74,14 @@ void dune_stats_exit(void);
 /* vmx.c: VM exits by basic reason; DUNE_EXIT_REASON_MAX = failed entries */
 u64 dune_vmx_exit_count(unsigned int reason);
 
+/* ---- dune_cov.c: the coverage build's PC set (Kbuild DUNE_COVERAGE) ---- */
+
+#ifdef DUNE_COVERAGE
+void dune_cov_init(void);
+void dune_cov_exit(void);
+#else
+static inline void dune_cov_init(void) {}
+static inline void dune_cov_exit(void) {}
+#endif
+
 #endif /* DUNE_MOD_H */

@@ -52,8 +52,24 @@
 
 /* ------------------------------------------------------------ random */
 
+/*
+ * An input of a fuzz iteration is its stream (the generator's state after
+ * fuzz_rng_init) plus up to FUZZ_MAX_MUT mutations: draw number k of the
+ * iteration (from 0) comes out XORed with x.  Fresh iterations have none;
+ * the coverage-steered ones (fuzz-corpus.list, DUNE_FUZZ_STEER) do.
+ */
+#define FUZZ_MAX_MUT	8
+
+struct fuzz_mut {
+	uint32_t k;
+	uint64_t x;
+};
+
 struct fuzz_rng {
 	uint64_t s;
+	uint32_t n;		/* draws so far */
+	uint32_t nmut;
+	struct fuzz_mut mut[FUZZ_MAX_MUT];
 };
 
 /* splitmix64: small, fast, good enough, and the same everywhere */
@@ -63,7 +79,12 @@ static inline uint64_t fuzz_next(struct fuzz_rng *r)
 
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	z ^= z >> 31;
+	for (uint32_t i = 0; i < r->nmut; i++)
+		if (r->mut[i].k == r->n)
+			z ^= r->mut[i].x;
+	r->n++;
+	return z;
 }
 
 /* uniform in [0, n) (n > 0; the bias is irrelevant here) */
@@ -103,6 +124,9 @@ struct fuzz {
 	unsigned int nr_outcomes;
 	struct fuzz_shared *sh;	/* shared with the workers */
 	uint64_t workers, deaths;
+	bool replay;		/* the corpus run: iteration i = corpus input i */
+	bool steer;		/* DUNE_FUZZ_STEER: mutate corpus inputs */
+	int cov_fd;		/* dune_coverage/count of a coverage build, or -1 */
 };
 
 /*
@@ -117,6 +141,23 @@ struct fuzz {
 bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t default_iters,
 		double budget_s, const char *const *outcome_names, unsigned int nr_outcomes);
 
+/*
+ * The generator of iteration @iter.  Its input is a function of the seed,
+ * @iter and the corpus (conformance/fuzz-corpus.list, built in) only:
+ *
+ * - the runs of the seed list (or DUNE_FUZZ_SEED): fresh inputs, as ever;
+ *   with DUNE_FUZZ_STEER=1 (coverage-steered fuzzing, `make coverage`),
+ *   half of them are instead a corpus input of the test with 1-3 more
+ *   mutations, chosen by the seed and @iter;
+ * - one more run after those when the corpus has inputs for the test
+ *   (printed "corpus"): iteration i replays corpus input i.
+ *
+ * With DUNE_FUZZ_STEER=1 on a coverage build of dune.ko, an iteration that
+ * reached module code no earlier one did (debugfs dune_coverage/count
+ * grew) is a new corpus input: fuzz_end() prints each as a
+ * FUZZ_INPUT(...) line of fuzz-corpus.list (harness/coverage/run.sh
+ * --save-corpus adds them there).
+ */
 void fuzz_rng_init(struct fuzz_rng *r, const struct fuzz *f, uint64_t iter);
 
 /*

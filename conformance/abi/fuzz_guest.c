@@ -946,7 +946,7 @@ static int run_bytes(struct fz_vm *vm, const uint8_t *code, size_t n, uint64_t r
 
 static void regress_vm(struct fz_vm *vm)
 {
-	struct fuzz_rng r = { 1 };
+	struct fuzz_rng r = { .s = 1 };
 
 	CT_ASSERT(fz_vm_init(vm, &r, true, true) == 0, "setup: %s", vm->err);
 }

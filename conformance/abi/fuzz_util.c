@@ -29,7 +29,14 @@ struct fuzz_shared {
 	char fail[2048];
 	char note[4096];
 	size_t note_len;
+	char newc[16384];	/* new corpus inputs (FUZZ_INPUT lines) */
+	size_t newc_len;
+	unsigned int newc_n, newc_dropped;
+	int cov_unreadable;	/* a worker could not read dune_coverage/count */
 };
+
+/* New corpus inputs one run keeps at most (the rest are counted) */
+#define NEWC_MAX		48
 
 /* A worker that makes no progress for this long (guest clock) hangs. */
 #define STALL_DEFAULT_S		10
@@ -104,10 +111,134 @@ static uint64_t hash_id(const char *s)
 	return h;
 }
 
+/* conformance/fuzz-corpus.list: inputs that reached new module code */
+static const struct {
+	const char *test;
+	uint64_t s;
+	uint32_t ndraws;
+	const char *muts;	/* "k:x,k:x" (x hex) */
+	unsigned int line;
+} corpus_list[] = {
+#define FUZZ_INPUT(test, s, ndraws, muts) { test, s, ndraws, muts, __LINE__ },
+#include "../fuzz-corpus.list"
+#undef FUZZ_INPUT
+	{ NULL, 0, 0, NULL, 0 }
+};
+
+#define CORPUS_MAX	(sizeof(corpus_list) / sizeof(corpus_list[0]))
+/* the corpus of the test being run (fuzz_begin; workers inherit it) */
+static unsigned int corp_idx[CORPUS_MAX], ncorp;
+/* in a worker: the generator of the iteration being run, its stream, and
+ * the module's coverage count before it */
+static struct fuzz_rng *cur_rng;
+static uint64_t cur_s0;
+static long cov_base = -1;
+
+/* Corpus entry @i into @r (no draws yet); false if its mutations do not parse. */
+static bool corpus_input(unsigned int i, struct fuzz_rng *r)
+{
+	const char *p = corpus_list[i].muts;
+
+	memset(r, 0, sizeof(*r));
+	r->s = corpus_list[i].s;
+	while (p && *p) {
+		unsigned long long k, x;
+		int used = 0;
+
+		if (r->nmut >= FUZZ_MAX_MUT || sscanf(p, "%llu:%llx%n", &k, &x, &used) != 2 || !used)
+			return false;
+		r->mut[r->nmut].k = (uint32_t)k;
+		r->mut[r->nmut].x = x;
+		r->nmut++;
+		p += used;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
+static long cov_read(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
 void fuzz_rng_init(struct fuzz_rng *r, const struct fuzz *f, uint64_t iter)
 {
-	r->s = f->stream ^ (iter * 0xd1b54a32d192ed03ULL);
-	(void)fuzz_next(r);
+	memset(r, 0, sizeof(*r));
+	if (f->replay && ncorp) {
+		corpus_input(corp_idx[iter % ncorp], r);
+	} else {
+		r->s = f->stream ^ (iter * 0xd1b54a32d192ed03ULL);
+		(void)fuzz_next(r);
+		r->n = 0;
+		if (f->steer && ncorp) {
+			/* the steering's own stream: the fresh input stays as it was */
+			struct fuzz_rng q = { .s = f->stream ^ (iter * 0x9fb21c651e98df25ULL) ^ 0x7374656572ULL };
+
+			if (fuzz_chance(&q, 1, 2)) {
+				unsigned int c = corp_idx[fuzz_below(&q, ncorp)];
+				uint64_t add = 1 + fuzz_below(&q, 3);
+				uint32_t nd = corpus_list[c].ndraws ? corpus_list[c].ndraws : 64;
+
+				corpus_input(c, r);
+				while (add-- && r->nmut < FUZZ_MAX_MUT) {
+					struct fuzz_mut m = { .k = (uint32_t)fuzz_below(&q, nd) };
+
+					switch (fuzz_below(&q, 3)) {
+					case 0: m.x = fuzz_next(&q); break;
+					case 1: m.x = 1ULL << fuzz_below(&q, 64); break;
+					default: m.x = fuzz_below(&q, 255) + 1; break;
+					}
+					r->mut[r->nmut++] = m;
+				}
+			}
+		}
+	}
+	cur_rng = r;
+	cur_s0 = r->s;
+	if (f->cov_fd >= 0)
+		cov_base = cov_read(f->cov_fd);
+}
+
+/* After an iteration: did it reach module code none before it did? */
+static void corpus_check(struct fuzz *f)
+{
+	struct fuzz_shared *sh = f->sh;
+	char line[512];
+	size_t o;
+	long c;
+
+	if (f->cov_fd < 0 || !cur_rng)
+		return;
+	c = cov_read(f->cov_fd);
+	if (c < 0 || cov_base < 0) {
+		sh->cov_unreadable = 1;
+		return;
+	}
+	if (c <= cov_base)
+		return;
+	cov_base = c;
+	o = (size_t)snprintf(line, sizeof(line), "FUZZ_INPUT(\"%s\", %#" PRIx64 ", %u, \"", f->id,
+			     cur_s0, cur_rng->n);
+	for (uint32_t i = 0; i < cur_rng->nmut && o < sizeof(line); i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%u:%" PRIx64, i ? "," : "",
+				      cur_rng->mut[i].k, cur_rng->mut[i].x);
+	if (o < sizeof(line))
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "\")\n");
+	if (o >= sizeof(line) || sh->newc_n >= NEWC_MAX || sh->newc_len + o >= sizeof(sh->newc)) {
+		sh->newc_dropped++;
+		return;
+	}
+	memcpy(sh->newc + sh->newc_len, line, o);
+	sh->newc_len += o;
+	sh->newc[sh->newc_len] = '\0';
+	sh->newc_n++;
 }
 
 /* Position /dev/kmsg at its end: fuzz_end() reads what comes after. */
@@ -161,11 +292,26 @@ bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t defau
 	bool given;
 	double it;
 
+	bool replay = false;
+
+	/* the test's corpus (fuzz-corpus.list) */
+	ncorp = 0;
+	for (unsigned int i = 0; corpus_list[i].test; i++) {
+		struct fuzz_rng t;
+
+		if (strcmp(corpus_list[i].test, id))
+			continue;
+		CT_ASSERT(corpus_input(i, &t), "fuzz-corpus.list line %u: bad mutations \"%s\"",
+			  corpus_list[i].line, corpus_list[i].muts);
+		corp_idx[ncorp++] = i;
+	}
 	if (env && *env) {
 		char *end;
 
-		if (nth > 0)
-			return false;	/* one run, with the seed given */
+		/* one run with the seed given, then the corpus run */
+		if (nth > 1 || (nth == 1 && !ncorp))
+			return false;
+		replay = nth == 1;
 		errno = 0;
 		seed = strtoull(env, &end, 0);
 		CT_ASSERT(!errno && *end == '\0' && env[0] != '-',
@@ -175,11 +321,28 @@ bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t defau
 		if (!list_seed(id, nth, &seed, &list_iters, &line)) {
 			CT_ASSERT(nth > 0, "%s: fuzz-seeds.list names no seed for this test (add a line '0x... %s')",
 				  id, id);
-			return false;
+			/* the run after the last seed: the corpus run */
+			if (!ncorp || !list_seed(id, nth - 1, &seed, &list_iters, &line))
+				return false;
+			replay = true;
 		}
 		snprintf(from, sizeof(from), "fuzz-seeds.list line %u", line);
 	}
+	if (replay) {
+		seed = 0;
+		list_iters = 0;
+		snprintf(from, sizeof(from), "corpus run: the %u inputs of fuzz-corpus.list", ncorp);
+	}
 	memset(f, 0, sizeof(*f));
+	f->replay = replay;
+	f->cov_fd = -1;
+	if (getenv("DUNE_FUZZ_STEER") && !strcmp(getenv("DUNE_FUZZ_STEER"), "1")) {
+		f->steer = true;
+		f->cov_fd = open("/sys/kernel/debug/dune_coverage/count", O_RDONLY | O_CLOEXEC);
+		if (f->cov_fd < 0)
+			printf("%s: DUNE_FUZZ_STEER=1 without coverage feedback (no dune_coverage/count: "
+			       "not the coverage build of dune.ko)\n", id);
+	}
 	f->id = id;
 	f->outcome_names = outcome_names;
 	f->nr_outcomes = nr_outcomes < FUZZ_MAX_OUTCOMES ? nr_outcomes : FUZZ_MAX_OUTCOMES;
@@ -188,6 +351,8 @@ bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t defau
 		f->scale = 1.0;
 	it = (double)(list_iters ? list_iters : default_iters) * f->scale;
 	f->iters = it < 1 ? 1 : (uint64_t)(it + 0.5);
+	if (replay)
+		f->iters = ncorp;
 	/* a shorter run from the list gets its share of the budget */
 	if (list_iters && list_iters < default_iters)
 		budget_s = budget_s * (double)list_iters / (double)default_iters;
@@ -204,8 +369,12 @@ bool fuzz_begin(struct fuzz *f, unsigned int nth, const char *id, uint64_t defau
 	CT_ASSERT(f->sh != MAP_FAILED, "mmap shared page: %s", strerror(errno));
 	memset(f->sh, 0, sizeof(*f->sh));
 	f->kmsg_fd = kmsg_open();
-	printf("%s: seed %#" PRIx64 " (%s), %" PRIu64 " iterations (scale %g); rerun with DUNE_FUZZ_SEED=%#" PRIx64
-	       " (one iteration: DUNE_FUZZ_ITER=N)\n", id, f->seed, from, f->iters, f->scale, f->seed);
+	if (replay)
+		printf("%s: %s, %" PRIu64 " iterations; it follows every run of the test (input N alone: "
+		       "DUNE_FUZZ_ITER=N)\n", id, from, f->iters);
+	else
+		printf("%s: seed %#" PRIx64 " (%s), %" PRIu64 " iterations (scale %g); rerun with DUNE_FUZZ_SEED=%#" PRIx64
+		       " (one iteration: DUNE_FUZZ_ITER=N)\n", id, f->seed, from, f->iters, f->scale, f->seed);
 	if (f->kmsg_fd < 0)
 		printf("%s: cannot read /dev/kmsg (%s): the kernel-log check is off%s\n", id,
 		       strerror(errno), geteuid() ? " (not root)" : "");
@@ -257,6 +426,7 @@ void fuzz_done(struct fuzz *f, uint64_t iter, unsigned int outcome)
 
 	if (outcome < FUZZ_MAX_OUTCOMES)
 		sh->outcomes[outcome]++;
+	corpus_check(f);
 	if (f->verbose) {
 		printf("iteration %" PRIu64 ": %s -> %s\n", iter, sh->note,
 		       outcome < f->nr_outcomes ? f->outcome_names[outcome] : "?");
@@ -561,6 +731,21 @@ void fuzz_end(struct fuzz *f)
 			o += (size_t)snprintf(line + o, sizeof(line) - o, " %s %" PRIu64,
 					      outcome_name(f, i), sh->outcomes[i]);
 	printf("%s\n", line);
+	if (f->steer)
+		printf("%s: steered by coverage: %u corpus inputs to mutate, %u new inputs reached new "
+		       "module code%s%s\n", f->id, ncorp, sh->newc_n + sh->newc_dropped,
+		       sh->newc_dropped ? " (kept the first of them)" : "",
+		       f->cov_fd < 0 ? " (no coverage feedback)" :
+		       sh->cov_unreadable ? " (dune_coverage/count unreadable: no feedback)" : "");
+	for (char *p = sh->newc, *nl; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		printf("%s: new corpus input: %.*s\n", f->id, (int)(nl - p), p);
+	}
+	if (f->cov_fd >= 0)
+		close(f->cov_fd);
+	f->cov_fd = -1;
 
 	if (f->kmsg_fd >= 0) {
 		for (;;) {

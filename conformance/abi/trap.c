@@ -238,6 +238,50 @@ CTEST(trap_disable,
 		  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
 }
 
+CTEST(trap_rearm,
+      .id = "abi.trap.rearm",
+      .profile = "traps",
+      .what = "a second DUNE_TRAP_ENABLE from the same thread on the same file replaces the first configuration: a thread spinning at the new trigger_rip is redirected to notify_func with the new priv",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	int ready[2], st;
+	pid_t pid;
+
+	pin_here();
+	CT_ASSERT_EQ(pipe(ready), 0);
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct dune_trap_config t;
+		int fd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = abi_open();
+		if (fd < 0)
+			_exit(TRAP_SETUP);
+		trap_config(&t, trap_spin2_at, PRIV_B);
+		if (ioctl(fd, DUNE_TRAP_ENABLE, &t))
+			_exit(errno == ENOTTY ? TRAP_ENOTTY : TRAP_EFAIL);
+		trap_config(&t, trap_spin_at, PRIV_A);
+		trap_want_priv = PRIV_A;
+		if (ioctl(fd, DUNE_TRAP_ENABLE, &t))
+			_exit(TRAP_EFAIL);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(TRAP_SETUP);
+		trap_spin(MARK_RAX, MARK_RBX);
+	}
+	close(ready[1]);
+	wait_ready(ready[0], pid);
+	st = yield_to(pid, 3000);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	EXPECT_FIRED(st, "re-armed thread");
+}
+
 CTEST(trap_per_process,
       .id = "abi.trap.per_process",
       .profile = "traps",

@@ -24,6 +24,9 @@
 #include <unistd.h>
 #include <cpuid.h>
 #include <dirent.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 
 #include <dune/abi.h>
 
@@ -634,6 +637,33 @@ static int t_restart(int fd, char *msg)
 	return 0;
 }
 
+/*
+ * pause() from the guest, interrupted by a signal with a handler: Linux
+ * never restarts it (-ERESTARTNOHAND), SA_RESTART or not, so the guest
+ * sees -EINTR once the handler ran.
+ */
+static int t_pause_eintr(int fd, char *msg)
+{
+	struct itimerval it = { .it_value = { 0, 50000 } };
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct dune_config c;
+	int r;
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	conf_init(&c, guest_syscall);
+	c.r12 = SYS_pause;
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_SIGNAL || !got_alarm)
+		FAIL("pause + signal: expected ret=SIGNAL(4), got %d ret=%lld handler=%d",
+		     r, (long long)c.ret, (int)got_alarm);
+	r = enter(fd, &c);
+	if (r || c.ret != DUNE_RET_EXIT || (long long)c.rbx != -EINTR)
+		FAIL("re-entry: expected pause() = -EINTR (handler, SA_RESTART does not restart pause), got %d ret=%lld rbx=%lld",
+		     r, (long long)c.ret, (long long)c.rbx);
+	return 0;
+}
+
 static int t_nested_enter(int fd, char *msg)
 {
 	struct dune_config c, inner;
@@ -972,6 +1002,39 @@ static int t_ept_thp(int fd, char *msg)
 }
 
 /* Read debugfs file @path into @buf (NUL-terminated); -1 if absent. */
+/*
+ * A task under a seccomp filter may not enter: its hypercalls would bypass
+ * the filter (EPERM, unless allow_seccomp_bypass=1).
+ */
+static int t_seccomp(int fd, char *msg)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { .len = 1, .filter = &allow };
+	struct dune_config c;
+	char bypass = 'N';
+	int pfd, r;
+
+	pfd = open("/sys/module/dune/parameters/allow_seccomp_bypass", O_RDONLY);
+	if (pfd >= 0) {
+		if (read(pfd, &bypass, 1) != 1)
+			bypass = 'N';
+		close(pfd);
+	}
+	if (bypass == 'Y') {
+		snprintf(msg, MSGLEN, "dune.ko loaded with allow_seccomp_bypass=1");
+		return 2;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		FAIL("cannot install a seccomp filter: %s", strerror(errno));
+	conf_init(&c, guest_exit42);
+	r = enter(fd, &c);
+	if (r != -1 || errno != EPERM)
+		FAIL("expected DUNE_ENTER under a seccomp filter to fail with EPERM, got %d (%s), ret %lld",
+		     r, r ? strerror(errno) : "no error", (long long)c.ret);
+	return 0;
+}
+
 static int read_text(const char *path, char *buf, size_t size)
 {
 	ssize_t n;
@@ -1100,6 +1163,7 @@ static const struct {
 	{ "module.exit.bad_cr3", t_bad_cr3, 20 },
 	{ "module.vmcall.fork", t_fork, 20 },
 	{ "module.vmcall.restart", t_restart, 30 },
+	{ "module.vmcall.pause_eintr", t_pause_eintr, 30 },
 	{ "module.enter.threads", t_threads, 60 },
 	{ "module.ept.thp", t_ept_thp, 30 },
 	{ "module.enter.migrate", t_migrate, 30 },
@@ -1107,6 +1171,7 @@ static const struct {
 	{ "module.debugfs.vcpu", t_debugfs_vcpu, 20 },
 	{ "module.enter.thread_exit_frees", t_thread_exit_frees, 30 },
 	{ "module.vmcall.path_length", t_path_length, 60 },
+	{ "module.enter.seccomp_refused", t_seccomp, 20 },
 };
 
 #define NSCEN (int)(sizeof(scenarios) / sizeof(scenarios[0]))
