@@ -15,7 +15,7 @@
 CTEST(syscall_arch_prctl_gs,
       .id = "api.syscall.arch_prctl_gs",
       .profile = "core",
-      .what = "arch_prctl(ARCH_SET_GS) made in Dune mode sets the host thread's GS base: ARCH_GET_GS reads it back after more system calls and a trap in between, and setting it back works",
+      .what = "arch_prctl(ARCH_SET_GS) made in Dune mode sets the host thread's GS base: ARCH_GET_GS reads it back after more system calls, and setting it back works",
       .needs = "dune")
 {
 	unsigned long old = 1, got = 0;
