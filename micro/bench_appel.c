@@ -14,12 +14,20 @@
  *   timed: protect pages 0..99 with one mprotect, write each; the handler
  *   unprotects the faulting page.
  *
- * In mode dune (the original suite's Dune variant) the same with the guest
- * page tables: dune_vm_mprotect() instead of mprotect(), a #PF handler
- * (dune_register_pgflt_handler) instead of SIGSEGV.  dune_vm_mprotect
- * flushes the TLB itself, as the original's (libdune: invlpg for the one
- * page the handler changes, a CR3 reload for appel2's 100).  No system
- * call.
+ * In mode dune, as the original Dune suite ran them (its bench_dune): the
+ * guest page tables and a #PF handler (dune_register_pgflt_handler)
+ * instead of mprotect() and SIGSEGV.  The handler edits the PTEs itself:
+ * dune_vm_lookup() of the faulting page, set P/W/U/A/D (no flush: a page
+ * fault already dropped the faulting address's TLB entry); appel1 then
+ * makes the twin read-only and clears its A bit, with an invlpg only if A
+ * was set (without A no TLB entry of it can exist).  The protect steps
+ * outside the handler (appel1's untimed prepare, appel2's timed PROTN of
+ * 100 pages) are one dune_vm_mprotect() each, as there.  No system call.
+ *
+ * appel1-mprotect, appel2-mprotect (mode dune only): the same with the
+ * handler calling dune_vm_mprotect() for each page change instead (it
+ * flushes itself: invlpg for one page), the recipe of an earlier version
+ * of this suite, kept as extra rows.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,24 +50,54 @@
 static volatile char *mem;
 static int appel_variant;	/* 1 or 2: what the handler does */
 static int appel_dune;		/* guest page tables instead of mprotect */
+static int appel_vm_mprotect;	/* dune: the handler calls dune_vm_mprotect */
 
 #ifdef MICRO_HAVE_LIBDUNE
 #define PERM_RO		(PERM_R | PERM_U)
 #define PERM_RW		(PERM_R | PERM_W | PERM_U)
 
+static void appel_pgflt_die(uintptr_t addr, struct dune_tf *tf, const char *why)
+{
+	dune_printf("appel: #PF at %lx (rip %lx): %s\n", (unsigned long)addr,
+		    (unsigned long)tf->rip, why);
+	dune_die();
+}
+
+/* the 4 KiB PTE of page a (prepare made it one: dune_vm_mprotect splits) */
+static ptent_t *appel_pte(uintptr_t a, struct dune_tf *tf)
+{
+	ptent_t *pte;
+
+	if (dune_vm_lookup(pgroot, (void *)a, CREATE_NONE, &pte) || !(*pte & PTE_P) ||
+	    (*pte & PTE_PS))
+		appel_pgflt_die(a, tf, "no 4 KiB PTE");
+	return pte;
+}
+
 static void appel_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 {
 	uintptr_t a = addr & ~(MICRO_PAGE - 1);
+	ptent_t *pte;
+	uint64_t old;
 
 	(void)fec;
-	if (a < (uintptr_t)mem || a >= (uintptr_t)mem + NPG * MICRO_PAGE) {
-		dune_printf("appel: unexpected #PF at %lx (rip %lx)\n", (unsigned long)addr,
-			    (unsigned long)tf->rip);
-		dune_die();
+	if (a < (uintptr_t)mem || a >= (uintptr_t)mem + NPG * MICRO_PAGE)
+		appel_pgflt_die(addr, tf, "unexpected");
+	if (appel_vm_mprotect) {
+		dune_vm_mprotect(pgroot, (void *)a, MICRO_PAGE, PERM_RW);
+		if (appel_variant == 1)
+			dune_vm_mprotect(pgroot, (void *)(a + NPG * MICRO_PAGE), MICRO_PAGE, PERM_RO);
+		return;
 	}
-	dune_vm_mprotect(pgroot, (void *)a, MICRO_PAGE, PERM_RW);
-	if (appel_variant == 1)
-		dune_vm_mprotect(pgroot, (void *)(a + NPG * MICRO_PAGE), MICRO_PAGE, PERM_RO);
+	pte = appel_pte(a, tf);
+	*pte |= PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+	if (appel_variant != 1)
+		return;
+	pte = appel_pte(a + NPG * MICRO_PAGE, tf);
+	old = *pte;
+	*pte = old & ~(PTE_W | PTE_A);
+	if (old & PTE_A)
+		dune_flush_tlb_one(a + NPG * MICRO_PAGE);
 }
 #endif
 
@@ -89,17 +127,19 @@ static void appel_handler(int sig, siginfo_t *si, void *ctx)
 		mprotect((void *)(a + NPG * MICRO_PAGE), MICRO_PAGE, PROT_READ);
 }
 
-static int appel_setup(enum micro_mode mode, int variant, void **priv,
+static int appel_setup(enum micro_mode mode, int variant, int vm_mprotect, void **priv,
 		       char *why, size_t len)
 {
 	struct sigaction sa;
 	void *m;
 
-	if (mode == MICRO_DUNE_USER) {
-		snprintf(why, len, "appel%d: modes linux and dune only", variant);
+	if (mode == MICRO_DUNE_USER || (vm_mprotect && mode != MICRO_DUNE)) {
+		snprintf(why, len, "appel%d%s: mode%s only", variant,
+			 vm_mprotect ? "-mprotect" : "", vm_mprotect ? " dune" : "s linux and dune");
 		return MICRO_UNAVAILABLE;
 	}
 	appel_dune = mode == MICRO_DUNE;
+	appel_vm_mprotect = vm_mprotect;
 	m = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
@@ -132,12 +172,22 @@ static int appel_setup(enum micro_mode mode, int variant, void **priv,
 
 static int appel1_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 {
-	return appel_setup(mode, 1, priv, why, len);
+	return appel_setup(mode, 1, 0, priv, why, len);
 }
 
 static int appel2_setup(enum micro_mode mode, void **priv, char *why, size_t len)
 {
-	return appel_setup(mode, 2, priv, why, len);
+	return appel_setup(mode, 2, 0, priv, why, len);
+}
+
+static int appel1m_setup(enum micro_mode mode, void **priv, char *why, size_t len)
+{
+	return appel_setup(mode, 1, 1, priv, why, len);
+}
+
+static int appel2m_setup(enum micro_mode mode, void **priv, char *why, size_t len)
+{
+	return appel_setup(mode, 2, 1, priv, why, len);
 }
 
 static void touch_all(void)
@@ -146,13 +196,25 @@ static void touch_all(void)
 		mem[i * MICRO_PAGE] = (char)i;
 }
 
+static void appel1_prepare_as(void *priv, int vm_mprotect)
+{
+	mem = priv;	/* four benchmarks, one handler: say whose turn it is */
+	appel_variant = 1;
+	appel_vm_mprotect = vm_mprotect;
+	protect(mem, NPG * MICRO_PAGE, 0);
+	protect(mem + NPG * MICRO_PAGE, NPG * MICRO_PAGE, 1);	/* the twins */
+}
+
 static void appel1_prepare(void *priv, uint64_t n)
 {
 	(void)n;
-	mem = priv;	/* two benchmarks, one handler: say whose turn it is */
-	appel_variant = 1;
-	protect(mem, NPG * MICRO_PAGE, 0);
-	protect(mem + NPG * MICRO_PAGE, NPG * MICRO_PAGE, 1);	/* the twins */
+	appel1_prepare_as(priv, 0);
+}
+
+static void appel1m_prepare(void *priv, uint64_t n)
+{
+	(void)n;
+	appel1_prepare_as(priv, 1);
 }
 
 static void appel1_run(void *priv, uint64_t n)
@@ -205,14 +267,26 @@ static void appel1_report(void *priv, struct micro_info *info)
 		       (double)writable_pages(m + NPG * MICRO_PAGE, m + REGION));
 }
 
-static void appel2_prepare(void *priv, uint64_t n)
+static void appel2_prepare_as(void *priv, int vm_mprotect)
 {
-	(void)n;
 	mem = priv;
 	appel_variant = 2;
+	appel_vm_mprotect = vm_mprotect;
 	protect(mem, REGION, 1);
 	for (unsigned long i = 0; i < 2 * NPG; i++)
 		mem[i * MICRO_PAGE] = (char)i;
+}
+
+static void appel2_prepare(void *priv, uint64_t n)
+{
+	(void)n;
+	appel2_prepare_as(priv, 0);
+}
+
+static void appel2m_prepare(void *priv, uint64_t n)
+{
+	(void)n;
+	appel2_prepare_as(priv, 1);
 }
 
 static void appel2_run(void *priv, uint64_t n)
@@ -250,6 +324,20 @@ const struct micro_ops micro_appel1_ops = {
 const struct micro_ops micro_appel2_ops = {
 	.setup = appel2_setup,
 	.prepare = appel2_prepare,
+	.run = appel2_run,
+	.teardown = appel_teardown,
+};
+
+const struct micro_ops micro_appel1m_ops = {
+	.setup = appel1m_setup,
+	.prepare = appel1m_prepare,
+	.run = appel1_run,
+	.teardown = appel_teardown,
+};
+
+const struct micro_ops micro_appel2m_ops = {
+	.setup = appel2m_setup,
+	.prepare = appel2m_prepare,
 	.run = appel2_run,
 	.teardown = appel_teardown,
 };

@@ -558,8 +558,8 @@ def build_lab_table(d):
     host = d['host']['hostname']
     impl = d['implementation']['name']
     header = ['operation (ticks per op)', f'Linux (lab)\n[{impl}]', 'Dune vmx\n(ours: dune.ko)',
-              'Dune kvm\n(ours: libdune kvm)', 'ref: Linux (lab)\n(orig. session)',
-              'ref: original\nDune (lab)', 'ours / ref']
+              'Dune kvm\n(ours: libdune kvm)', 'ref: Linux (lab)\n(run [B])',
+              'ref: original\nDune (lab) [run]', 'ours / ref']
     rows, vals, reasons = [], [], {}
     for row in spec['rows']:
         line, v = [row['op']], {}
@@ -575,12 +575,16 @@ def build_lab_table(d):
             elif r is not None:
                 reasons.setdefault(f'{row["op"]}, {col}', why_text(r))
         rl, rd = _ref_range(row.get('ref_linux')), _ref_range(row.get('ref_dune'))
+        # which run a reference comes from (spec reference_sources): [A]
+        # the same programs as ours, [B] another program
+        src = row.get('ref_src')
         line.append(_range_text(rl) if rl else '')
-        line.append(_range_text(rd) if rd else '')
+        line.append(_range_text(rd) + (f' [{src}]' if src else '') if rd else '')
         if row.get('ratio_of') == 'linux':
             line.append(_ratio_text(v.get('linux'), rl) + (' (Linux/ref)' if rl and 'linux' in v else ''))
         else:
-            line.append(_ratio_text(v.get('vmx'), rd) + (' (vmx/orig.)' if rd and 'vmx' in v else ''))
+            what = 'vmx/orig.' if src in (None, 'A') else f'vmx/orig. [{src}]: another program'
+            line.append(_ratio_text(v.get('vmx'), rd) + (f' ({what})' if rd and 'vmx' in v else ''))
         rows.append(line)
         vals.append((row, v, rl, rd))
     title = f'{spec["title"]} — {UNIT_LABEL["ticks"]}'
@@ -589,6 +593,7 @@ def build_lab_table(d):
         'repetitions (each the median of its batches of ops), with their CV in percent; timer overhead and '
         '(dune-user) the ring-3 entry/exit of the batch subtracted.',
         f'ref: {spec["reference_citation"]} Ranges are as reported; the ratio is then a range.',
+        *[f'[{k}]: {v}.' for k, v in spec.get('reference_sources', {}).items()],
         'ours / ref < 1: our path is shorter. Rows without a reference: no lab number of the '
         'original exists for them.',
         'Ticks are emulated steps (Bochs TSC): deterministic path lengths, not speed; never '

@@ -161,6 +161,7 @@ void dune_hypercall_init(void)
 	static const unsigned int nrs[] = {
 		__NR_exit, __NR_exit_group, __NR_sigaltstack, __NR_iopl,
 		__NR_clone3, __NR_clone, __NR_fork, __NR_vfork, __NR_ioctl,
+		__NR_arch_prctl,
 	};
 	unsigned int i;
 
@@ -228,6 +229,15 @@ bool dune_hypercall_slow(struct dune_vcpu *v)
 		}
 		v->regs.orig_ax = nr;
 		ret = dune_syscall_call(nr, &v->regs);
+		break;
+	case __NR_arch_prctl:
+		v->regs.orig_ax = nr;
+		ret = dune_syscall_call(nr, &v->regs);
+#ifndef DUNE_MUTANT_MOD_HOST_SEGS_STALE
+		/* it may change the FS or GS base that the next exit restores */
+		v->host_segs_stale = true;
+#endif
+		/* (mutant MOD_HOST_SEGS_STALE: the change is undone at exit) */
 		break;
 	default:
 		ret = -EINVAL;	/* nr >= NR_syscalls, as the original */

@@ -728,11 +728,19 @@ void dune_vmx_kick_flush(struct dune_vcpu *v)
  * interrupts off, and leave the fast path only when one fires.
  */
 
+/*
+ * What switch_to_host() puts back after an exit: the task's own segment
+ * state, which stays as it is while the run loop runs on this CPU.  It is
+ * read again when the task was switched out (a context switch or a
+ * migration in between; ptrace may have changed it meanwhile) or when
+ * v->host_segs_stale says so (a run starts; the guest's arch_prctl).
+ */
 struct host_segs {
 	u16 ds, es, fs, gs;
 	u64 fs_base;
 	u64 kernel_gs_base;
 	u64 debugctl;
+	unsigned long switches;		/* current's context switches then */
 };
 
 /* Read the guest registers @which (DUNE_REG_*) from the VMCS if needed. */
@@ -781,13 +789,18 @@ static __always_inline void run_wrmsr(u32 msr, u64 val)
 	native_wrmsrl(msr, val);
 }
 
-/* Before VM entry, interrupts off: state VM exit does not restore. */
-static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
+static __always_inline unsigned long task_switches(void)
 {
-	unsigned long cr3 = __native_read_cr3();
-	unsigned long cr4 = cr4_read_shadow();
-	int err = 0;
+	return current->nvcsw + current->nivcsw;
+}
 
+static __always_inline void save_host_segs(struct dune_vcpu *v,
+					   struct host_segs *h)
+{
+	unsigned long sw = task_switches();
+
+	if (likely(!v->host_segs_stale && h->switches == sw))
+		return;
 	savesegment(ds, h->ds);
 	savesegment(es, h->es);
 	savesegment(fs, h->fs);
@@ -795,6 +808,18 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 	h->fs_base = x86_fsbase_read_cpu();
 	h->kernel_gs_base = run_rdmsr(MSR_KERNEL_GS_BASE);
 	h->debugctl = run_rdmsr(MSR_IA32_DEBUGCTLMSR);
+	h->switches = sw;
+	v->host_segs_stale = false;
+}
+
+/* Before VM entry, interrupts off: state VM exit does not restore. */
+static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
+{
+	unsigned long cr3 = __native_read_cr3();
+	unsigned long cr4 = cr4_read_shadow();
+	int err = 0;
+
+	save_host_segs(v, h);
 
 	if (unlikely(cr3 != v->host_cr3)) {
 		err |= vmcs_write(HOST_CR3, cr3);
@@ -1104,9 +1129,8 @@ static __always_inline void count_exit(struct dune_vcpu *v, u32 reason)
  * One VM entry and exit.  Returns 1 if the guest ran, 0 if the entry was
  * skipped to let the host reschedule or deliver a signal, or an errno.
  */
-static int run_once(struct dune_vcpu *v)
+static int run_once(struct dune_vcpu *v, struct host_segs *h)
 {
-	struct host_segs h;
 	u32 reason;
 	int r;
 
@@ -1135,7 +1159,7 @@ static int run_once(struct dune_vcpu *v)
 	    atomic_xchg(&v->ept.flush_pending, 0))
 		vcpu_flush_tlb_local(v);
 
-	if (unlikely(switch_to_guest(v, &h))) {
+	if (unlikely(switch_to_guest(v, h))) {
 		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
 		local_irq_enable();
 		preempt_enable();
@@ -1148,7 +1172,7 @@ static int run_once(struct dune_vcpu *v)
 	r = __dune_vmx_run(&v->regs, v->launched);
 	WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
 	v->regs_avail = 0;
-	switch_to_host(v, &h);
+	switch_to_host(v, h);
 
 	if (unlikely(r)) {
 		/* VMfail: the VMCS is not usable as it is */
@@ -1176,11 +1200,13 @@ static int run_once(struct dune_vcpu *v)
  */
 int dune_vmx_run(struct dune_vcpu *v)
 {
+	struct host_segs h = { .switches = 0 };
 	int r;
 
 	v->note_rcu = true;
+	v->host_segs_stale = true;
 	for (;;) {
-		r = run_once(v);
+		r = run_once(v, &h);
 		if (unlikely(r <= 0)) {
 			if (r < 0)
 				return r;

@@ -123,6 +123,7 @@ struct dune_vcpu {
 	u64 host_fs_base;
 	struct desc_ptr host_gdt;	/* this CPU's GDT, reloaded after exits */
 	bool note_rcu;			/* report an RCU quiescent state at entry */
+	bool host_segs_stale;		/* read the host state again (vmx.c) */
 
 	/* guest registers (see DUNE_REG_*) and state outside the VMCS */
 	struct pt_regs regs;

@@ -22,7 +22,7 @@ BIN=${MICRO_BENCH:-/bin/micro-bench-dune}
 
 case "$MODE" in
 linux) BENCHES="syscall pgfault trap ptrace appel1 appel2" ;;
-dune) BENCHES="syscall vmexit pgfault trap appel1 appel2" ;;
+dune) BENCHES="syscall vmexit pgfault trap appel1 appel2 appel1-mprotect appel2-mprotect" ;;
 dune-user) BENCHES="syscall trap ptrace" ;;
 *) echo "usage: $0 linux|dune|dune-user [vmx|kvm]" >&2; exit 2 ;;
 esac

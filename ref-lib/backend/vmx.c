@@ -157,8 +157,13 @@ static bool vmx_deliver(struct dune_percpu *pc, struct dune_config *conf, uint64
 		conf->rip = DUNE_VMX_SIGNAL_RIP;
 		return true;
 	}
-	/* a hardware-style interrupt frame; the stub pushes error code and vector */
-	sp = (uint64_t *)((conf->rsp - 128) & ~15UL);
+	/*
+	 * A hardware-style interrupt frame; the stub pushes error code and
+	 * vector.  The trap entry copies it to just below the red zone
+	 * (dune.S): it sits below that copy (168 bytes from at most 152 below
+	 * rsp) so that the two never overlap.
+	 */
+	sp = (uint64_t *)((conf->rsp - 128 - 256) & ~15UL);
 	*--sp = GD_KD;
 	*--sp = conf->rsp;
 	*--sp = conf->rflags;

@@ -50,6 +50,72 @@
 	mov %r9, %gs:PC_UGS
 .endm
 
+/*
+ * Return from a handler to a ring-0 frame at rsp; __dune_pop_tf if the
+ * handler made it a ring-3 one.
+ */
+.macro POP_KERNEL_TF
+	testb $3, TF_CS(%rsp)
+	jnz __dune_pop_tf
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %rcx
+	pop %r8
+	pop %r9
+	pop %r10
+	pop %r11
+	pop %rbx
+	pop %rbp
+	pop %r12
+	pop %r13
+	pop %r14
+	pop %r15
+	pop %rax
+	add $8, %rsp
+	iretq
+.endm
+
+/*
+ * Call the trap's handler: rdi = tf, esi = vector, the stack aligned.
+ * The common case goes straight to the registered dune_intr_cb (\pf = 0:
+ * not a page fault) or dune_pgflt_cb (\pf = 1: a page fault from ring 0);
+ * \pf = 2: either, from ring 3, where a page fault may be a signal (trap.c).
+ * No handler, or anything else: dune_trap_dispatch (trap.c), which does
+ * the same and more.  \ring0: the frame is ring 0's (return inline).
+ */
+.macro TRAP_CALL pf, ring0
+	.if \pf == 2
+	cmp $14, %esi
+	je 3f
+	.endif
+	.if \pf == 1
+	mov dune_pgflt_cb_fn(%rip), %rax
+	test %rax, %rax
+	jz 3f
+	mov %rdi, %rdx			/* tf */
+	mov TF_ERR(%rdi), %esi		/* error code, zero-extended */
+#ifdef DUNE_MUTANT_LIB_PGFLT_CR2
+	xor %edi, %edi			/* mutant LIB_PGFLT_CR2: CR2 not reported */
+#else
+	mov %cr2, %rdi
+#endif
+	.else
+	lea dune_intr_cbs(%rip), %rax
+	mov (%rax,%rsi,8), %rax
+	test %rax, %rax
+	jz 3f
+	.endif
+	call *%rax
+	.if \ring0
+	POP_KERNEL_TF
+	.else
+	jmp __dune_pop_tf
+	.endif
+3:	call dune_trap_dispatch
+	jmp __dune_pop_tf
+.endm
+
 /* long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(pc)) */
 	.globl __dune_enter_asm
 	.type __dune_enter_asm, @function
@@ -130,7 +196,11 @@ __dune_vmx_boot:
 
 /* ------------------------------------------------------------ traps */
 
-/* 256 stubs, 16 bytes apart; vectors with a hardware error code skip the push */
+/*
+ * 256 stubs, 16 bytes apart; vectors with a hardware error code skip the
+ * push.  Each jumps to the entry its IST needs: IST1 (#DF, NMI, #MC) stays
+ * on its stack, #DB has a check of its own, the rest share the common entry.
+ */
 	.p2align 4
 	.globl dune_idt_stubs
 dune_idt_stubs:
@@ -142,68 +212,167 @@ dune_idt_stubs:
 	pushq $0
 	.endif
 	pushq $vec
+	.if (vec == 2) || (vec == 8) || (vec == 18)
+	jmp dune_trap_ist1
+	.elseif vec == 1
+	jmp dune_trap_db
+	.elseif vec == 14
+	jmp dune_trap_pf
+	.else
 	jmp dune_trap_common
+	.endif
 	.set vec, vec + 1
 	.endr
 
-dune_trap_common:
-	/* stack: vec, err, rip, cs, rflags, rsp, ss */
+/*
+ * #DB in ring 0 at the first instruction of the kvm syscall entry: the
+ * single-step trap of a `syscall` made with TF set.  SFMASK clears TF, and
+ * hardware takes the step from the flags after SYSCALL (no trap), but some
+ * CPU models and emulators (Bochs, in the VMX lab) take it from the flags
+ * before: the trap then comes in ring 0 with ring 3's GS, FS and stack,
+ * before the entry switched them.  Nothing is to be done about it: go back
+ * to the entry, touching nothing (the frame's RFLAGS already has TF clear).
+ */
+dune_trap_db:
 	testb $3, 24(%rsp)
-	jnz 2f
-	/*
-	 * A #DB in ring 0 at the first instruction of the kvm syscall entry:
-	 * the single-step trap of a `syscall` made with TF set.  SFMASK clears
-	 * TF, and hardware takes the step from the flags after SYSCALL (no
-	 * trap), but some CPU models and emulators (Bochs, in the VMX lab)
-	 * take it from the flags before: the trap then comes in ring 0 with
-	 * ring 3's GS, FS and stack, before the entry switched them.  Nothing
-	 * is to be done about it: go back to the entry, touching nothing
-	 * (the frame's RFLAGS already has TF clear).
-	 */
-	cmpq $1, (%rsp)
-	jne 7f
+	jnz dune_trap_user
 	push %rax
 	lea __dune_syscall_kvm(%rip), %rax
 	cmp %rax, 24(%rsp)		/* the interrupted rip */
 	pop %rax
-	jne 7f
+	jne dune_trap_kernel
 	add $16, %rsp			/* vector and error code */
 	iretq
-7:	cmpq $2, (%rsp)
-	je 4f
-	cmpq $8, (%rsp)
-	je 4f
-	cmpq $18, (%rsp)
-	je 4f
-	push %rax
+
+/*
+ * stack (IST2): vec, err, rip, cs, rflags, rsp, ss.  Code in guest ring 0
+ * is ordinary compiled code with a red zone (128 bytes below its stack
+ * pointer), so a trap from ring 0 builds its struct dune_tf below that
+ * red zone on the interrupted stack (nesting works: IST2 is free again as
+ * soon as the frame is copied); from ring 3, on the per-CPU trap stack.
+ * The copy is seven pushes from IST2; RAX is the only register used
+ * before it is saved, and it is parked just below IST2's frame.
+ */
+.macro KERNEL_TF_SAVE
+	mov %rax, -8(%rsp)
+	mov %rsp, %rax
+	mov 40(%rsp), %rsp		/* the interrupted rsp */
+#ifdef DUNE_MUTANT_LIB_TRAP_REDZONE
+	/* mutant LIB_TRAP_REDZONE: the frame goes right below the interrupted
+	 * stack pointer, over its red zone (as an IDT gate without IST would) */
+	sub $8, %rsp
+#else
+	sub $136, %rsp
+#endif
+	and $-16, %rsp
+	or $8, %rsp			/* at least 128 below, 8 mod 16: see below */
+	pushq 48(%rax)			/* ss */
+	pushq 40(%rax)			/* rsp */
+	pushq 32(%rax)			/* rflags */
+	pushq 24(%rax)			/* cs */
+	pushq 16(%rax)			/* rip */
+	pushq 8(%rax)			/* err */
+	pushq -8(%rax)			/* rax */
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
+	push %r11
+	push %r10
+	push %r9
+	push %r8
 	push %rcx
-	mov 56(%rsp), %rax		/* interrupted rsp */
-	sub $128, %rax			/* skip its red zone */
-	jmp 3f
-2:	swapgs				/* from ring 3: GS is ring 0's */
-	push %rax
+	push %rdx
+	push %rsi
+	push %rdi
+	mov (%rax), %esi		/* vector */
+	mov %rsp, %rdi
+	cld
+.endm
+
+dune_trap_common:
+	testb $3, 24(%rsp)
+	jnz dune_trap_user
+dune_trap_kernel:
+	KERNEL_TF_SAVE
+	/* 8 mod 16 less 168 bytes of struct dune_tf: 16-byte aligned at the call */
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	/* mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
+	 * 16-byte stack alignment */
+	sub $8, %rsp
+	call dune_trap_dispatch
+	add $8, %rsp
+	jmp __dune_pop_tf
+#else
+	TRAP_CALL 0, 1
+#endif
+
+/* #PF: the same, to the page-fault handler */
+dune_trap_pf:
+	testb $3, 24(%rsp)
+	jnz dune_trap_user
+	KERNEL_TF_SAVE
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	sub $8, %rsp
+	call dune_trap_dispatch
+	add $8, %rsp
+	jmp __dune_pop_tf
+#else
+	TRAP_CALL 1, 1
+#endif
+
+/* from ring 3: the same on the per-CPU trap stack (8 mod 16, entry.c) */
+dune_trap_user:
+	swapgs				/* GS is ring 0's */
+	mov %rax, -8(%rsp)
+	mov %rsp, %rax
+	mov %gs:PC_TRAP_TOP, %rsp
+	pushq 48(%rax)			/* ss */
+	pushq 40(%rax)			/* rsp */
+	pushq 32(%rax)			/* rflags */
+	pushq 24(%rax)			/* cs */
+	pushq 16(%rax)			/* rip */
+	pushq 8(%rax)			/* err */
+	pushq -8(%rax)			/* rax */
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
+	push %r11
+	push %r10
+	push %r9
+	push %r8
 	push %rcx
-	mov %gs:PC_TRAP_TOP, %rax
-3:	and $-16, %rax
-	sub $56, %rax
-	mov 16(%rsp), %rcx
-	mov %rcx, 0(%rax)
-	mov 24(%rsp), %rcx
-	mov %rcx, 8(%rax)
-	mov 32(%rsp), %rcx
-	mov %rcx, 16(%rax)
-	mov 40(%rsp), %rcx
-	mov %rcx, 24(%rax)
-	mov 48(%rsp), %rcx
-	mov %rcx, 32(%rax)
-	mov 56(%rsp), %rcx
-	mov %rcx, 40(%rax)
-	mov 64(%rsp), %rcx
-	mov %rcx, 48(%rax)
-	pop %rcx
-	xchg %rax, %rsp			/* rsp = moved frame, rax -> saved rax */
-	mov (%rax), %rax
-4:	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+	push %rdx
+	push %rsi
+	push %rdi
+	mov (%rax), %esi		/* vector */
+	mov %rsp, %rdi
+	USER_GS_SAVE
+	mov $MSR_FS_BASE, %ecx
+	mov %gs:PC_KFS, %eax
+	mov %gs:PC_KFS+4, %edx
+	wrmsr
+	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
+	cld
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	sub $8, %rsp
+	call dune_trap_dispatch
+	add $8, %rsp
+	jmp __dune_pop_tf
+#else
+	TRAP_CALL 2, 0
+#endif
+
+/* IST1 (#DF, NMI, #MC): the frame stays on IST1; from ring 3 as above */
+dune_trap_ist1:
+	testb $3, 24(%rsp)
+	jnz dune_trap_user
+	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
 	push %r15
 	push %r14
 	push %r13
@@ -220,24 +389,10 @@ dune_trap_common:
 	push %rdi
 	mov %rax, %rsi
 	mov %rsp, %rdi
-	testb $3, TF_CS(%rsp)
-	jz 5f
-	USER_GS_SAVE
-	mov $MSR_FS_BASE, %ecx
-	mov %gs:PC_KFS, %eax
-	mov %gs:PC_KFS+4, %edx
-	wrmsr
-	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
-5:	cld
-#ifndef DUNE_MUTANT_LIB_HANDLER_MISALIGN
-	sub $8, %rsp
-#endif
+	cld
+	sub $8, %rsp			/* IST1's top is 16-byte aligned */
 	call dune_trap_dispatch
-#ifndef DUNE_MUTANT_LIB_HANDLER_MISALIGN
 	add $8, %rsp
-#endif
-	/* (mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
-	 * 16-byte stack alignment) */
 	jmp __dune_pop_tf
 
 /* rsp = struct dune_tf: return to it */
@@ -432,9 +587,12 @@ __dune_syscall_user:
 	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
 	mov %rsp, %rdi
 	cld
-	sub $8, %rsp
-	call dune_syscall_dispatch_user
-	add $8, %rsp
+	mov dune_syscall_cb_fn(%rip), %rax	/* the handler, if any, directly */
+	test %rax, %rax
+	jz 1f
+	call *%rax			/* 8 mod 16 less 168: aligned */
+	jmp __dune_pop_tf
+1:	call dune_syscall_dispatch_user
 	jmp __dune_pop_tf
 	.size __dune_syscall_user, . - __dune_syscall_user
 

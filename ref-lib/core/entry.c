@@ -200,8 +200,10 @@ void *dune_alloc_percpu(void)
 	pc->stacks_len = len;
 	pc->tss.ist[IST_CRITICAL - 1] = (uintptr_t)st + PGSIZE + STACK_CRIT;
 	pc->tss.ist[IST_TRAP - 1] = (uintptr_t)st + 2 * PGSIZE + STACK_CRIT + STACK_IST;
-	pc->trap_stack_top = (uintptr_t)st + 3 * PGSIZE + STACK_CRIT + STACK_IST + STACK_TRAP;
-	pc->tss.rsp[0] = pc->trap_stack_top;
+	pc->tss.rsp[0] = (uintptr_t)st + 3 * PGSIZE + STACK_CRIT + STACK_IST + STACK_TRAP;
+	/* 8 mod 16: a struct dune_tf (168 bytes) pushed there leaves the
+	 * stack 16-byte aligned for the handler's call (dune.S) */
+	pc->trap_stack_top = pc->tss.rsp[0] - 8;
 	pc->tss.iomb = sizeof(pc->tss);
 	pc->host_stack_top = (uintptr_t)st + len;
 	pc->syscall_user_entry = (uintptr_t)__dune_syscall_user;

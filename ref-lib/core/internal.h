@@ -125,7 +125,7 @@ struct dune_percpu {
 	uint64_t kfs_base;		/* FS base in ring 0 (the thread's TLS) */
 	uint64_t ufs_base;		/* FS base in ring 3 */
 	uint64_t in_usermode;
-	uint64_t trap_stack_top;	/* == tss.rsp[0] */
+	uint64_t trap_stack_top;	/* tss.rsp[0] - 8 */
 	uint64_t host_stack_top;	/* where the backend's run loop runs */
 	uint64_t enter_rsp;
 	uint64_t user_rsp;
@@ -234,6 +234,9 @@ int dune_perm_of_va(uintptr_t va);
 
 /* traps */
 void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec);
+extern dune_intr_cb dune_intr_cbs[256];	/* trap.c; dune.S calls them */
+extern dune_pgflt_cb dune_pgflt_cb_fn;
+extern dune_syscall_cb dune_syscall_cb_fn;
 void dune_syscall_dispatch_user(struct dune_tf *tf);
 void dune_bad_user_frame(struct dune_tf *tf);
 void dune_deliver_signal(int sig);

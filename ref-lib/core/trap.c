@@ -12,9 +12,10 @@
 
 #include "internal.h"
 
-static dune_intr_cb intr_cbs[256];
-static dune_pgflt_cb pgflt_cb;
-static dune_syscall_cb syscall_cb;
+/* read by dune.S's trap entry too (its fast path to a handler) */
+__attribute__((visibility("hidden"))) dune_intr_cb dune_intr_cbs[256];
+__attribute__((visibility("hidden"))) dune_pgflt_cb dune_pgflt_cb_fn;
+__attribute__((visibility("hidden"))) dune_syscall_cb dune_syscall_cb_fn;
 static sighandler_t sig_cbs[64];
 
 static const char *const trap_names[] = {
@@ -29,7 +30,7 @@ int dune_register_intr_handler(int vec, dune_intr_cb cb)
 {
 	if (vec < 0 || vec > 255)
 		return -EINVAL;
-	intr_cbs[vec] = cb;
+	dune_intr_cbs[vec] = cb;
 	return 0;
 }
 
@@ -42,12 +43,12 @@ int dune_register_signal_handler(int signum, dune_intr_cb cb)
 
 void dune_register_pgflt_handler(dune_pgflt_cb cb)
 {
-	pgflt_cb = cb;
+	dune_pgflt_cb_fn = cb;
 }
 
 void dune_register_syscall_handler(dune_syscall_cb cb)
 {
-	syscall_cb = cb;
+	dune_syscall_cb_fn = cb;
 }
 
 void dune_dump_trap_frame(struct dune_tf *tf)
@@ -126,19 +127,19 @@ void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec)
 	if (vec == 14) {
 		unsigned long cr2 = read_cr2();
 
-		if (pgflt_cb) {
+		if (dune_pgflt_cb_fn) {
 #ifdef DUNE_MUTANT_LIB_PGFLT_CR2
 			cr2 = 0;	/* mutant LIB_PGFLT_CR2: CR2 not reported */
 #endif
-			pgflt_cb(cr2, tf->err, tf);
+			dune_pgflt_cb_fn(cr2, tf->err, tf);
 			return;
 		}
 		if (resync_fault(cr2, tf->err))
 			return;
 		die_on_trap(tf, vec, cr2);
 	}
-	if (intr_cbs[vec]) {
-		intr_cbs[vec](tf);
+	if (dune_intr_cbs[vec]) {
+		dune_intr_cbs[vec](tf);
 		return;
 	}
 	die_on_trap(tf, vec, 0);
@@ -160,9 +161,9 @@ static bool user_frame_ok(const struct dune_tf *tf)
 __attribute__((visibility("hidden")))
 void dune_bad_user_frame(struct dune_tf *tf)
 {
-	if (intr_cbs[13]) {
+	if (dune_intr_cbs[13]) {
 		tf->err = 0;
-		intr_cbs[13](tf);
+		dune_intr_cbs[13](tf);
 		if (!(tf->cs & 3) || user_frame_ok(tf))
 			return;
 	}
@@ -177,8 +178,8 @@ void dune_bad_user_frame(struct dune_tf *tf)
 __attribute__((visibility("hidden")))
 void dune_syscall_dispatch_user(struct dune_tf *tf)
 {
-	if (syscall_cb) {
-		syscall_cb(tf);
+	if (dune_syscall_cb_fn) {
+		dune_syscall_cb_fn(tf);
 		return;
 	}
 	/* no handler: the original's behaviour would be undefined; run it */
@@ -228,7 +229,7 @@ static const dune_intr_cb sigvecs[32] = {
 
 bool dune_signal_wanted(int sig)
 {
-	return sig > 0 && sig < 32 && intr_cbs[DUNE_SIGNAL_INTR_BASE + sig];
+	return sig > 0 && sig < 32 && dune_intr_cbs[DUNE_SIGNAL_INTR_BASE + sig];
 }
 
 /* host handler: in Dune mode the backend delivers it as an interrupt */
@@ -253,11 +254,11 @@ sighandler_t dune_signal(int sig, sighandler_t cb)
 	memset(&sa, 0, sizeof(sa));
 	if (cb == SIG_IGN || cb == SIG_DFL) {
 		sa.sa_handler = cb;
-		intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = NULL;
+		dune_intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = NULL;
 	} else {
 		sa.sa_handler = host_signal_handler;
 		sa.sa_flags = SA_RESTART;
-		intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = sigvecs[sig];
+		dune_intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = sigvecs[sig];
 	}
 	sig_cbs[sig] = cb;
 	if (sigaction(sig, &sa, &old) < 0)
