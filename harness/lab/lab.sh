@@ -863,6 +863,42 @@ elif [ -z "$bad" ]; then
 else
 	host_check 0 "lab.host.kernel_clean: $(echo "$bad" | head -1 | cut -c1-160)"
 fi
+# Files the guest sent with lab-put: into build/NAME (the last complete
+# copy of each).  A file that began but did not end, or whose name or
+# base64 is bad, fails lab.host.files.
+extract_files() {
+	local name f dir=$RUN/files sent=0 bad=()
+	rm -rf "$dir" && mkdir -p "$dir"
+	while IFS=$'\t' read -r name f; do
+		case "$name" in
+		/*|*..*) bad+=("bad name '$name'"); continue ;;
+		esac
+		sent=$((sent + 1))
+		if [ "$f" = - ]; then
+			bad+=("$name: no end line")
+			continue
+		fi
+		mkdir -p "$BUILD/$(dirname "$name")"
+		if base64 -d < "$f" > "$BUILD/$name.tmp"; then
+			mv "$BUILD/$name.tmp" "$BUILD/$name"
+			log "file from the guest: build/$name"
+		else
+			rm -f "$BUILD/$name.tmp"
+			bad+=("$name: bad base64")
+		fi
+	done < <(sed -nE 's/^(# [^|]*\| )?@@FILE //p' "$S" | awk -v dir="$dir" '
+		$2 == "begin" && NF == 2 { name = $1; f = dir "/" ++n ".b64"; printf "" > f; fo[name] = f; cur = name; next }
+		$2 == "end" && NF == 2 && $1 == cur { done[cur] = fo[cur]; close(fo[cur]); delete fo[cur]; cur = ""; next }
+		cur != "" && $1 == cur { print $2 > fo[cur] }
+		END { for (k in done) print k "\t" done[k]; for (k in fo) if (!(k in done)) print k "\t-" }')
+	[ "$sent" -gt 0 ] || [ ${#bad[@]} -gt 0 ] || return 0
+	if [ ${#bad[@]} -eq 0 ]; then
+		host_check 1 "lab.host.files: $sent file(s) from the guest written under build/"
+	else
+		host_check 0 "lab.host.files: ${bad[*]}"
+	fi
+}
+extract_files
 case $BOOT_END in
 finished) host_check 1 "lab.host.poweroff: guest finished in ${WALL}s wall ($BOOTS boot(s))" ;;
 timeout) host_check 0 "lab.host.poweroff: timed out after ${TIMEOUT}s wall" ;;
@@ -872,28 +908,6 @@ esac
 rm -f "$OUT.body"
 [ -n "$TAPFILE" ] && cp "$OUT" "$TAPFILE"
 
-# Files the guest sent with lab-put: into build/NAME (the last complete copy).
-extract_files() {
-	local name dir=$RUN/files
-	rm -rf "$dir" && mkdir -p "$dir"
-	sed -nE 's/^(# [^|]*\| )?@@FILE //p' "$S" | awk -v dir="$dir" '
-		$2 == "begin" && NF == 2 { name = $1; f = dir "/" ++n ".b64"; printf "" > f; names[name] = f; cur = name; next }
-		$2 == "end" && NF == 2 && $1 == cur { done[cur] = names[cur]; close(names[cur]); cur = ""; next }
-		cur != "" && $1 == cur { print $2 > names[cur] }
-		END { for (k in done) print k "\t" done[k] }' |
-	while IFS=$'\t' read -r name f; do
-		case "$name" in /*|*..*) log "file from the guest: bad name '$name', not written"; continue ;; esac
-		mkdir -p "$BUILD/$(dirname "$name")"
-		if base64 -d < "$f" > "$BUILD/$name.tmp"; then
-			mv "$BUILD/$name.tmp" "$BUILD/$name"
-			log "file from the guest: build/$name"
-		else
-			rm -f "$BUILD/$name.tmp"
-			log "file from the guest: build/$name: bad base64, not written"
-		fi
-	done
-}
-extract_files
 
 fails=$(grep '^not ok' "$OUT" | grep -vcE '# *(TODO|SKIP)' || true)
 passes=$(grep -c '^ok' "$OUT" || true)

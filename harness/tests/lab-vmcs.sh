@@ -6,7 +6,8 @@
 #         first exit after the request (vmx backend), decode it, check it
 #   kvm   load KVM and kvm_vmcs_snap.ko, the same program on the kvm backend
 #   diff  dunebench vmcs-diff of the two; the Markdown report and both
-#         snapshots leave the guest with lab-put (build/report/ on the host)
+#         snapshots leave the guest with lab-put (build/report/ on the host:
+#         vmcs-dune-vs-kvm.md, vmcs-dune.snap, vmcs-kvm.snap)
 # Modules it loaded are unloaded again, so the tests after it start as before.
 # dune and kvm print no plan: --check's number of results depends on the
 # snapshot (one per configured field).
@@ -44,7 +45,13 @@ snapshot() {	# $1 = backend, $2 = out
 	else
 		notok "vmcs.$1.json_roundtrip" "expected --json then --raw to give the snapshot back: $(cat $D/json.err)"
 	fi
-	dunebench-vmcs --file "$2" | head -60 | sed 's/^/# /'
+	if dunebench-vmcs --file "$2" > $D/decoded.out 2>&1 &&
+	   grep -q '^  Primary processor-based VM-execution controls' $D/decoded.out &&
+	   grep -q 'memory type WB (6), page-walk length 4' $D/decoded.out; then
+		ok "vmcs.$1.decoded: controls bit by bit, EPTP, $(grep -c '^      bit ' $D/decoded.out) bits named"
+	else
+		notok "vmcs.$1.decoded" "expected the decoded controls and EPTP: $(head -3 $D/decoded.out)"
+	fi
 }
 
 case "$1" in
@@ -102,10 +109,10 @@ diff)
 	else
 		notok "vmcs.diff.dune_vs_kvm" "expected exit 1 and a report, got $rc: $(head -3 $D/diff.out)"
 	fi
-	sed 's/^/# /' $D/diff.out | head -80
+	# the report and the raw snapshots (dunebench vmcs --file decodes them)
 	if lab-put $D/vmcs-dune-vs-kvm.md report/vmcs-dune-vs-kvm.md &&
-	   lab-put $D/dune.json report/vmcs-dune.json && lab-put $D/kvm.json report/vmcs-kvm.json; then
-		ok "vmcs.diff.copied: build/report/vmcs-dune-vs-kvm.md, vmcs-dune.json, vmcs-kvm.json"
+	   lab-put $D/dune.snap report/vmcs-dune.snap && lab-put $D/kvm.snap report/vmcs-kvm.snap; then
+		ok "vmcs.diff.copied: build/report/vmcs-dune-vs-kvm.md, vmcs-dune.snap, vmcs-kvm.snap"
 	else
 		notok "vmcs.diff.copied" "lab-put failed"
 	fi
