@@ -15,8 +15,8 @@
  * it (docs/vmcs.md).
  *
  * Cost when nobody asked: the exit path (run_once() in vmx.c) tests one
- * byte of the vCPU, v->vmcs_snap_req, which is 0, and falls through; the
- * snapshot code itself is out of line.  The buffer is allocated by the
+ * byte of the vCPU, v->vmcs_snap_req, finds 0 and goes on (a load, a test
+ * and a branch not taken); the snapshot code itself is out of line.  The buffer is allocated by the
  * first request (process context), never in the exit path.
  */
 #include <linux/debugfs.h>
@@ -41,8 +41,10 @@ struct dune_vmcs_snap {
  */
 void dune_vmcs_snap_exit(struct dune_vcpu *v)
 {
-	struct dune_vmcs_snap *ds = v->vmcs_snap;
+	struct dune_vmcs_snap *ds;
 
+	smp_rmb();	/* the request before the buffer, see vmcs_write() */
+	ds = READ_ONCE(v->vmcs_snap);
 	if (!ds)
 		return;
 	spin_lock(&ds->lock);
@@ -118,6 +120,7 @@ static ssize_t vmcs_write(struct file *file, const char __user *ubuf,
 		if (cmpxchg_release(&v->vmcs_snap, NULL, ds))
 			kfree(ds);
 	}
+	/* the buffer before the request: pairs with dune_vmcs_snap_exit() */
 	smp_wmb();
 	WRITE_ONCE(v->vmcs_snap_req, req);
 	return len;
