@@ -1372,8 +1372,8 @@ static void print_diff(FILE *o, const struct snap *a, const struct snap *b, cons
 static void usage_vmcs(FILE *o)
 {
 	fprintf(o,
-		"usage: dunebench vmcs [--pid PID] [--vcpu N] [--request|--every|--off] [--wait SEC]\n"
-		"                      [--json|--raw|--check]\n"
+		"usage: dunebench vmcs [--pid PID] [--vcpu N] [--request|--every|--off] [--exit-reason N]\n"
+		"                      [--wait SEC] [--json|--raw|--check]\n"
 		"       dunebench vmcs --file SNAPSHOT [--json|--raw|--check]\n"
 		"\n"
 		"Print a Dune vCPU's VMCS, decoded: every field by name, grouped as\n"
@@ -1397,6 +1397,8 @@ static void usage_vmcs(FILE *o)
 		"  --request     take a snapshot at the vCPU's next VM exit and print it\n"
 		"  --every       take one at every VM exit from now on, print the next\n"
 		"  --off         stop taking snapshots (after --every)\n"
+		"  --exit-reason N  with --request/--every: only at exits of basic reason N\n"
+		"                (18 VMCALL, 10 CPUID, 48 EPT violation, ...): a defined point\n"
 		"  --wait SEC    how long --request/--every wait for the exit (default 5)\n"
 		"  --file FILE   decode a saved snapshot (raw text or --json output; - = stdin)\n"
 		"  --json        one JSON object: decoded fields, MSR ranges, capability MSRs\n"
@@ -1519,6 +1521,7 @@ int main(int argc, char **argv)
 		{ "every", no_argument, 0, 'e' },
 		{ "off", no_argument, 0, 'o' },
 		{ "wait", required_argument, 0, 'w' },
+		{ "exit-reason", required_argument, 0, 'x' },
 		{ "file", required_argument, 0, 'f' },
 		{ "json", no_argument, 0, 'j' },
 		{ "raw", no_argument, 0, 'R' },
@@ -1528,7 +1531,8 @@ int main(int argc, char **argv)
 	};
 	const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	const char *file = NULL, *request = NULL;
-	long pid = -1, vcpu = -1;
+	long pid = -1, vcpu = -1, reason = -1;
+	char reqbuf[32];
 	double wait_s = 5;
 	int c, out = 0;
 	struct snap *s;
@@ -1550,6 +1554,7 @@ int main(int argc, char **argv)
 			if (*end || wait_s < 0)
 				die(2, "--wait wants seconds, got '%s'", optarg);
 			break;
+		case 'x': reason = parse_num_arg("--exit-reason", optarg); break;
 		case 'f': file = optarg; break;
 		case 'j': case 'R': case 'c':
 			if (out && out != c)
@@ -1562,8 +1567,16 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die(2, "unexpected argument '%s' (see --help)", argv[optind]);
-	if (file && (pid >= 0 || vcpu >= 0 || request))
-		die(2, "--file decodes a saved snapshot: no --pid, --vcpu, --request, --every or --off with it");
+	if (file && (pid >= 0 || vcpu >= 0 || request || reason >= 0))
+		die(2, "--file decodes a saved snapshot: no --pid, --vcpu, --request, --every, --off or --exit-reason with it");
+	if (reason >= 0) {
+		if (!request || !strcmp(request, "off"))
+			die(2, "--exit-reason goes with --request or --every");
+		if (reason >= 80)
+			die(2, "--exit-reason wants a basic exit reason below 80, got %ld", reason);
+		snprintf(reqbuf, sizeof(reqbuf), "%s %ld", request, reason);
+		request = reqbuf;
+	}
 	s = xmalloc(sizeof(*s));
 	if (file) {
 		load_snap(s, file);

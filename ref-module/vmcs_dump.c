@@ -5,6 +5,9 @@
  *
  *   write "next"   take a snapshot at the vCPU's next VM exit
  *   write "every"  take one at every VM exit (the file shows the last)
+ *   write "next N", "every N"  the same, at exits of basic reason N only
+ *                  (e.g. 18: VMCALL), so that a snapshot is taken at a
+ *                  defined point rather than at whatever exit comes first
  *   write "off"    stop taking them
  *   read           the last snapshot, in the format of vmcs_snap.h
  *                  (ENODATA until one was taken)
@@ -32,6 +35,7 @@
 struct dune_vmcs_snap {
 	spinlock_t lock;		/* protects @snap and @taken */
 	bool taken;
+	int reason;			/* only exits of this basic reason, or -1 */
 	struct vmcs_snap snap;
 };
 
@@ -46,6 +50,9 @@ void dune_vmcs_snap_exit(struct dune_vcpu *v)
 	smp_rmb();	/* the request before the buffer, see vmcs_write() */
 	ds = READ_ONCE(v->vmcs_snap);
 	if (!ds)
+		return;
+	if (READ_ONCE(ds->reason) >= 0 &&
+	    READ_ONCE(ds->reason) != (u16)v->exit.reason)
 		return;
 	spin_lock(&ds->lock);
 	vmcs_snap_take(&ds->snap);
@@ -94,7 +101,8 @@ static ssize_t vmcs_write(struct file *file, const char __user *ubuf,
 {
 	struct dune_vcpu *v = ((struct seq_file *)file->private_data)->private;
 	struct dune_vmcs_snap *ds;
-	char buf[8];
+	char buf[24], word[8];
+	int n, reason = -1;
 	u8 req;
 
 	if (len >= sizeof(buf))
@@ -102,11 +110,14 @@ static ssize_t vmcs_write(struct file *file, const char __user *ubuf,
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sysfs_streq(buf, "next"))
+	n = sscanf(buf, "%7s %d", word, &reason);
+	if (n < 1 || (n == 2 && (reason < 0 || reason >= DUNE_EXIT_REASON_MAX)))
+		return -EINVAL;
+	if (!strcmp(word, "next"))
 		req = DUNE_VMCS_SNAP_NEXT;
-	else if (sysfs_streq(buf, "every"))
+	else if (!strcmp(word, "every"))
 		req = DUNE_VMCS_SNAP_EVERY;
-	else if (sysfs_streq(buf, "off"))
+	else if (!strcmp(word, "off") && n == 1)
 		req = DUNE_VMCS_SNAP_OFF;
 	else
 		return -EINVAL;
@@ -120,6 +131,8 @@ static ssize_t vmcs_write(struct file *file, const char __user *ubuf,
 		if (cmpxchg_release(&v->vmcs_snap, NULL, ds))
 			kfree(ds);
 	}
+	if (req != DUNE_VMCS_SNAP_OFF)
+		WRITE_ONCE(v->vmcs_snap->reason, reason);
 	/* the buffer before the request: pairs with dune_vmcs_snap_exit() */
 	smp_wmb();
 	WRITE_ONCE(v->vmcs_snap_req, req);

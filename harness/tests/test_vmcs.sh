@@ -138,6 +138,12 @@ check "bad input: a pid that does not exist: exit 2" eval "rc_is 2 && out_has 'n
 run --pid 4242 --vcpu 1 --request --wait 0.1
 check "live: --request writes 'next' and waits for the exit (none here: exit 1, says why)" \
 	eval "rc_is 1 && out_has 'made no VM exit within 0.1 s' && [ \"\$(head -c 4 '$DBG/vcpus/4242.4243.7.1/vmcs')\" = next ]"
+cp "$DUNE" "$DBG/vcpus/4242.4243.7.1/vmcs"
+run --pid 4242 --vcpu 1 --request --exit-reason 18 --wait 0.1
+check "live: --request --exit-reason 18 asks for the next VMCALL exit ('next 18')" \
+	eval "rc_is 1 && [ \"\$(head -c 7 '$DBG/vcpus/4242.4243.7.1/vmcs')\" = 'next 18' ]"
+run --pid 4242 --exit-reason 18
+check "bad arguments: --exit-reason without --request: exit 2" eval "rc_is 2 && out_has 'goes with --request or --every'"
 mkdir -p "$DBG/vcpus/99.99.1.1"
 run
 check "live: several Dune processes and no --pid: exit 2, lists them" eval "rc_is 2 && out_has 'choose one with --pid: 99 4242'"

@@ -5,14 +5,17 @@
  * to OUT.  The same program on both backends, so that the two snapshots
  * describe the same work:
  *
- *   vmx  dune.ko's debugfs file vcpus/<pid>.<tid>.*\/vmcs ("next")
+ *   vmx  dune.ko's debugfs file vcpus/<pid>.<tid>.*\/vmcs ("next 18": at
+ *        the next VMCALL exit)
  *   kvm  the lab module kvm_vmcs_snap.ko (harness/lab/vmcs-kvm): request
- *        "<pid> <vcpu id>", then read its snapshot file
+ *        "<pid> <vcpu id> 30" (the next I/O-instruction exit), then read
+ *        its snapshot file
  *
  * The request, the system call that makes the exit and the reads all run
  * in Dune mode (forwarded system calls), so the snapshot is taken at the
  * exit of the getpid() after the request: a VMCALL on vmx, an OUT to
- * libdune's system-call port on kvm.
+ * libdune's system-call port on kvm (not at an interrupt or timer exit
+ * that may come first: the exit reason is part of the request).
  *
  * Usage: dune-vmcs-snap OUT    (DUNE_BACKEND chooses the backend)
  * Exit status 0, or 1 with a message.
@@ -116,12 +119,12 @@ int main(int argc, char **argv)
 	}
 	backend = dune_backend_name();
 	if (!strcmp(backend, "vmx")) {
-		if (find_vmx_file(path, sizeof(path)) || put(path, "next"))
+		if (find_vmx_file(path, sizeof(path)) || put(path, "next 18"))
 			return 1;
 	} else if (!strcmp(backend, "kvm")) {
 		/* libdune's kvm backend numbers vCPUs from 0: the first is ours */
 		snprintf(path, sizeof(path), "%s/snapshot", KVM_DBG);
-		snprintf(req, sizeof(req), "%d 0", getpid());
+		snprintf(req, sizeof(req), "%d 0 30", getpid());
 		if (put(KVM_DBG "/request", req))
 			return 1;
 	} else {

@@ -5,9 +5,10 @@
  * that `dunebench vmcs-diff` can compare the VMCS KVM runs a Dune process
  * with (libdune's kvm backend) with the one dune.ko runs it with.
  *
- *   /sys/kernel/debug/kvm_vmcs_snap/request   write "<pid> <vcpu id>": take a
- *                                             snapshot at the next VM exit of
- *                                             that process's vCPU
+ *   /sys/kernel/debug/kvm_vmcs_snap/request   write "<pid> <vcpu id> [reason]":
+ *                                             take a snapshot at the next VM
+ *                                             exit of that process's vCPU (of
+ *                                             that basic exit reason)
  *   /sys/kernel/debug/kvm_vmcs_snap/snapshot  read: the last one (ENODATA
  *                                             before the first)
  *
@@ -34,6 +35,7 @@ static DEFINE_SPINLOCK(snap_lock);	/* protects everything below */
 static bool armed;
 static pid_t want_tgid;
 static int want_vcpu;
+static int want_reason;		/* -1: any */
 static bool taken;
 static pid_t snap_tgid, snap_tid;
 static int snap_vcpu;
@@ -51,6 +53,13 @@ static int exit_pre(struct kprobe *p, struct pt_regs *regs)
 	if (task_tgid_nr(current) != READ_ONCE(want_tgid) ||
 	    vcpu->vcpu_id != READ_ONCE(want_vcpu))
 		return 0;
+	if (READ_ONCE(want_reason) >= 0) {
+		u64 reason;
+
+		if (!vmcs_snap_vmread(VM_EXIT_REASON, &reason) ||
+		    (u16)reason != READ_ONCE(want_reason))
+			return 0;
+	}
 	spin_lock_irqsave(&snap_lock, flags);
 	if (armed) {
 		vmcs_snap_take(snap);
@@ -111,19 +120,21 @@ static const struct file_operations snapshot_fops = {
 static ssize_t request_write(struct file *file, const char __user *ubuf,
 			     size_t len, loff_t *ppos)
 {
-	char buf[32];
-	int tgid, vcpu;
+	char buf[48];
+	int n, tgid, vcpu, reason = -1;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sscanf(buf, "%d %d", &tgid, &vcpu) != 2 || tgid <= 0 || vcpu < 0)
+	n = sscanf(buf, "%d %d %d", &tgid, &vcpu, &reason);
+	if (n < 2 || tgid <= 0 || vcpu < 0 || (n == 3 && (reason < 0 || reason > 0xffff)))
 		return -EINVAL;
 	spin_lock_irq(&snap_lock);
 	want_tgid = tgid;
 	want_vcpu = vcpu;
+	want_reason = reason;
 	WRITE_ONCE(armed, true);
 	spin_unlock_irq(&snap_lock);
 	return len;
