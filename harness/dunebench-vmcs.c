@@ -1297,8 +1297,10 @@ static void diff_snaps(const struct snap *a, const struct snap *b, struct diff *
 
 			if (xa == xb)
 				continue;
-			if (!nd++)
+			if (!nd++) {
 				d->fields[G_CONTROL]++;
+				diff_add(d, G_CONTROL, "MSR bitmap: MSRs whose access differs (any other is the same in both)");
+			}
 			d->bits[G_CONTROL]++;
 			diff_add(d, G_CONTROL, "  MSR 0x%x%s%s%s: A %s, B %s", msrs[i], mn ? " (" : "",
 				 mn ? mn : "", mn ? ")" : "", access_str(xa), access_str(xb));
@@ -1484,7 +1486,7 @@ static int main_diff(int argc, char **argv)
 
 			print_diff(m, a, b, &d, true);
 			fclose(m);
-			fprintf(o, "# %s\n%s", title, strchr(buf, '\n'));
+			fprintf(o, "# %s%s", title, strchr(buf, '\n'));
 			free(buf);
 		} else {
 			print_diff(o, a, b, &d, true);
