@@ -59,6 +59,8 @@ static const struct command commands[] = {
 	{ "conform", "run the conformance suite (TAP, JUnit XML, JSON)", NULL },
 	{ "lava-job", "write LAVA job definitions for a lab of bare-metal hosts", NULL },
 	{ "lava-collect", "one report from many hosts' results and conformance reports", NULL },
+	{ "vmcs", "print a Dune vCPU's VMCS, decoded by field and bit", NULL },
+	{ "vmcs-diff", "fields and bits two VMCS snapshots differ in, with meanings", NULL },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -20,6 +20,7 @@
  *                  qualification, GPA/GLA, interruption info, the
  *                  VM-instruction error of a failed entry, guest control
  *                  registers, RIP/RSP as last read, ret/status)
+ *       vmcs       VMCS snapshots on request (vmcs_dump.c)
  *
  * debugfs failures are not fatal: the module works without its counters.
  */
@@ -143,6 +144,7 @@ void dune_stats_vcpu_add(struct dune_vcpu *v)
 	debugfs_create_file("exits", 0444, v->dbg, v, &vcpu_exits_fops);
 	debugfs_create_file("last_exit", 0444, v->dbg, v,
 			    &vcpu_last_exit_fops);
+	dune_vmcs_snap_add(v);
 }
 
 /* Waits for readers of the files to finish (debugfs removal). */
@@ -150,6 +152,7 @@ void dune_stats_vcpu_remove(struct dune_vcpu *v)
 {
 	debugfs_remove_recursive(v->dbg);
 	v->dbg = NULL;
+	dune_vmcs_snap_free(v);
 }
 
 void dune_stats_init(void)

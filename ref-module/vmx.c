@@ -24,6 +24,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/smp.h>
 #include <asm/cpu_entry_area.h>
 #include <asm/debugreg.h>
@@ -229,6 +230,9 @@ static void msr_bitmap_pass(u32 msr, bool read, bool write)
 	if (write)
 		__clear_bit(bit, (unsigned long *)((char *)base + 0x800));
 }
+
+/* #DB and #BP exit (DUNE_RET_INTERRUPT); the guest handles the rest */
+#define DUNE_EXCEPTION_BITMAP	(BIT(X86_TRAP_DB) | BIT(X86_TRAP_BP))
 
 static int vmcs_ctls_init(void)
 {
@@ -497,7 +501,7 @@ static int vmcs_setup_controls(struct dune_vcpu *v)
 	err |= vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_ctls.proc2);
 	err |= vmcs_write(VM_EXIT_CONTROLS, vmcs_ctls.exit);
 	err |= vmcs_write(VM_ENTRY_CONTROLS, vmcs_ctls.entry);
-	err |= vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_BP));
+	err |= vmcs_write(EXCEPTION_BITMAP, DUNE_EXCEPTION_BITMAP);
 	err |= vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	err |= vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	err |= vmcs_write(CR3_TARGET_COUNT, 0);
@@ -514,6 +518,34 @@ static int vmcs_setup_controls(struct dune_vcpu *v)
 		err |= vmcs_write(VMX_PREEMPTION_TIMER_VALUE,
 				  preemption_timer_value);
 	return err;
+}
+
+/*
+ * dune_vmx_show_config - "config <encoding> <value>" lines: the control
+ * fields as vmcs_setup_controls() writes them into every new vCPU, for
+ * the VMCS snapshots (vmcs_dump.c) to be checked against.
+ */
+void dune_vmx_show_config(struct seq_file *m)
+{
+	static const struct {
+		u32 field;
+		const u32 *value;
+	} ctls[] = {
+		{ PIN_BASED_VM_EXEC_CONTROL, &vmcs_ctls.pin },
+		{ CPU_BASED_VM_EXEC_CONTROL, &vmcs_ctls.proc },
+		{ SECONDARY_VM_EXEC_CONTROL, &vmcs_ctls.proc2 },
+		{ VM_EXIT_CONTROLS, &vmcs_ctls.exit },
+		{ VM_ENTRY_CONTROLS, &vmcs_ctls.entry },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ctls); i++)
+		seq_printf(m, "config 0x%04x 0x%x\n", ctls[i].field,
+			   *ctls[i].value);
+	seq_printf(m, "config 0x%04x 0x%lx\n", EXCEPTION_BITMAP,
+		   DUNE_EXCEPTION_BITMAP);
+	seq_printf(m, "config 0x%04x 0x%llx\n", MSR_BITMAP,
+		   (u64)__pa(msr_bitmap));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1188,6 +1220,13 @@ static int run_once(struct dune_vcpu *v, struct host_segs *h)
 		read_exit_info(v, reason);
 	}
 	count_exit(v, reason);
+	/*
+	 * A VMCS snapshot someone asked for (vmcs_dump.c).  Otherwise this
+	 * costs a load and a test of one byte the vCPU owns, and a branch
+	 * not taken (docs/vmcs.md has the tick counts).
+	 */
+	if (unlikely(READ_ONCE(v->vmcs_snap_req)))
+		dune_vmcs_snap_exit(v);
 	local_irq_enable();
 	preempt_enable();
 	return 1;

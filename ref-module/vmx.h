@@ -145,7 +145,22 @@ struct dune_vcpu {
 	u64 exit_counts[DUNE_EXIT_REASON_MAX + 1];	/* [MAX]: failed entries */
 	u64 runs;				/* DUNE_ENTER calls */
 	struct dentry *dbg;
+
+	/* vmcs_dump.c: VMCS snapshots on request (DUNE_VMCS_SNAP_*) */
+	u8 vmcs_snap_req;
+	struct dune_vmcs_snap *vmcs_snap;
 };
+
+/* vmcs_dump.c: when to take a VMCS snapshot (struct dune_vcpu.vmcs_snap_req) */
+enum {
+	DUNE_VMCS_SNAP_OFF = 0,
+	DUNE_VMCS_SNAP_NEXT = 1,	/* at the next VM exit, then off */
+	DUNE_VMCS_SNAP_EVERY = 2,	/* at every VM exit */
+};
+
+void dune_vmcs_snap_exit(struct dune_vcpu *v);
+void dune_vmcs_snap_add(struct dune_vcpu *v);
+void dune_vmcs_snap_free(struct dune_vcpu *v);
 
 /* dune_stats.c */
 void dune_stats_vcpu_add(struct dune_vcpu *v);
@@ -165,6 +180,8 @@ int dune_vmx_vcpu_setup(struct dune_vcpu *v, const struct dune_config *conf);
 void dune_vmx_vcpu_free(struct dune_vcpu *v);
 int dune_vmx_run(struct dune_vcpu *v);
 int dune_vmx_sync_regs(struct dune_vcpu *v);
+struct seq_file;
+void dune_vmx_show_config(struct seq_file *m);
 void dune_vmx_kick_flush(struct dune_vcpu *v);
 
 /* ept.c */

@@ -501,6 +501,23 @@ INIT
 	chmod +x "$1"
 }
 
+# /bin/lab-put SRC NAME in the guest: send the file SRC to the host, which
+# writes it to build/NAME when the lab ends (extract_files).  It travels
+# base64 on the serial console between "@@FILE NAME begin" and "@@FILE NAME
+# end" lines (inside a test they reach the log as "# ID| @@FILE ..."); a
+# file sent twice (a test run again in a fresh boot) keeps its last copy.
+write_lab_put() {	# $1 = path
+	cat > "$1" <<'PUT'
+#!/bin/busybox sh
+[ $# = 2 ] && [ -r "$1" ] || { echo "usage: lab-put SRC NAME (SRC readable)" >&2; exit 2; }
+case "$2" in /*|*..*|*[!A-Za-z0-9._/-]*) echo "lab-put: bad NAME '$2'" >&2; exit 2 ;; esac
+echo "@@FILE $2 begin"
+base64 "$1" | sed "s|^|@@FILE $2 |" || exit 1
+echo "@@FILE $2 end"
+PUT
+	chmod +x "$1"
+}
+
 build_initramfs() {
 	local ir=$LAB/initramfs f src
 	rm -rf "$ir"
@@ -525,6 +542,7 @@ build_initramfs() {
 	cp -a "$LAB/lab-extra/." "$ir/"
 	strip_modsig "$ir"/mod/*.ko
 	write_init "$ir/init"
+	write_lab_put "$ir/bin/lab-put"
 	pack_initramfs "${TESTS[@]}"
 }
 
@@ -845,6 +863,42 @@ elif [ -z "$bad" ]; then
 else
 	host_check 0 "lab.host.kernel_clean: $(echo "$bad" | head -1 | cut -c1-160)"
 fi
+# Files the guest sent with lab-put: into build/NAME (the last complete
+# copy of each).  A file that began but did not end, or whose name or
+# base64 is bad, fails lab.host.files.
+extract_files() {
+	local name f dir=$RUN/files sent=0 bad=()
+	rm -rf "$dir" && mkdir -p "$dir"
+	while IFS=$'\t' read -r name f; do
+		case "$name" in
+		/*|*..*) bad+=("bad name '$name'"); continue ;;
+		esac
+		sent=$((sent + 1))
+		if [ "$f" = - ]; then
+			bad+=("$name: no end line")
+			continue
+		fi
+		mkdir -p "$BUILD/$(dirname "$name")"
+		if base64 -d < "$f" > "$BUILD/$name.tmp"; then
+			mv "$BUILD/$name.tmp" "$BUILD/$name"
+			log "file from the guest: build/$name"
+		else
+			rm -f "$BUILD/$name.tmp"
+			bad+=("$name: bad base64")
+		fi
+	done < <(sed -nE 's/^(# [^|]*\| )?@@FILE //p' "$S" | awk -v dir="$dir" '
+		$2 == "begin" && NF == 2 { name = $1; f = dir "/" ++n ".b64"; printf "" > f; fo[name] = f; cur = name; next }
+		$2 == "end" && NF == 2 && $1 == cur { done[cur] = fo[cur]; close(fo[cur]); delete fo[cur]; cur = ""; next }
+		cur != "" && $1 == cur { print $2 > fo[cur] }
+		END { for (k in done) print k "\t" done[k]; for (k in fo) if (!(k in done)) print k "\t-" }')
+	[ "$sent" -gt 0 ] || [ ${#bad[@]} -gt 0 ] || return 0
+	if [ ${#bad[@]} -eq 0 ]; then
+		host_check 1 "lab.host.files: $sent file(s) from the guest written under build/"
+	else
+		host_check 0 "lab.host.files: ${bad[*]}"
+	fi
+}
+extract_files
 case $BOOT_END in
 finished) host_check 1 "lab.host.poweroff: guest finished in ${WALL}s wall ($BOOTS boot(s))" ;;
 timeout) host_check 0 "lab.host.poweroff: timed out after ${TIMEOUT}s wall" ;;
@@ -853,6 +907,7 @@ esac
 { echo "TAP version 13"; echo "1..$n"; grep -E '^(ok|not ok) ' "$OUT.body" | awk '{ sub(/^ok /, "ok " NR " "); sub(/^not ok /, "not ok " NR " "); print }'; } > "$OUT"
 rm -f "$OUT.body"
 [ -n "$TAPFILE" ] && cp "$OUT" "$TAPFILE"
+
 
 fails=$(grep '^not ok' "$OUT" | grep -vcE '# *(TODO|SKIP)' || true)
 passes=$(grep -c '^ok' "$OUT" || true)
