@@ -25,7 +25,9 @@
  * Opt-in: DUNE_SYSCALL=exitless (default for every thread that enters) or
  * dune_syscall_mode() per thread.  Without a second CPU the exit path is
  * used (DUNE_SYSCALL_DEBUG=1 says so once); DUNE_SYSCALL_FORCE=1 uses
- * the pollers anyway (the lab's one-CPU boots test them that way).
+ * the pollers anyway (the lab's one-CPU boots test them that way).  A
+ * poller runs where the scheduler puts it, except that the poller of a
+ * thread pinned to one CPU takes the other CPUs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -102,7 +104,6 @@ int dune_xl_init(void)
 {
 	const char *m = getenv("DUNE_SYSCALL"), *f = getenv("DUNE_SYSCALL_FORCE"),
 		   *d = getenv("DUNE_SYSCALL_DEBUG");
-	cpu_set_t cpus;
 	unsigned i;
 
 	if (!m || !*m || !strcmp(m, "exit")) {
@@ -115,8 +116,7 @@ int dune_xl_init(void)
 	}
 	xl_force = f && !strcmp(f, "1");
 	xl_debug = d && !strcmp(d, "1");
-	CPU_ZERO(&cpus);
-	xl_one_cpu = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2;
+	xl_one_cpu = sysconf(_SC_NPROCESSORS_ONLN) < 2;
 	for (i = 0; i < XL_NR_MAX / 64; i++)
 		dune_xl_map[i] = ~0ULL;
 	for (i = 0; i < sizeof(exit_list) / sizeof(exit_list[0]); i++)
@@ -154,15 +154,32 @@ static void xl_run(struct dune_xl_slot *s)
 		dune_raw_syscall6(SYS_futex, (long)&s->state, FUTEX_WAKE_PRIVATE, INT_MAX, 0, 0, 0);
 }
 
-/* how long an idle poller spins before it sleeps (pause instructions) */
+/* how long an idle poller spins before it sleeps (pause instructions;
+ * with one CPU it yields as it spins, and sleeps soon) */
 #define XL_IDLE_SPIN	(1u << 16)
+#define XL_IDLE_SPIN_1CPU	64
 
 static void *xl_poller(void *arg)
 {
 	struct dune_xl_slot *s = arg;
 	unsigned idle = 0;
+	cpu_set_t mine, others;
 	sigset_t kick;
 
+	/*
+	 * A thread pinned to one CPU would have its poller there too (the
+	 * mask is inherited): the poller takes the other CPUs instead.
+	 */
+	if (!xl_one_cpu && sched_getaffinity(0, sizeof(mine), &mine) == 0 && CPU_COUNT(&mine) == 1) {
+		long i, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		CPU_ZERO(&others);
+		for (i = 0; i < ncpu && i < CPU_SETSIZE; i++)
+			if (!CPU_ISSET(i, &mine))
+				CPU_SET(i, &others);
+		if (CPU_COUNT(&others))
+			sched_setaffinity(0, sizeof(others), &others);
+	}
 	sigemptyset(&kick);
 	sigaddset(&kick, XL_KICK_SIG);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
@@ -176,7 +193,7 @@ static void *xl_poller(void *arg)
 			idle = 0;
 			continue;
 		}
-		if (idle < XL_IDLE_SPIN) {
+		if (idle < (xl_one_cpu ? XL_IDLE_SPIN_1CPU : XL_IDLE_SPIN)) {
 			idle++;
 			__builtin_ia32_pause();
 			/* one CPU (DUNE_SYSCALL_FORCE): let the vCPU have it */
@@ -227,6 +244,7 @@ static struct dune_xl_slot *xl_slot_get(void)
 	s = (struct dune_xl_slot *)dune_page2pa(pg);
 	memset(s, 0, sizeof(*s));
 	s->tgid = (int32_t)getpid();
+	s->spins = xl_one_cpu ? 1 : XL_SPIN;
 	/* the poller takes no signal but its kick */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -335,7 +353,7 @@ static void xl_batch_submit(struct dune_percpu *pc, struct dune_syscall_req *q, 
 	__atomic_exchange_n(&s->state, XL_REQ, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&s->psleep, __ATOMIC_SEQ_CST))
 		dune_raw_syscall6(SYS_futex, (long)&s->state, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
-	for (spin = 0; spin < XL_SPIN; spin++) {
+	for (spin = 0; spin < s->spins; spin++) {
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == XL_DONE)
 			goto done;
 		__builtin_ia32_pause();

@@ -14,7 +14,8 @@
  * which), and when the slot is in use: a dune_signal() handler that runs
  * inside this code (vmx delivers at any stop) makes its calls the usual way.
  *
- * The guest polls XL_SPIN times; then it sleeps in FUTEX_WAIT on the slot
+ * The guest polls XL_SPINS times (1 with one CPU: the poller cannot run
+ * while it polls); then it sleeps in FUTEX_WAIT on the slot
  * through the exit path, so a blocking call costs no CPU and a signal is
  * seen as it would be natively: a handler with SA_RESTART restarts the
  * wait (the call goes on), one without makes FUTEX_WAIT fail with EINTR,
@@ -76,7 +77,7 @@
 	xchg %r11d, XL_STATE(%rcx)	/* publish; a full barrier before psleep */
 	cmpl $0, XL_PSLEEP(%rcx)
 	jne 60f
-10:	mov $XL_SPIN, %r11d
+10:	mov XL_SPINS(%rcx), %r11d
 11:	cmpl $XL_DONE, XL_STATE(%rcx)
 	je 20f
 	pause

@@ -112,6 +112,7 @@
 #define XL_PSLEEP	0x08	/* the poller sleeps in FUTEX_WAIT on state */
 #define XL_TGID		0x10	/* the poller's process and thread ids */
 #define XL_TID		0x14
+#define XL_SPINS	0x18	/* how many times the guest polls before it sleeps */
 #define XL_NR		0x40	/* the call (own cache line) */
 #define XL_A0		0x48
 #define XL_RET		0x78
@@ -119,7 +120,7 @@
 #define XL_BUSY		1	/* the guest is writing the call */
 #define XL_REQ		2	/* the call is the poller's */
 #define XL_DONE		3	/* the result is in XL_RET */
-#define XL_SPIN		4096	/* guest polls before it sleeps (exit path) */
+#define XL_SPIN		4096	/* XL_SPINS with a second CPU (one CPU: 1) */
 #define XL_NR_MAX	512	/* numbers at or above: exit path */
 #define XL_BATCH_NR	0x7fffffff	/* a batch: XL_A0 = requests, XL_A0+8 = count */
 #define XL_KICK_SIG	64	/* SIGRTMAX: interrupts the poller's call */
@@ -206,7 +207,8 @@ struct dune_xl_slot {
 	uint32_t psleep;
 	uint32_t stop;
 	int32_t tgid, tid;
-	uint8_t pad0[XL_NR - 0x18];
+	uint32_t spins;
+	uint8_t pad0[XL_NR - 0x1c];
 	uint64_t nr;
 	uint64_t arg[6];
 	uint64_t ret;
@@ -217,6 +219,7 @@ _Static_assert(__builtin_offsetof(struct dune_xl_slot, gwait) == XL_GWAIT, "XL_G
 _Static_assert(__builtin_offsetof(struct dune_xl_slot, psleep) == XL_PSLEEP, "XL_PSLEEP");
 _Static_assert(__builtin_offsetof(struct dune_xl_slot, tgid) == XL_TGID, "XL_TGID");
 _Static_assert(__builtin_offsetof(struct dune_xl_slot, tid) == XL_TID, "XL_TID");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, spins) == XL_SPINS, "XL_SPINS");
 _Static_assert(__builtin_offsetof(struct dune_xl_slot, nr) == XL_NR, "XL_NR");
 _Static_assert(__builtin_offsetof(struct dune_xl_slot, arg) == XL_A0, "XL_A0");
 _Static_assert(__builtin_offsetof(struct dune_xl_slot, ret) == XL_RET, "XL_RET");
