@@ -127,7 +127,9 @@ extern const struct micro_ops micro_cpuloop_ops, micro_syscall_ops, micro_vmexit
 	micro_pagewalk_thp_fit_ops,
 	micro_trap_ops, micro_ptrace_ops, micro_seccomp_notify_ops,
 	micro_appel1_ops, micro_appel2_ops, micro_appel1m_ops, micro_appel2m_ops, micro_userfault_ops,
-	micro_syscall_user_ops, micro_trap_user_ops, micro_ptrace_user_ops;
+	micro_syscall_user_ops, micro_trap_user_ops, micro_ptrace_user_ops,
+	micro_write1_ops, micro_syscall_xl_ops, micro_write1_xl_ops, micro_batch1_xl_ops,
+	micro_batch8_xl_ops, micro_batch64_xl_ops;
 
 /* Keep a value alive / the compiler honest. */
 #define micro_barrier()		asm volatile("" ::: "memory")

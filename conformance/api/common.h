@@ -33,6 +33,21 @@ void *dune_alloc_percpu(void) __attribute__((weak));
 int dune_enter_ex(void *percpu) __attribute__((weak));
 int dune_vm_insert_page(ptent_t *root, void *va, struct page *pg, int perm) __attribute__((weak));
 struct page *dune_vm_lookup_page(ptent_t *root, void *va) __attribute__((weak));
+#ifndef DUNE_SYSCALL_EXITLESS
+/* an original-API header: the exit-less extension's names (docs/api.md) */
+#define DUNE_SYSCALL_QUERY	(-1)
+#define DUNE_SYSCALL_EXIT	0
+#define DUNE_SYSCALL_EXITLESS	1
+#define DUNE_SYSCALL_BATCH_MAX	1024
+struct dune_syscall_req {
+	long nr;
+	long args[6];
+	long ret;
+};
+#endif
+int dune_syscall_mode(int mode) __attribute__((weak));
+int dune_syscall_batch(struct dune_syscall_req *reqs, int n) __attribute__((weak));
+bool dune_syscall_exitless(long nr) __attribute__((weak));
 
 #define NEED_EXT(sym)							\
 	do {								\

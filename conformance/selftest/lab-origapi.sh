@@ -10,6 +10,8 @@
 # else it is run here.  Prints TAP, one line per backend.  --quick (make
 # check): every profile but robustness.
 EXT_TESTS="api.apic.helpers api.init.bad_backend api.init.enter_ex api.init.enter_idempotent api.vm.pcid"
+EXT_TESTS="$EXT_TESTS api.exitless.batch api.exitless.blocking api.exitless.exit api.exitless.mode"
+EXT_TESTS="$EXT_TESTS api.exitless.signal_restart api.exitless.thread_calls"
 n=0
 rc=0
 quick=0

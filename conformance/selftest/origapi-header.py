@@ -26,6 +26,9 @@ EDITS = [
      r'int dune_enter_ex\(void \*percpu\);\nvoid \*dune_alloc_percpu\(void\);\n', ''),
     ('dune_backend_name, dune_is_in_guest', r'/\* dunebench extensions: which backend[^\n]*\n'
      r'const char \*dune_backend_name\(void\);\n/\*[^\n]*\*/\nbool dune_is_in_guest\(void\);\n', ''),
+    ('dune_syscall_mode, dune_syscall_batch, dune_syscall_exitless',
+     r'/\*\n \* dunebench extension: exit-less system calls(?:.|\n)*?'
+     r'bool dune_syscall_exitless\(long nr\);\n', ''),
     ('dune_has_pcid', r'/\* true when the guest has CR4.PCIDE(?:.|\n)*?\*/\nbool dune_has_pcid\(void\);\n', ''),
     ('DUNE_KEEP_LIBC_ASSERT', r'/\* assert\(\) as in the original: dune_printf \+ dune_die\.[^\n]*\n[^\n]*\*/\n'
      r'#ifndef DUNE_KEEP_LIBC_ASSERT\n((?:.|\n)*?)#endif\n', r'/* assert() as in the original */\n\1'),
@@ -43,7 +46,8 @@ EDITS = [
 # what must be gone afterwards (a check of the edits themselves)
 GONE = ['DUNE_LIB_VERSION', 'dune_map_full_big_pages', 'dune_enter_ex', 'dune_alloc_percpu',
         'dune_backend_name', 'dune_is_in_guest', 'dune_has_pcid', 'DUNE_KEEP_LIBC_ASSERT',
-        'dune_apic_supported', 'dune_page_base', 'dune_exec_']
+        'dune_apic_supported', 'dune_page_base', 'dune_exec_', 'dune_syscall_mode', 'dune_syscall_batch',
+        'dune_syscall_exitless', 'DUNE_SYSCALL_EXITLESS']
 
 
 def main():

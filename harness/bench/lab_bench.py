@@ -7,6 +7,13 @@ writes one results file in unit "ticks" (Bochs' TSC counts emulated steps:
 path lengths, never speed) as implementation "dunebench-lab", or the name
 --implementation/--impl gives.
 
+The rows that need two CPUs (libdune's exit-less system calls: a host
+poller thread answers the vCPU) are declared '@cpus 2' in the list: the
+one-CPU boot leaves them out and a second boot (lab.sh --cpus 2 --smp-only,
+LAB_WORKDIR=<workdir>-smp) runs only them; both serial logs are read, and
+those rows record lab_cpus 2 in their info.  --lab-serial F reads F and,
+if it exists, F's -smp twin (<workdir>-smp/run-<cpu>/serial.clean).
+
 Another implementation: --module FILE (MODULE=) is loaded as /mod/dune.ko
 instead of ours; --libdune FILE (LIBDUNE=) with --dune-include DIR
 (DUNE_INCLUDE=, holding DIR/dune/dune.h) is what the Dune-mode benchmarks
@@ -68,6 +75,16 @@ def parse_serial(text):
     return samples, na, info
 
 
+def smp_twin(serial):
+    """The two-CPU boot's serial log beside a one-CPU one:
+    <workdir>/run-<cpu>/serial.clean -> <workdir>-smp/run-<cpu>/serial.clean"""
+    run = os.path.dirname(os.path.abspath(serial))
+    work = os.path.dirname(run)
+    if not os.path.basename(run).startswith('run-'):
+        return None
+    return os.path.join(work + '-smp', os.path.basename(run), os.path.basename(serial))
+
+
 def stem_of(path, suffix):
     """A name for FILE: its base name without SUFFIX (and "lib"), or its
     directory's name when that is the generic dune / lib."""
@@ -125,7 +142,7 @@ def sha256(path):
     return h.hexdigest()
 
 
-def boot(top, workdir, timeout, log, module=None, libdune=None, include=None):
+def boot(top, workdir, timeout, log, module=None, libdune=None, include=None, cpus=1):
     env = dict(os.environ, LAB_WORKDIR=workdir, LAB_LISTS=os.path.join(top, LIST))
     for k in ('BENCH_LIBDUNE', 'BENCH_DUNE_INCLUDE'):
         env.pop(k, None)
@@ -137,6 +154,8 @@ def boot(top, workdir, timeout, log, module=None, libdune=None, include=None):
             '--tap', os.path.join(workdir, 'bench.tap')]
     if module:
         argv += ['--module', module]
+    if cpus > 1:
+        argv += ['--cpus', str(cpus), '--smp-only']
     log(f'dunebench-bench: booting the VMX lab: LAB_WORKDIR={workdir} LAB_LISTS={LIST} '
         f'{"BENCH_LIBDUNE=" + libdune + " " if libdune else ""}'
         f'{"BENCH_DUNE_INCLUDE=" + include + " " if include else ""}{" ".join(argv[1:])}')
@@ -164,11 +183,20 @@ def main(args, bb):
     if why:     # before a boot of minutes, not after it
         bb.log(f'dunebench-bench: --out {outdir}: {why}; nothing was run')
         return 2
+    smp_serial = None
     if args.lab_serial:
         serial = args.lab_serial
+        twin = smp_twin(serial)
+        smp_serial = twin if twin and os.path.isfile(twin) else None
     else:
         lab_rc, lab_wall = boot(top, workdir, args.lab_timeout, bb.log, module, libdune, include)
         serial = os.path.join(workdir, f'run-{CPU}', 'serial.clean')
+        # the rows declared '@cpus 2': a second boot with two CPUs
+        smp_rc, smp_wall = boot(top, workdir + '-smp', args.lab_timeout, bb.log, module, libdune,
+                                include, cpus=2)
+        smp_serial = os.path.join(workdir + '-smp', f'run-{CPU}', 'serial.clean')
+        lab_rc = lab_rc or smp_rc
+        lab_wall = lab_wall + smp_wall
     try:
         with open(serial, errors='replace') as f:
             text = f.read()
@@ -176,6 +204,22 @@ def main(args, bb):
         bb.log(f'dunebench-bench: no serial log: {e}')
         return 1
     samples, na, info = parse_serial(text)
+    smp_keys = set()
+    if smp_serial:
+        try:
+            with open(smp_serial, errors='replace') as f:
+                s2, na2, _ = parse_serial(f.read())
+        except OSError as e:
+            bb.log(f'dunebench-bench: no serial log of the two-CPU boot: {e}')
+            s2, na2 = {}, {}
+        for key, lines in s2.items():
+            samples[key] = lines
+            na.pop(key, None)
+            smp_keys.add(key)
+        for key, v in na2.items():
+            if key not in samples:
+                na[key] = v
+                smp_keys.add(key)
     if not samples:
         bb.log(f'dunebench-bench: no @@BENCH lines in {serial}')
         return 1
@@ -216,6 +260,7 @@ def main(args, bb):
                 statistics.median(d['baseline_total'] / max(d.get('batches', 1), 1) for d in lines),
             'preempted_batches': sum(d.get('preempted', 0) for d in lines),
             'source': 'VMX lab serial console',
+            'lab_cpus': 2 if key in smp_keys else 1,
         }
         results.append(r)
 
@@ -234,6 +279,7 @@ def main(args, bb):
         'host_id': bb.host_ids(f'Bochs 2.7 {CPU}', None, info.get('kernel', 'unknown'), 'bochs',
                                machine_id=None)[0],
         'lab': {'cpu': CPU, 'list': LIST, 'serial': os.path.relpath(serial, top),
+                'smp_serial': smp_serial and os.path.relpath(smp_serial, top),
                 'lab_exit_status': lab_rc, 'lab_wall_s': lab_wall and round(lab_wall, 1),
                 'init_uptime_s': info.get('init_uptime_s'),
                 'emulator_host': bb.socket.gethostname().split('.')[0]},

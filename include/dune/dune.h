@@ -216,6 +216,45 @@ const char *dune_backend_name(void);
 /* true on a thread that is in Dune mode */
 bool dune_is_in_guest(void);
 
+/*
+ * dunebench extension: exit-less system calls (docs/api.md).  In exit-less
+ * mode a system call made in guest ring 0 is written into a slot shared
+ * with a host thread of the process (one per vCPU), which runs it while the
+ * guest polls for the result: no VM exit.  Calls that depend on the
+ * calling thread or on the guest page tables (gettid, signals, clone,
+ * exit, mmap, ...: docs/api.md lists them) take the exit path in any mode.
+ * DUNE_SYSCALL=exit|exitless sets the mode threads enter with (default:
+ * exit); without a second CPU exit-less mode falls back to the exit path
+ * (DUNE_SYSCALL_DEBUG=1 says so once, DUNE_SYSCALL_FORCE=1 polls anyway).
+ *
+ * dune_syscall_mode(mode) sets this thread's mode (before dune_enter: the
+ * mode it enters with) and returns the mode now in effect, which is
+ * DUNE_SYSCALL_EXIT after a fallback; DUNE_SYSCALL_QUERY only returns it;
+ * -EINVAL for anything else.
+ */
+#define DUNE_SYSCALL_QUERY	(-1)
+#define DUNE_SYSCALL_EXIT	0
+#define DUNE_SYSCALL_EXITLESS	1
+int dune_syscall_mode(int mode);
+
+/* dunebench extension: one system call of a batch; ret is -errno on failure */
+struct dune_syscall_req {
+	long nr;
+	long args[6];
+	long ret;
+};
+#define DUNE_SYSCALL_BATCH_MAX	1024
+/*
+ * dunebench extension: make reqs[0..n) in order, each result in its ret.
+ * In exit-less mode each run of calls that may go to the poller is handed
+ * to it with one notification; the other calls, and every call in exit
+ * mode or outside Dune mode, are made one by one.  0, or -EINVAL (n < 0,
+ * n > DUNE_SYSCALL_BATCH_MAX, reqs NULL with n > 0) before any call.
+ */
+int dune_syscall_batch(struct dune_syscall_req *reqs, int n);
+/* dunebench extension: true when nr may run exit-less (after dune_init) */
+bool dune_syscall_exitless(long nr);
+
 /* ------------------------------------------------------------------ */
 /* Handlers                                                             */
 /* ------------------------------------------------------------------ */

@@ -3,7 +3,8 @@
 # (installed as /bin/micro-lab-bench by `make -C micro lab-bins`; run by
 # micro/lab-bench.list, collected by `dunebench bench --lab`).
 #
-# MODE linux | dune | dune-user; BACKEND vmx | kvm (dune modes).  One process
+# MODE linux | dune | dune-user | exitless (mode dune, the exit-less system
+# call benchmarks: a two-CPU boot); BACKEND vmx | kvm (dune modes).  One process
 # per benchmark (Dune mode is one-way per process), small fixed counts: lab
 # ticks are deterministic, emulation is slow.  Prints TAP (one line per
 # benchmark) and passes on micro-bench's "@@BENCH {json}" lines; a benchmark
@@ -21,10 +22,12 @@ REPS=${MICRO_LAB_REPS:-5}
 BIN=${MICRO_BENCH:-/bin/micro-bench-dune}
 
 case "$MODE" in
-linux) BENCHES="syscall pgfault trap ptrace appel1 appel2" ;;
-dune) BENCHES="syscall vmexit pgfault trap appel1 appel2 appel1-mprotect appel2-mprotect" ;;
+linux) BENCHES="syscall write1 pgfault trap ptrace appel1 appel2" ;;
+dune) BENCHES="syscall write1 vmexit pgfault trap appel1 appel2 appel1-mprotect appel2-mprotect" ;;
+# libdune's exit-less system calls: a two-CPU boot (micro/lab-bench.list)
+exitless) MODE=dune; BENCHES="syscall-exitless write1-exitless batch1-exitless batch8-exitless batch64-exitless" ;;
 dune-user) BENCHES="syscall trap ptrace" ;;
-*) echo "usage: $0 linux|dune|dune-user [vmx|kvm]" >&2; exit 2 ;;
+*) echo "usage: $0 linux|dune|dune-user|exitless [vmx|kvm]" >&2; exit 2 ;;
 esac
 [ -n "$MICRO_LAB_ONLY" ] && BENCHES=$MICRO_LAB_ONLY
 if [ -n "$BACKEND" ]; then export DUNE_BACKEND=$BACKEND; BE="\"$BACKEND\""; else BE=null; fi

@@ -508,6 +508,10 @@ __dune_syscall_kvm:
 	swapgs				/* see USER_GS_SAVE */
 	cmpq $0, %gs:PC_IN_USER
 	jne __dune_syscall_user
+	cmpq $0, %gs:PC_XL_ENTRY	/* exit-less mode: exitless_entry.S */
+	jne 3f
+	.globl __dune_syscall_kvm_exit
+__dune_syscall_kvm_exit:
 	mov %rax, %gs:PC_SC_NR
 	mov %rdi, %gs:PC_SC_A0
 	mov %rsi, %gs:PC_SC_A1
@@ -529,6 +533,7 @@ __dune_syscall_kvm:
 	mov %rdi, %cr3
 	mov %gs:PC_SC_A0, %rdi
 	jmp 1b
+3:	jmp *%gs:PC_XL_ENTRY
 	.size __dune_syscall_kvm, . - __dune_syscall_kvm
 
 /*
@@ -541,6 +546,8 @@ __dune_syscall_vmx:
 	swapgs				/* see USER_GS_SAVE */
 	cmpq $0, %gs:PC_IN_USER
 	jne 1f
+	cmpq $0, %gs:PC_XL_ENTRY	/* exit-less mode: exitless_entry.S */
+	jne 2f
 	lea -128(%rsp), %rsp
 	push %r11
 	popfq
@@ -548,6 +555,7 @@ __dune_syscall_vmx:
 	vmcall
 	jmp *%rcx
 1:	jmp *%gs:PC_SYSCALL_USER
+2:	jmp *%gs:PC_XL_ENTRY
 	.globl __dune_syscall_vmx_end
 __dune_syscall_vmx_end:
 

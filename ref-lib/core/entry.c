@@ -276,6 +276,7 @@ void dune_thread_exit(struct dune_percpu *pc, long code)
 	/* a signal frame now would land on stacks about to go */
 	dune_raw_syscall6(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all, 0, sizeof(all), 0, 0);
 	dune_pc = NULL;
+	dune_xl_thread_end(pc);
 	if (dune_be->release)
 		dune_be->release(pc);
 	live_del(pc);
@@ -300,6 +301,7 @@ static void forget_parent(void)
 	live_lock_drop();
 	dune_mirror_fork_child();
 	dune_page_fork_child();
+	dune_xl_forked();
 	dune_pc = NULL;
 	for (pc = live_areas; pc; pc = next) {
 		next = pc->live_next;
@@ -354,6 +356,8 @@ int dune_init(bool map_full)
 		return dune_be->setup();
 	}
 	ret = pick_backend();
+	if (!ret)
+		ret = dune_xl_init();
 	if (ret)
 		return ret;
 	dune_map_full = map_full;
@@ -469,6 +473,8 @@ int dune_enter_ex(void *percpu)
 			 dune_be->name, strerror(errno));
 		return -ENOMEM;
 	}
+	/* exit-less system calls: the poller (a thread) before the mirror */
+	dune_xl_enter(pc);
 	/* pick up mappings made since dune_init (this thread's stack, pc) */
 	ret = dune_layout_map_all();
 	if (ret) {

@@ -32,6 +32,8 @@
 #define PC_SC_RSP	0x98
 #define PC_SYSCALL_USER	0xa0
 #define PC_UGS		0xa8
+#define PC_XL_ENTRY	0xb0	/* exitless.c: the syscall entry when exit-less, or 0 */
+#define PC_XL_SLOT	0xb8	/* exitless.c: this vCPU's struct dune_xl_slot */
 #define PC_GDT		0x100
 
 /* offsets into struct dune_tf */
@@ -100,6 +102,29 @@
 #define IST_CRITICAL	1	/* #DF, NMI, #MC: stay on their own stack */
 #define IST_TRAP	2	/* everything else: moved off at once */
 
+/*
+ * Exit-less system calls (exitless.c, exitless_entry.S): the slot a vCPU
+ * shares with its host poller thread.  state is the futex word both wait
+ * on; offsets for the assembly, checked against struct dune_xl_slot.
+ */
+#define XL_STATE	0x00	/* XL_IDLE, XL_BUSY, XL_REQ, XL_DONE */
+#define XL_GWAIT	0x04	/* the guest sleeps in FUTEX_WAIT on state */
+#define XL_PSLEEP	0x08	/* the poller sleeps in FUTEX_WAIT on state */
+#define XL_TGID		0x10	/* the poller's process and thread ids */
+#define XL_TID		0x14
+#define XL_SPINS	0x18	/* how many times the guest polls before it sleeps */
+#define XL_NR		0x40	/* the call (own cache line) */
+#define XL_A0		0x48
+#define XL_RET		0x78
+#define XL_IDLE		0
+#define XL_BUSY		1	/* the guest is writing the call */
+#define XL_REQ		2	/* the call is the poller's */
+#define XL_DONE		3	/* the result is in XL_RET */
+#define XL_SPIN		4096	/* XL_SPINS with a second CPU (one CPU: 1) */
+#define XL_NR_MAX	512	/* numbers at or above: exit path */
+#define XL_BATCH_NR	0x7fffffff	/* a batch: XL_A0 = requests, XL_A0+8 = count */
+#define XL_KICK_SIG	64	/* SIGRTMAX: interrupts the poller's call */
+
 #ifndef __ASSEMBLER__
 
 #include <stdbool.h>
@@ -136,7 +161,9 @@ struct dune_percpu {
 	uint64_t sc_rcx, sc_r11, sc_rsp;
 	uint64_t syscall_user_entry;	/* __dune_syscall_user, for the vmx copy */
 	uint64_t ugs_base;		/* GS base in ring 3 (ring 3 may change it) */
-	uint8_t pad0[PC_GDT - 0xb0];
+	uint64_t xl_entry;		/* exit-less system calls: where `syscall` goes, or 0 */
+	struct dune_xl_slot *xl_slot;	/* exit-less: this vCPU's shared slot */
+	uint8_t pad0[PC_GDT - 0xc0];
 	uint64_t gdt[NR_GDT_ENTRIES];
 	struct dune_tss tss;
 	/* not touched by assembly */
@@ -169,8 +196,41 @@ _Static_assert(__builtin_offsetof(struct dune_percpu, sc_rsp) == PC_SC_RSP, "PC_
 _Static_assert(__builtin_offsetof(struct dune_percpu, gdt) == PC_GDT, "PC_GDT");
 _Static_assert(__builtin_offsetof(struct dune_percpu, ugs_base) == PC_UGS, "PC_UGS");
 _Static_assert(__builtin_offsetof(struct dune_percpu, syscall_user_entry) == PC_SYSCALL_USER, "PC_SYSCALL_USER");
+_Static_assert(__builtin_offsetof(struct dune_percpu, xl_entry) == PC_XL_ENTRY, "PC_XL_ENTRY");
+_Static_assert(__builtin_offsetof(struct dune_percpu, xl_slot) == PC_XL_SLOT, "PC_XL_SLOT");
 
 #include "../backend/backend.h"
+
+struct dune_xl_slot {
+	uint32_t state;
+	uint32_t gwait;
+	uint32_t psleep;
+	uint32_t stop;
+	int32_t tgid, tid;
+	uint32_t spins;
+	uint8_t pad0[XL_NR - 0x1c];
+	uint64_t nr;
+	uint64_t arg[6];
+	uint64_t ret;
+	struct dune_xl_slot *next_free;	/* the pool of idle pollers */
+} __attribute__((aligned(64)));
+
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, gwait) == XL_GWAIT, "XL_GWAIT");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, psleep) == XL_PSLEEP, "XL_PSLEEP");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, tgid) == XL_TGID, "XL_TGID");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, tid) == XL_TID, "XL_TID");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, spins) == XL_SPINS, "XL_SPINS");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, nr) == XL_NR, "XL_NR");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, arg) == XL_A0, "XL_A0");
+_Static_assert(__builtin_offsetof(struct dune_xl_slot, ret) == XL_RET, "XL_RET");
+
+/* exit-less system calls (exitless.c); hooks in entry.c */
+int dune_xl_init(void);				/* dune_init: DUNE_SYSCALL */
+void dune_xl_enter(struct dune_percpu *pc);	/* dune_enter, host mode, before the mirror */
+void dune_xl_thread_end(struct dune_percpu *pc);	/* dune_thread_exit: the poller idles */
+void dune_xl_forked(void);			/* a forked child: no pollers here */
+extern char __dune_xl_kvm[], __dune_xl_vmx[];	/* exitless_entry.S */
+extern uint64_t dune_xl_map[XL_NR_MAX / 64] __attribute__((visibility("hidden")));
 
 /* ---- core state ---- */
 
