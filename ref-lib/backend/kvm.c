@@ -1016,6 +1016,6 @@ const struct dune_backend dune_backend_kvm = {
 	.release = kvm_release,
 	.forget = kvm_forget,
 	.forked = kvm_forked,
-	.apic = false,
+	.apic = NULL,
 	.mirrors_host = true,
 };
