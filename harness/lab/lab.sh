@@ -19,6 +19,13 @@
 #   --cpu MODEL       Bochs CPU model (LAB_CPU, corei7_skylake_x); AMD models
 #                     (trinity_apu: SVM + nested paging; ryzen) run the tests
 #                     declared '@cpu amd' or '@cpu any'
+#   --cpus N          CPUs of the emulated machine (LAB_CPUS, 1; Bochs'
+#                     'cpu: count=N'); the guest gets LAB_CPUS=N in its
+#                     environment.  Tests declared '@cpus M' run only in a
+#                     boot with at least M CPUs (the others leave them out,
+#                     saying so)
+#   --smp-only        run only the tests declared '@cpus 2' or more (make
+#                     check's SMP boot: the one-CPU boots run the rest)
 #   --append ARGS     extra kernel command line (LAB_APPEND)
 #   --build-only      build the images, print how to boot them, do not boot
 #   --module-only     only build the @module directories of the lists (for
@@ -72,6 +79,8 @@ LAB=$(realpath -m "${LAB_WORKDIR:-$BUILD/lab}")
 CACHE=$(realpath -m "${LAB_CACHE:-$BUILD/lab-cache}")
 TIMEOUT=${LAB_TIMEOUT:-900}
 CPU=${LAB_CPU:-corei7_skylake_x}
+CPUS=${LAB_CPUS:-1}
+SMP_ONLY=${LAB_SMP_ONLY:-0}
 IPS=${LAB_IPS:-4000000}
 MEGS=${LAB_MEGS:-512}
 APPEND_EXTRA=${LAB_APPEND:-}
@@ -96,6 +105,8 @@ while [ $# -gt 0 ]; do
 	--list) MODE=list ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--cpu) CPU=$2; shift ;;
+	--cpus) CPUS=$2; shift ;;
+	--smp-only) SMP_ONLY=1 ;;
 	--append) APPEND_EXTRA="$APPEND_EXTRA $2"; shift ;;
 	--build-only) MODE=build ;;
 	--module-only) MODE=module ;;
@@ -114,6 +125,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout wants seconds, got '$TIMEOUT'"
+# Bochs is built for up to 8 here: more would only slow the emulator down
+[[ "$CPUS" =~ ^[1-8]$ ]] || die "--cpus (LAB_CPUS) wants a number of CPUs from 1 to 8, got '$CPUS'"
 # a 64-bit number, as the fuzz tests print it (0x + up to 16 hex digits, or decimal)
 if [ -n "$FUZZ_SEED" ]; then
 	[[ "$FUZZ_SEED" =~ ^(0[xX][0-9a-fA-F]{1,16}|[0-9]{1,19})$ ]] ||
@@ -154,7 +167,7 @@ soak() {
 		seeds+=("$seed")
 		log "soak round $r: seed $seed (after $(( (now - t0) / 60 )) min)"
 		rtap=$dir/round-$r.tap
-		args=(--cpu "$CPU" --timeout "$TIMEOUT" --seed "$seed" --fuzz-scale "$scale" --tap "$rtap")
+		args=(--cpu "$CPU" --cpus "$CPUS" --timeout "$TIMEOUT" --seed "$seed" --fuzz-scale "$scale" --tap "$rtap")
 		[ $r -gt 1 ] && args+=(--reuse)
 		[ $VERBOSE = 1 ] && args+=(-v)
 		for g in "${TEST_GLOBS[@]}"; do args+=(--tests "$g"); done
@@ -243,12 +256,13 @@ trinity_apu|ryzen|zambezi|athlon64_*|phenom_*|turion64_*) VENDOR=amd ;;
 esac
 
 # Parse every list into arrays.
-BINS=() MODULES=() MAKES=() TESTS=()
+BINS=() MODULES=() MAKES=() TESTS=() LEFT_OUT=()
 parse_lists() {
-	local f line kind a b c want lazy ntests
+	local f line kind a b c want ncpus lazy ntests
 	local -a bins mods makes
 	while read -r f; do
 		want=intel	# the VMX lab: tests are Intel-only unless declared
+		ncpus=1		# and need one CPU unless declared (@cpus)
 		lazy=0 ntests=0 bins=() mods=() makes=()
 		while IFS= read -r line || [ -n "$line" ]; do
 			case "$line" in ''|'#'*) continue ;; esac
@@ -261,15 +275,23 @@ parse_lists() {
 			@cpu)
 				case "$a" in intel|amd|any) want=$a ;;
 				*) die "$f: @cpu wants intel, amd or any, not '$a'" ;; esac ;;
+			@cpus)
+				[[ "$a" =~ ^[1-8]$ ]] || die "$f: @cpus wants a number of CPUs from 1 to 8, not '$a'"
+				ncpus=$a ;;
 			@*) die "$f: unknown directive '$kind'" ;;
 			*)
 				[ -n "$a" ] && [ -n "$b" ] || die "$f: test line needs ID<TAB>TIMEOUT<TAB>COMMAND: $line"
 				[[ "$a" =~ ^[0-9]+$ ]] || die "$f: timeout of $kind is not a number: '$a'"
 				[ "$want" = any ] || [ "$want" = "$VENDOR" ] || continue
-				if selected "$kind"; then
-					TESTS+=("$kind	$a	$b${c:+	$c}")
-					ntests=$((ntests + 1))
+				# --smp-only: the tests that need more than one CPU
+				[ "$SMP_ONLY" = 1 ] && [ "$ncpus" -lt 2 ] && continue
+				selected "$kind" || continue
+				if [ "$ncpus" -gt "$CPUS" ]; then
+					LEFT_OUT+=("$kind (needs $ncpus CPUs)")
+					continue
 				fi
+				TESTS+=("$kind	$a	$b${c:+	$c}")
+				ntests=$((ntests + 1))
 				;;
 			esac
 		done < "$f"
@@ -283,6 +305,10 @@ parse_lists() {
 	return 0
 }
 parse_lists
+# a test that needs more CPUs than this boot has is left out, saying so
+if [ ${#LEFT_OUT[@]} -gt 0 ]; then
+	log "left out: ${#LEFT_OUT[@]} test(s) that need more CPUs than this boot's $CPUS (--cpus N runs them): ${LEFT_OUT[*]}"
+fi
 
 if [ $MODE = list ]; then
 	for t in "${TESTS[@]}"; do
@@ -556,6 +582,7 @@ esac
 # and the images stay the same (an ISO only differs in its command line).
 [ -n "$FUZZ_SEED" ] && APPEND="$APPEND DUNE_FUZZ_SEED=$FUZZ_SEED"
 [ -n "$FUZZ_SCALE" ] && APPEND="$APPEND DUNE_FUZZ_SCALE=$FUZZ_SCALE"
+APPEND="$APPEND LAB_CPUS=$CPUS"
 APPEND="$APPEND $APPEND_EXTRA"
 
 build_iso() {
@@ -593,7 +620,7 @@ display_library: rfb, options="timeout=0"
 megs: $MEGS
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
-cpu: model=$CPU, count=1, ips=$IPS, reset_on_triple_fault=0, ignore_bad_msrs=1
+cpu: model=$CPU, count=$CPUS, ips=$IPS, reset_on_triple_fault=0, ignore_bad_msrs=1
 clock: sync=none, time0=local
 pci: enabled=1, chipset=i440fx
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
@@ -632,7 +659,7 @@ build_iso
 RUN=$LAB/run-$CPU
 rm -rf "$RUN" && mkdir -p "$RUN"
 write_bochsrc "$RUN"
-log "kernel $KVER, cpu $CPU, ${#TESTS[@]} test(s), timeout ${TIMEOUT}s"
+log "kernel $KVER, cpu $CPU x $CPUS, ${#TESTS[@]} test(s), timeout ${TIMEOUT}s"
 [ -n "$FUZZ_SEED" ] && log "fuzz seed $FUZZ_SEED for every fuzz test (DUNE_FUZZ_SEED in the guest)"
 [ -n "$FUZZ_SCALE" ] && log "fuzz scale $FUZZ_SCALE (DUNE_FUZZ_SCALE in the guest)"
 

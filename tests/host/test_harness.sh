@@ -15,7 +15,7 @@ printf '1..3\nok 1 - a\nok 2 - b\n' > "$T/short.tap"
 printf 'TAP version 13\n1..1\nnot ok 1 - known # TODO later\n' > "$T/todo.tap"
 
 echo "TAP version 13"
-echo "1..20"
+echo "1..26"
 check "tap-summary: all ok passes" summary "$T/pass.tap"
 check "tap-summary: counts a SKIP as skipped" has '^1 passed, 0 failed, 1 skipped$' summary "$T/pass.tap"
 check "tap-summary: a not ok fails" fails summary "$T/fail.tap"
@@ -41,4 +41,13 @@ check "lab --fuzz-scale: 0 is refused" has 'wants a positive number' fails lab -
 check "lab --soak: 0 minutes is refused" has 'positive number of minutes' fails lab --soak 0
 check "lab --soak: draws its own seeds, no --seed" has 'draws its own seeds' fails lab --soak 5 --seed 4
 check "lab --soak: boots the lab, not with --list" has 'not with --list' fails lab --soak 5 --list
+printf 'one.cpu\t10\ttrue\n@cpus\t2\ntwo.cpus\t10\ttrue\n@cpu\tany\ntwo.any\t10\ttrue\n' > "$T/cpus.list"
+printf '@cpus\ttwo\n' > "$T/bad-cpus.list"
+cpus() { env LAB_LISTS="$T/cpus.list" "$TOP/harness/lab/lab.sh" "$@"; }
+check "lab @cpus: a one-CPU boot leaves out the tests that need 2" fails has '^two\.' cpus --list
+check "lab @cpus: and says which, and why" has 'left out: 2 test\(s\).*two\.cpus \(needs 2 CPUs\)' cpus --list
+check "lab --cpus 2: runs them" has '^two\.cpus ' cpus --list --cpus 2
+check "lab --cpus 2 --smp-only: only the tests that need 2 CPUs" fails has '^one\.cpu' cpus --list --cpus 2 --smp-only
+check "lab --cpus: 0 is refused" has 'wants a number of CPUs from 1 to 8' fails cpus --list --cpus 0
+check "lab @cpus: not a number is a clear error" has '@cpus wants a number of CPUs' fails env LAB_LISTS="$T/bad-cpus.list" "$TOP/harness/lab/lab.sh" --list
 exit $failed
