@@ -319,7 +319,7 @@ bool dune_has_pcid(void);
  * thread's ID for the host CPU it runs on, dune_apic_id_for_cpu() looks it
  * up.  An IPI reaches the destination's IDT vector when that guest runs
  * with interrupts enabled (sti); its handler ends with dune_apic_eoi().
- * Without an APIC (dune_apic_supported() false) they print one line,
+ * Without an APIC on the backend they print one line,
  * dune_apic_id() returns UINT32_MAX and *error is set. */
 uint32_t dune_apic_id(void);
 uint32_t dune_apic_id_for_cpu(uint32_t cpu, bool *error);
