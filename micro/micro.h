@@ -127,7 +127,8 @@ extern const struct micro_ops micro_cpuloop_ops, micro_syscall_ops, micro_vmexit
 	micro_pagewalk_thp_fit_ops,
 	micro_trap_ops, micro_ptrace_ops, micro_seccomp_notify_ops,
 	micro_appel1_ops, micro_appel2_ops, micro_userfault_ops,
-	micro_syscall_user_ops, micro_trap_user_ops, micro_ptrace_user_ops;
+	micro_syscall_user_ops, micro_trap_user_ops, micro_ptrace_user_ops,
+	micro_ipi_rtt_ops, micro_futex_rtt_ops, micro_eventfd_rtt_ops, micro_shootdown_ops;
 
 /* Keep a value alive / the compiler honest. */
 #define micro_barrier()		asm volatile("" ::: "memory")
