@@ -39,6 +39,9 @@
 #include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
+#include <asm/apic.h>
+#include <asm/desc.h>
+#include <asm/irq_vectors.h>
 #include <asm/trapnr.h>
 
 #include "apic.h"
@@ -108,15 +111,62 @@ bool dune_apic_usable(void)
 				SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY);
 }
 
-/* dune_apic_controls - add the APIC's controls to the wanted ones. */
-void dune_apic_controls(u32 *proc, u32 *proc2)
+static bool posted_intr = true;
+module_param(posted_intr, bool, 0444);
+MODULE_PARM_DESC(posted_intr,
+		 "with x2apic=1: notify a running destination with the CPU's posted-interrupt processing where it has it (no exit); 0 = kick it out of the guest");
+
+static bool posted;		/* posted-interrupt processing in use */
+static unsigned long apic_host_idt;
+
+void __dune_apic_do_irq(unsigned long entry);
+
+/*
+ * dune_apic_controls - add the APIC's controls to the wanted ones.
+ * Posted-interrupt processing needs "acknowledge interrupt on exit": the
+ * run loop then hands external interrupts to the host (dispatch_irq).
+ */
+void dune_apic_controls(u32 *pin, u32 *proc, u32 *proc2, u32 *exit)
 {
+	struct desc_ptr idt;
+
+	posted = false;
 	if (!dune_apic_usable())
 		return;
 	*proc |= CPU_BASED_TPR_SHADOW;
 	*proc2 |= SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE |
 		  SECONDARY_EXEC_APIC_REGISTER_VIRT |
 		  SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
+	if (!posted_intr || !vmx_cap_posted_intr() ||
+	    !vmx_ctl_allowed1(vmx_caps.exit, VM_EXIT_ACK_INTR_ON_EXIT))
+		return;
+	store_idt(&idt);
+	apic_host_idt = idt.address;
+	*pin |= PIN_BASED_POSTED_INTR;
+	*exit |= VM_EXIT_ACK_INTR_ON_EXIT;
+	posted = true;
+}
+
+/* dune_apic_ack_on_exit - external-interrupt exits have acknowledged it */
+bool dune_apic_ack_on_exit(void)
+{
+	return posted;
+}
+
+/*
+ * dune_apic_dispatch_irq - after an external-interrupt exit with
+ * acknowledge-on-exit, interrupts off: run the host's handler of the
+ * vector the exit took.
+ */
+void dune_apic_dispatch_irq(u32 intr_info)
+{
+	const gate_desc *desc;
+
+	if (WARN_ON_ONCE(!(intr_info & INTR_INFO_VALID_MASK)))
+		return;
+	desc = (const gate_desc *)apic_host_idt +
+	       (intr_info & INTR_INFO_VECTOR_MASK);
+	__dune_apic_do_irq(gate_offset(desc));
 }
 
 /*
@@ -179,14 +229,28 @@ int dune_apic_vcpu_init(struct dune_vcpu *v)
 
 	if (!dune_apic_usable())
 		return 0;
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	if (!page)
+	/* kmalloc aligns power-of-two sizes naturally: 64 bytes at 64 */
+	a->pid = kzalloc(sizeof(*a->pid), GFP_KERNEL_ACCOUNT);
+	if (!a->pid)
 		return -ENOMEM;
+	if (WARN_ON_ONCE((unsigned long)a->pid & 63)) {
+		kfree(a->pid);
+		a->pid = NULL;
+		return -EIO;
+	}
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page) {
+		kfree(a->pid);
+		a->pid = NULL;
+		return -ENOMEM;
+	}
 	mutex_lock(&apic_groups_lock);
 	g = group_get(v->mm);
 	if (!g) {
 		mutex_unlock(&apic_groups_lock);
 		__free_page(page);
+		kfree(a->pid);
+		a->pid = NULL;
 		return -ENOMEM;
 	}
 	idr_preload(GFP_KERNEL);
@@ -198,6 +262,8 @@ int dune_apic_vcpu_init(struct dune_vcpu *v)
 		group_put_if_empty(g);
 		mutex_unlock(&apic_groups_lock);
 		__free_page(page);
+		kfree(a->pid);
+		a->pid = NULL;
 		return id;
 	}
 	mutex_unlock(&apic_groups_lock);
@@ -228,7 +294,9 @@ void dune_apic_vcpu_free(struct dune_vcpu *v)
 	group_put_if_empty(g);
 	mutex_unlock(&apic_groups_lock);
 	free_page((unsigned long)a->page);
+	kfree(a->pid);
 	a->page = NULL;
+	a->pid = NULL;
 	a->group = NULL;
 }
 
@@ -246,14 +314,21 @@ int dune_apic_vmcs_setup(struct dune_vcpu *v)
 	err |= vmcs_write(EOI_EXIT_BITMAP2, 0);
 	err |= vmcs_write(EOI_EXIT_BITMAP3, 0);
 	err |= vmcs_write(GUEST_INTR_STATUS, 0);
+	if (posted) {
+		err |= vmcs_write(POSTED_INTR_NV, POSTED_INTR_VECTOR);
+		err |= vmcs_write(POSTED_INTR_DESC_ADDR, __pa(v->apic.pid));
+	}
 	return err;
 }
 
 /*
  * dune_apic_sync - before VM entry (VMCS current, interrupts off, mode
- * already DUNE_IN_GUEST): move the posted vectors into the virtual IRR
- * and raise RVI, so that the CPU delivers the highest one as soon as the
- * guest can take it.  @on is cleared first: a vector posted after that
+ * already DUNE_IN_GUEST), ON set: with posted interrupts, send this CPU
+ * the notification vector; it stays pending until VM entry and the CPU
+ * then processes the descriptor in the guest (as for a sender's
+ * notification).  Without them, move the posted vectors into the virtual
+ * IRR and raise RVI, so that the CPU delivers the highest one as soon as
+ * the guest can take it; ON is cleared first: a vector posted after that
  * sets it again and is picked up at the next entry.
  */
 void dune_apic_sync(struct dune_vcpu *v)
@@ -262,10 +337,14 @@ void dune_apic_sync(struct dune_vcpu *v)
 	unsigned long bits, status;
 	int i, vec, max = -1;
 
-	if (!test_and_clear_bit(0, &a->on) || !a->page)
+	if (posted) {
+		apic->send_IPI_self(POSTED_INTR_VECTOR);
 		return;
-	for (i = 0; i < ARRAY_SIZE(a->pir); i++) {
-		bits = xchg(&a->pir[i], 0);
+	}
+	if (!test_and_clear_bit(0, &a->pid->control))
+		return;
+	for (i = 0; i < ARRAY_SIZE(a->pid->pir); i++) {
+		bits = xchg(&a->pid->pir[i], 0);
 		while (bits) {
 			vec = i * BITS_PER_LONG + __ffs(bits);
 			bits &= bits - 1;
@@ -290,13 +369,19 @@ static void apic_post(struct dune_vcpu *t, u8 vector)
 	/* mutant MOD_IPI_VECTOR: the IPI arrives one vector higher */
 	vector++;
 #endif
-	set_bit(vector, t->apic.pir);
-	set_bit(0, &t->apic.on);
-	smp_mb__after_atomic();	/* pairs with the barrier in run_once() */
+	set_bit(vector, t->apic.pid->pir);
+	/* ON already set: whoever set it has notified, or the next entry will */
+	if (test_and_set_bit(0, &t->apic.pid->control))
+		return;
+	/* the atomic is a full barrier; pairs with the one in run_once() */
 	if (READ_ONCE(t->mode) != DUNE_IN_GUEST)
 		return;
 	cpu = READ_ONCE(t->cpu);
-	if (cpu >= 0 && cpu != raw_smp_processor_id())
+	if (cpu < 0 || cpu == raw_smp_processor_id())
+		return;
+	if (posted)
+		apic->send_IPI(cpu, POSTED_INTR_VECTOR);
+	else
 		smp_send_reschedule(cpu);
 }
 
@@ -394,7 +479,8 @@ bool dune_apic_handle_wrmsr(struct dune_vcpu *v)
 long dune_apic_get_info(void __user *uinfo)
 {
 	struct dune_apic_info info = {
-		.flags = dune_apic_usable() ? DUNE_APIC_X2APIC : 0,
+		.flags = (dune_apic_usable() ? DUNE_APIC_X2APIC : 0) |
+			 (posted ? DUNE_APIC_POSTED : 0),
 	};
 
 	if (copy_to_user(uinfo, &info, sizeof(info)))

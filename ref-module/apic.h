@@ -20,14 +20,21 @@ struct dune_apic_group;
 #define DUNE_X2APIC_ICR		0x830
 
 /*
- * struct dune_apic - a vCPU's local APIC.  @pir and @on form a posted-
- * interrupt descriptor kept in software: senders set a vector's bit in
- * @pir, then @on; the vCPU moves them into its virtual IRR before each VM
- * entry (dune_apic_sync()).
+ * struct dune_pi_desc - a posted-interrupt descriptor (SDM layout, 64
+ * bytes, 64-byte aligned): senders set a vector's bit in @pir, then ON
+ * (bit 0 of @control); the CPU's posted-interrupt processing, or
+ * dune_apic_sync() where the module does not use it, moves them into the
+ * virtual IRR.
  */
+struct dune_pi_desc {
+	unsigned long pir[4];
+	unsigned long control;
+	unsigned long rsvd[3];
+} __aligned(64);
+
+/* struct dune_apic - a vCPU's local APIC. */
 struct dune_apic {
-	unsigned long pir[4];		/* vectors posted, not yet in the vIRR */
-	unsigned long on;		/* bit 0: something in @pir */
+	struct dune_pi_desc *pid;	/* posted interrupts for this vCPU */
 	void *page;			/* the virtual-APIC page, NULL: no APIC */
 	u32 id;				/* x2APIC ID, unique in the process */
 	struct dune_apic_group *group;	/* the vCPUs of this process */
@@ -35,7 +42,9 @@ struct dune_apic {
 };
 
 bool dune_apic_usable(void);
-void dune_apic_controls(u32 *proc, u32 *proc2);
+void dune_apic_controls(u32 *pin, u32 *proc, u32 *proc2, u32 *exit);
+bool dune_apic_ack_on_exit(void);
+void dune_apic_dispatch_irq(u32 intr_info);
 void dune_apic_msr_passthrough(void (*pass)(u32 msr, bool read, bool write));
 int dune_apic_vcpu_init(struct dune_vcpu *v);
 void dune_apic_vcpu_free(struct dune_vcpu *v);
@@ -48,7 +57,7 @@ long dune_apic_get_info(void __user *uinfo);
 /* Interrupts posted but not yet in the virtual IRR?  Before VM entry. */
 static inline bool dune_apic_pending(struct dune_apic *a)
 {
-	return READ_ONCE(a->on);
+	return a->pid && (READ_ONCE(a->pid->control) & 1);
 }
 
 #endif /* DUNE_APIC_H */

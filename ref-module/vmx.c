@@ -260,7 +260,7 @@ static int vmcs_ctls_init(void)
 			VM_ENTRY_LOAD_IA32_PAT;
 	u32 entry_opt = VM_ENTRY_LOAD_DEBUG_CONTROLS;
 
-	dune_apic_controls(&proc_opt, &proc2_opt);
+	dune_apic_controls(&pin_opt, &proc_opt, &proc2_opt, &exit_opt);
 	if (vmx_caps_adjust(pin_min, pin_opt, vmx_caps.pin, &vmcs_ctls.pin) ||
 	    vmx_caps_adjust(proc_min, proc_opt, vmx_caps.proc, &vmcs_ctls.proc) ||
 	    vmx_caps_adjust(proc2_min, proc2_opt, vmx_caps.proc2,
@@ -907,6 +907,10 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 		v->regs_dirty |= DUNE_REG_RIP;
 		break;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
+		/* taken from the APIC by the exit (posted interrupts) */
+		if (dune_apic_ack_on_exit())
+			dune_apic_dispatch_irq(vmcs_read(VM_EXIT_INTR_INFO));
+		fallthrough;
 	case EXIT_REASON_PREEMPTION_TIMER:
 		/* the guest ran a while: a quiescent state for RCU */
 		v->note_rcu = true;
