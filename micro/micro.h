@@ -129,7 +129,8 @@ extern const struct micro_ops micro_cpuloop_ops, micro_syscall_ops, micro_vmexit
 	micro_appel1_ops, micro_appel2_ops, micro_appel1m_ops, micro_appel2m_ops, micro_userfault_ops,
 	micro_syscall_user_ops, micro_trap_user_ops, micro_ptrace_user_ops,
 	micro_write1_ops, micro_syscall_xl_ops, micro_write1_xl_ops, micro_batch1_xl_ops,
-	micro_batch8_xl_ops, micro_batch64_xl_ops;
+	micro_batch8_xl_ops, micro_batch64_xl_ops,
+	micro_ipi_rtt_ops, micro_futex_rtt_ops, micro_eventfd_rtt_ops, micro_shootdown_ops;
 
 /* Keep a value alive / the compiler honest. */
 #define micro_barrier()		asm volatile("" ::: "memory")

@@ -54,6 +54,14 @@ const struct micro_bench micro_table[] = {
 	  "100 pages", M_DUNE, 1, 1, &micro_appel2m_ops, NULL },
 	{ "userfault", "appel1-style protect/trap/unprotect of 100 pages with userfaultfd write-protect (handler thread)",
 	  "100 pages", M_LINUX, 1, 1, &micro_userfault_ops, NULL },
+	{ "ipi-rtt", "IPI round trip between two vCPUs on two CPUs: dune_apic_send_ipi to B, B's handler sends one back, A's handler runs (oneway_cycles: send to B's handler)",
+	  "round trip", M_DUNE, 20, 0, &micro_ipi_rtt_ops, NULL },
+	{ "futex-rtt", "futex wake round trip between two threads on two CPUs: A wakes B, B wakes A (oneway_cycles: wake to B's return from FUTEX_WAIT)",
+	  "round trip", M_LINUX, 20, 0, &micro_futex_rtt_ops, NULL },
+	{ "eventfd-rtt", "eventfd ping-pong between two threads on two CPUs: A writes B's eventfd, B's read returns and it writes A's (oneway_cycles: write to B's read return)",
+	  "round trip", M_LINUX, 20, 0, &micro_eventfd_rtt_ops, NULL },
+	{ "shootdown", "TLB shootdown of one page to one other CPU that keeps reading it (dune: PTE change + invlpg + IPI, the handler runs invlpg and acknowledges; linux: mprotect to read-only, which flushes the other CPU by IPI, then back to read-write)",
+	  "shootdown", M_LINUX | M_DUNE, 20, 0, &micro_shootdown_ops, NULL },
 };
 
 const size_t micro_table_len = sizeof(micro_table) / sizeof(micro_table[0]);

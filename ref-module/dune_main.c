@@ -14,6 +14,7 @@
 #include <asm/msr.h>
 #include <asm/processor.h>
 
+#include "apic.h"
 #include "dune_mod.h"
 #include "vmx_caps.h"
 
@@ -120,6 +121,8 @@ static long dune_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return dune_trap_enable(df, uarg);
 	case DUNE_TRAP_DISABLE:
 		return dune_trap_disable(df);
+	case DUNE_APIC_INFO:
+		return dune_apic_get_info(uarg);
 	default:
 		return -ENOTTY;
 	}

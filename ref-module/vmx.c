@@ -39,6 +39,7 @@
 #include <asm/trapnr.h>
 #include <asm/tsc.h>
 
+#include "apic.h"
 #include "dune_mod.h"
 #include "vmcs.h"
 #include "vmx.h"
@@ -253,6 +254,7 @@ static int vmcs_ctls_init(void)
 		       CPU_BASED_USE_MSR_BITMAPS |
 		       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS;
 	u32 proc2_min = SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_ENABLE_VPID;
+	u32 proc_opt = 0;
 	u32 proc2_opt = SECONDARY_EXEC_ENABLE_RDTSCP |
 			SECONDARY_EXEC_ENABLE_INVPCID;
 	u32 exit_min = VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_LOAD_IA32_EFER |
@@ -262,8 +264,9 @@ static int vmcs_ctls_init(void)
 			VM_ENTRY_LOAD_IA32_PAT;
 	u32 entry_opt = VM_ENTRY_LOAD_DEBUG_CONTROLS;
 
+	dune_apic_controls(&pin_opt, &proc_opt, &proc2_opt, &exit_opt);
 	if (vmx_caps_adjust(pin_min, pin_opt, vmx_caps.pin, &vmcs_ctls.pin) ||
-	    vmx_caps_adjust(proc_min, 0, vmx_caps.proc, &vmcs_ctls.proc) ||
+	    vmx_caps_adjust(proc_min, proc_opt, vmx_caps.proc, &vmcs_ctls.proc) ||
 	    vmx_caps_adjust(proc2_min, proc2_opt, vmx_caps.proc2,
 			    &vmcs_ctls.proc2) ||
 	    vmx_caps_adjust(exit_min, exit_opt, vmx_caps.exit,
@@ -325,6 +328,7 @@ int dune_vmx_init(void)
 	msr_bitmap_pass(MSR_GS_BASE, true, true);
 	msr_bitmap_pass(MSR_PKG_ENERGY_STATUS, true, false);
 	msr_bitmap_pass(MSR_RAPL_POWER_UNIT, true, false);
+	dune_apic_msr_passthrough(msr_bitmap_pass);	/* apic.c */
 
 	for_each_possible_cpu(cpu)
 		INIT_LIST_HEAD(&per_cpu(loaded_vcpus, cpu));
@@ -513,6 +517,7 @@ static int vmcs_setup_controls(struct dune_vcpu *v)
 	err |= vmcs_write(EPT_POINTER, v->ept.eptp);
 	err |= vmcs_write(VIRTUAL_PROCESSOR_ID, v->vpid);
 	err |= vmcs_write(TSC_OFFSET, 0);
+	err |= dune_apic_vmcs_setup(v);
 	/* without "save timer value" each VM entry starts a full slice */
 	if (vmcs_ctls.pin & PIN_BASED_VMX_PREEMPTION_TIMER)
 		err |= vmcs_write(VMX_PREEMPTION_TIMER_VALUE,
@@ -660,9 +665,14 @@ int dune_vmx_vcpu_setup(struct dune_vcpu *v, const struct dune_config *conf)
 	int vpid, err, r;
 
 	v->cpu = -1;
+	r = dune_apic_vcpu_init(v);
+	if (r)
+		return r;
 	vpid = ida_alloc_range(&vpid_ida, 1, 0xffff, GFP_KERNEL);
-	if (vpid < 0)
+	if (vpid < 0) {
+		dune_apic_vcpu_free(v);
 		return vpid;
+	}
 	v->vpid = vpid;
 	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!page) {
@@ -704,11 +714,13 @@ err_vmcs:
 	v->vmcs = NULL;
 err_vpid:
 	ida_free(&vpid_ida, v->vpid);
+	dune_apic_vcpu_free(v);
 	return r;
 }
 
 void dune_vmx_vcpu_free(struct dune_vcpu *v)
 {
+	dune_apic_vcpu_free(v);	/* first: no more IPIs to it */
 	if (!v->vmcs)
 		return;
 	vcpu_vmclear(v);
@@ -952,6 +964,10 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 		v->regs_dirty |= DUNE_REG_RIP;
 		break;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
+		/* taken from the APIC by the exit (posted interrupts) */
+		if (dune_apic_ack_on_exit())
+			dune_apic_dispatch_irq(vmcs_read(VM_EXIT_INTR_INFO));
+		fallthrough;
 	case EXIT_REASON_PREEMPTION_TIMER:
 		/* the guest ran a while: a quiescent state for RCU */
 		v->note_rcu = true;
@@ -965,6 +981,11 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 	case EXIT_REASON_XSETBV:
 		e->cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
 		if (!e->cpl)
+			read_exit_dump_info(e);
+		break;
+	case EXIT_REASON_MSR_WRITE:
+		dune_apic_wrmsr_info(v);	/* x2APIC ICR and ESR */
+		if (!v->apic.wrmsr_exit)
 			read_exit_dump_info(e);
 		break;
 	case EXIT_REASON_EXCEPTION_NMI:
@@ -1118,6 +1139,11 @@ static bool handle_exit(struct dune_vcpu *v)
 		return handle_privileged(v, "debug register access");
 	case EXIT_REASON_XSETBV:
 		return handle_privileged(v, "unhandled VM exit (XSETBV)");
+	case EXIT_REASON_MSR_WRITE:
+		if (v->apic.wrmsr_exit)
+			return dune_apic_handle_wrmsr(v);
+		dump_vcpu(v, "unhandled VM exit");
+		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
 	case EXIT_REASON_TRIPLE_FAULT:
 		dump_vcpu(v, "triple fault");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
@@ -1190,6 +1216,9 @@ static int run_once(struct dune_vcpu *v, struct host_segs *h)
 	if (unlikely(atomic_read(&v->ept.flush_pending)) &&
 	    atomic_xchg(&v->ept.flush_pending, 0))
 		vcpu_flush_tlb_local(v);
+	/* IPIs posted to this vCPU (apic.c); mode is set, see apic_post() */
+	if (unlikely(dune_apic_pending(&v->apic)))
+		dune_apic_sync(v);
 
 	if (unlikely(switch_to_guest(v, h))) {
 		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);

@@ -21,6 +21,7 @@
 
 #include <dune/abi.h>
 
+#include "apic.h"
 #include "dune_mod.h"
 
 /*
@@ -139,6 +140,7 @@ struct dune_vcpu {
 	bool exec_seen;			/* a hypercall execve()d: no copy-out */
 
 	struct dune_ept ept;
+	struct dune_apic apic;		/* apic.c: x2APIC, IPIs */
 
 	/* dune_stats.c: debugfs vcpus/<tgid>.<tid>.<file_id>.<handle>/ */
 	u64 file_id;			/* dune_file.id of the creating file */

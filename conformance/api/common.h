@@ -28,6 +28,7 @@
 const char *dune_backend_name(void) __attribute__((weak));
 bool dune_is_in_guest(void) __attribute__((weak));
 bool dune_apic_supported(void) __attribute__((weak));
+int dune_apic_send_ipi_checked(uint8_t vector, uint32_t destination_apic_id) __attribute__((weak));
 bool dune_has_pcid(void) __attribute__((weak));
 void *dune_alloc_percpu(void) __attribute__((weak));
 int dune_enter_ex(void *percpu) __attribute__((weak));

@@ -75,10 +75,19 @@ CTEST(trap_breakpoint,
 	CT_EXPECT_EQ(bp_rip, after2);
 }
 
+static volatile int apic_helpers_got;
+
+static void apic_helpers_handler(struct dune_tf *tf)
+{
+	(void)tf;
+	apic_helpers_got++;
+	dune_apic_eoi();
+}
+
 CTEST(apic_helpers,
       .id = "api.apic.helpers",
       .profile = "apic",
-      .what = "the APIC helpers either work (dune_apic_supported: this vCPU's id is recorded for its CPU) or report unsupported: UINT32_MAX ids, *error set, send_ipi/eoi return without touching an APIC",
+      .what = "the APIC helpers either work (dune_apic_supported: this vCPU's id is recorded for the CPU it runs on, and an IPI to it runs its handler once interrupts are on) or report unsupported: UINT32_MAX ids, *error set, send_ipi/eoi return without touching an APIC",
       .needs = "dune")
 {
 	bool err = false;
@@ -89,7 +98,17 @@ CTEST(apic_helpers,
 	dune_apic_init_rt_entry();
 	id = dune_apic_id();
 	if (dune_apic_supported()) {
-		CT_EXPECT(id != UINT32_MAX, "dune_apic_id() on a backend with an APIC returned UINT32_MAX");
+		unsigned int cpu = 0;
+
+		CT_ASSERT(id != UINT32_MAX, "dune_apic_id() on a backend with an APIC returned UINT32_MAX");
+		CT_ASSERT_EQ(syscall(SYS_getcpu, &cpu, NULL, NULL), 0);
+		CT_EXPECT_EQ(dune_apic_id_for_cpu(cpu, &err), id);
+		CT_EXPECT(!err, "dune_apic_id_for_cpu(%u) set *error after dune_apic_init_rt_entry", cpu);
+		CT_ASSERT_EQ(dune_register_intr_handler(0x52, apic_helpers_handler), 0);
+		dune_apic_send_ipi(0x52, id);
+		for (long i = 0; i < 100000000L && !apic_helpers_got; i++)
+			__asm__ volatile("pushf; sti; nop; nop; popf" ::: "memory", "cc");
+		CT_EXPECT_EQ(apic_helpers_got, 1);
 		return;
 	}
 	CT_EXPECT_EQ(id, UINT32_MAX);

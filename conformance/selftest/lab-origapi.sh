@@ -9,7 +9,8 @@
 # report is the one conformance.<backend> saved (/tmp/conform-<backend>.tap),
 # else it is run here.  Prints TAP, one line per backend.  --quick (make
 # check): every profile but robustness.
-EXT_TESTS="api.apic.helpers api.init.bad_backend api.init.enter_ex api.init.enter_idempotent api.vm.pcid"
+EXT_TESTS="api.apic.bad_dest api.apic.eoi api.apic.helpers api.apic.ipi api.apic.outside api.apic.self api.apic.tlb_shootdown"
+EXT_TESTS="$EXT_TESTS api.init.bad_backend api.init.enter_ex api.init.enter_idempotent api.vm.pcid"
 EXT_TESTS="$EXT_TESTS api.exitless.batch api.exitless.blocking api.exitless.exit api.exitless.mode"
 EXT_TESTS="$EXT_TESTS api.exitless.signal_restart api.exitless.thread_calls"
 n=0

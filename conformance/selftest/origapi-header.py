@@ -34,6 +34,8 @@ EDITS = [
      r'#ifndef DUNE_KEEP_LIBC_ASSERT\n((?:.|\n)*?)#endif\n', r'/* assert() as in the original */\n\1'),
     ('dune_apic_supported', r'/\* dunebench extension: true when the APIC helpers[^\n]*\n'
      r'bool dune_apic_supported\(void\);\n', ''),
+    ('dune_apic_send_ipi_checked', r'/\* dunebench extension: dune_apic_send_ipi\(\) that says(?:.|\n)*?\*/\n'
+     r'int dune_apic_send_ipi_checked\(uint8_t vector, uint32_t destination_apic_id\);\n', ''),
     ('dune_page_base', r'/\* where the pool lives[^\n]*\nextern uintptr_t dune_page_base;\n', ''),
     ('dune_page_base in dune_pa2page', r'PPN\(pa - dune_page_base\)', 'PPN(pa - PAGEBASE)'),
     ('dune_page_base in dune_page2pa', r'return dune_page_base \+', 'return PAGEBASE +'),
@@ -46,8 +48,8 @@ EDITS = [
 # what must be gone afterwards (a check of the edits themselves)
 GONE = ['DUNE_LIB_VERSION', 'dune_map_full_big_pages', 'dune_enter_ex', 'dune_alloc_percpu',
         'dune_backend_name', 'dune_is_in_guest', 'dune_has_pcid', 'DUNE_KEEP_LIBC_ASSERT',
-        'dune_apic_supported', 'dune_page_base', 'dune_exec_', 'dune_syscall_mode', 'dune_syscall_batch',
-        'dune_syscall_exitless', 'DUNE_SYSCALL_EXITLESS']
+        'dune_apic_supported', 'dune_apic_send_ipi_checked', 'dune_page_base', 'dune_exec_',
+        'dune_syscall_mode', 'dune_syscall_batch', 'dune_syscall_exitless', 'DUNE_SYSCALL_EXITLESS']
 
 
 def main():

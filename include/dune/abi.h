@@ -259,6 +259,35 @@ struct dune_layout_ext {
 #define DUNE_LAYOUT_EXT		_IOWR(DUNE_IOCTL_TYPE, 0x40, struct dune_layout_ext)
 #define DUNE_IOCTL_VAL_LAYOUT_EXT	0xc058e940UL
 
+/*
+ * DUNE_APIC_INFO (dunebench extension): what the module offers of the
+ * original ABI's x2APIC part.  @flags:
+ *   DUNE_APIC_X2APIC  the guest reads its x2APIC ID (MSR 0x802) and writes
+ *                     EOI (MSR 0x80b) without a VM exit, and a write of the
+ *                     ICR (MSR 0x830: fixed delivery, physical destination
+ *                     = another vCPU's x2APIC ID of the same process, or
+ *                     the self shorthand) raises that vector in the
+ *                     destination vCPU.  An IPI that cannot be sent sets the
+ *                     sender's ESR (MSR 0x828, read without exit, cleared
+ *                     by writing 0): bit 5 for a vector below 16, bit 2 for
+ *                     a destination that names no vCPU.
+ *   DUNE_APIC_POSTED  the destination receives IPIs without a VM exit
+ *                     (posted interrupts); without it a running
+ *                     destination is kicked out of the guest once and
+ *                     takes the interrupt at its next VM entry.
+ * An original module answers -ENOTTY.
+ */
+#define DUNE_APIC_X2APIC	(1U << 0)
+#define DUNE_APIC_POSTED	(1U << 1)
+
+struct dune_apic_info {
+	__u32 flags;
+	__u32 reserved;
+} __attribute__((packed));
+
+#define DUNE_APIC_INFO		_IOR(DUNE_IOCTL_TYPE, 0x41, struct dune_apic_info)
+#define DUNE_IOCTL_VAL_APIC_INFO	0x8008e941UL
+
 #define DUNE_GPA_EXEC_MAX		(1ULL << 36)			/* 64 GiB */
 #define DUNE_GPA_EXEC_START(phys_limit)	((__u64)(phys_limit) - (1ULL << 37))	/* P - 128 GiB */
 #define DUNE_GPA_VDSO_SIZE		(1ULL << 30)			/* 1 GiB */
@@ -329,6 +358,8 @@ DUNE_ABI_ASSERT(DUNE_TRAP_DISABLE == DUNE_IOCTL_VAL_TRAP_DISABLE, "DUNE_TRAP_DIS
 
 DUNE_ABI_ASSERT(sizeof(struct dune_layout_ext) == 88, "dune_layout_ext is 88 bytes");
 DUNE_ABI_ASSERT(DUNE_LAYOUT_EXT == DUNE_IOCTL_VAL_LAYOUT_EXT, "DUNE_LAYOUT_EXT == 0xC058E940");
+DUNE_ABI_ASSERT(sizeof(struct dune_apic_info) == 8, "dune_apic_info is 8 bytes");
+DUNE_ABI_ASSERT(DUNE_APIC_INFO == DUNE_IOCTL_VAL_APIC_INFO, "DUNE_APIC_INFO == 0x8008E941");
 
 DUNE_ABI_ASSERT(DUNE_GPA_STACK_SIZE == 0x40000000ULL, "stack window 1 GiB");
 DUNE_ABI_ASSERT(DUNE_GPA_MAP_SIZE == 0xfc0000000ULL, "map window 63 GiB");

@@ -353,8 +353,13 @@ bool dune_has_pcid(void);
 	} while (0)
 #endif
 
-/* x2APIC helpers.  The kvm backend has no APIC: these print one line on
- * stderr, dune_apic_id() returns UINT32_MAX and *error is set. */
+/* x2APIC helpers.  APIC IDs name this process's vCPUs (they follow a
+ * thread that migrates); dune_apic_init_rt_entry() records the calling
+ * thread's ID for the host CPU it runs on, dune_apic_id_for_cpu() looks it
+ * up.  An IPI reaches the destination's IDT vector when that guest runs
+ * with interrupts enabled (sti); its handler ends with dune_apic_eoi().
+ * Without an APIC on the backend they print one line,
+ * dune_apic_id() returns UINT32_MAX and *error is set. */
 uint32_t dune_apic_id(void);
 uint32_t dune_apic_id_for_cpu(uint32_t cpu, bool *error);
 void dune_apic_send_ipi(uint8_t vector, uint32_t destination_apic_id);
@@ -362,6 +367,10 @@ void dune_apic_eoi(void);
 void dune_apic_init_rt_entry(void);
 /* dunebench extension: true when the APIC helpers work on this backend */
 bool dune_apic_supported(void);
+/* dunebench extension: dune_apic_send_ipi() that says whether it was sent:
+ * 0, -EINVAL (vector below 16), -ESRCH (no vCPU has that APIC ID),
+ * -ENOTSUP (no APIC) */
+int dune_apic_send_ipi_checked(uint8_t vector, uint32_t destination_apic_id);
 
 /* ------------------------------------------------------------------ */
 /* Physical page pool                                                   */

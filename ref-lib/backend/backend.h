@@ -33,7 +33,12 @@ struct dune_backend {
 	/* create this thread's vCPU and run it from *pc until the thread
 	 * leaves Dune mode; returns only with a negative errno on failure */
 	long (*enter)(struct dune_percpu *pc);
-	bool apic;
+	/* the x2APIC helpers work (core/apic.c); NULL: no APIC */
+	bool (*apic)(void);
+	/* dest is some vCPU's x2APIC ID (NULL: the backend reports a bad
+	 * destination in the ESR instead, apic_esr) */
+	bool (*apic_dest_ok)(uint32_t dest);
+	bool apic_esr;
 	/* the library sees every mmap/munmap/mprotect/brk (kvm): keep the
 	 * guest page tables a mirror of the host mappings */
 	bool mirrors_host;

@@ -75,6 +75,7 @@ static uint64_t guest_xcr0;
 static bool has_xsave;
 static int phys_bits;
 static uintptr_t cur_brk;
+static bool vm_apic;		/* the VM has KVM's local APICs (split irqchip) */
 static __thread struct vcpu *this_vcpu;
 
 /* per-CPU areas of live vCPUs, for TLB-flush requests */
@@ -353,6 +354,7 @@ static int kvm_open(void)
 		if (e->function == 0x80000008)
 			phys_bits = (int)(e->eax & 0xff);
 		if (e->function == 1) {
+			e->ecx |= 1u << 21;	/* x2APIC: KVM emulates it */
 			has_xsave = e->ecx & (1u << 26);
 			dune_guest_pcid = e->ecx & (1u << 17);
 		}
@@ -421,8 +423,36 @@ static int kvm_setup(void)
 	}
 	fcntl(vm_fd, F_SETFD, FD_CLOEXEC);
 	vm_pid = getpid();
+	{
+		/*
+		 * KVM's local APIC in the kernel, the PIC and IOAPIC nowhere
+		 * (split irqchip, no IOAPIC pins): x2APIC IPIs between vCPUs
+		 * go through KVM; KVM_INTERRUPT (dune_signal() vectors) still
+		 * works, as ExtINT through LVT0 (apic_setup()).
+		 */
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 0 } };
+
+		/* without it (an old KVM), dune_apic_supported() is false.
+		 * Opt-in (DUNE_KVM_APIC=1) until it passes in every lab boot */
+		const char *on = getenv("DUNE_KVM_APIC");
+
+		vm_apic = on && !strcmp(on, "1") && ioctl(vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+	}
 	next_vcpu_id = 0;
-	ret = set_slot(0, 0, dune_identity_limit, 0);
+	if (vm_apic) {
+		/*
+		 * kvm_intel puts its APIC-access page (a private memory slot)
+		 * at the APIC's default base, 0xfee00000, when the first vCPU
+		 * is created: the identity slot leaves that page out (guest
+		 * physical 0xfee00000 is the APIC there, not host memory).
+		 */
+		ret = set_slot(0, 0, 0xfee00000ULL, 0);
+		if (!ret && dune_identity_limit > 0xfee01000ULL)
+			ret = set_slot(5, 0xfee01000ULL, dune_identity_limit - 0xfee01000ULL,
+				       0xfee01000ULL);
+	} else {
+		ret = set_slot(0, 0, dune_identity_limit, 0);
+	}
 	if (!ret)
 		ret = set_slot(1, phys_limit - GPA_STACK_SIZE - GPA_MAP_SIZE, GPA_MAP_SIZE, mmap_base);
 	if (!ret)
@@ -479,6 +509,39 @@ static struct kvm_segment seg(uint16_t sel, uint8_t type, bool code, uint64_t ba
 	return s;
 }
 
+/*
+ * The vCPU's local APIC: x2APIC mode (APIC ID = vCPU id), software
+ * enabled, LVT0 in ExtINT mode for KVM_INTERRUPT, nothing pending or in
+ * service (a pooled vCPU may have had IPIs for its last thread).
+ */
+static int apic_setup(struct vcpu *v)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[1];
+	} m;
+	struct kvm_lapic_state la;
+	uint32_t *reg = (uint32_t *)la.regs;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e[0].index = 0x1b;	/* IA32_APIC_BASE: enabled, x2APIC, BSP for 0 */
+	m.e[0].data = 0xfee00000ULL | (1u << 11) | (1u << 10) | (v->id == 0 ? 1u << 8 : 0);
+	if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1)
+		return vcpu_fail("KVM_SET_MSRS (IA32_APIC_BASE: x2APIC)", errno ? errno : EINVAL);
+	if (ioctl(v->fd, KVM_GET_LAPIC, &la) < 0)
+		return vcpu_fail("KVM_GET_LAPIC", errno);
+	memset(la.regs + 0x100, 0, 0x80);	/* ISR */
+	memset(la.regs + 0x200, 0, 0x80);	/* IRR */
+	reg[0x80 / 4] = 0;			/* TPR */
+	reg[0x280 / 4] = 0;			/* ESR */
+	reg[0xf0 / 4] = 0x1ff;			/* SVR: enabled, spurious 0xff */
+	reg[0x350 / 4] = 0x700;			/* LVT0: ExtINT */
+	if (ioctl(v->fd, KVM_SET_LAPIC, &la) < 0)
+		return vcpu_fail("KVM_SET_LAPIC", errno);
+	return 0;
+}
+
 static int vcpu_create(struct vcpu *v, struct dune_percpu *pc)
 {
 	struct kvm_sregs s;
@@ -521,6 +584,12 @@ static int vcpu_create(struct vcpu *v, struct dune_percpu *pc)
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0)
 		return vcpu_fail("KVM_SET_CPUID2", errno);
 state:
+	if (vm_apic) {
+		int r = apic_setup(v);
+
+		if (r)
+			return r;
+	}
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return vcpu_fail("KVM_GET_SREGS", errno);
@@ -892,6 +961,17 @@ static void inject_signal(struct vcpu *v)
 	run->request_interrupt_window = __atomic_load_n(&v->sig_pending, __ATOMIC_RELAXED) != 0;
 }
 
+static bool kvm_apic(void)
+{
+	return vm_apic;
+}
+
+/* KVM drops an IPI to an APIC ID no vCPU has: say so first */
+static bool kvm_apic_dest_ok(uint32_t dest)
+{
+	return dest < MAX_VCPUS && __atomic_load_n(&live_pcs[dest], __ATOMIC_ACQUIRE);
+}
+
 static void kvm_deliver_signal(int sig)
 {
 	struct vcpu *v = this_vcpu;
@@ -1016,6 +1096,7 @@ const struct dune_backend dune_backend_kvm = {
 	.release = kvm_release,
 	.forget = kvm_forget,
 	.forked = kvm_forked,
-	.apic = false,
+	.apic = kvm_apic,
+	.apic_dest_ok = kvm_apic_dest_ok,
 	.mirrors_host = true,
 };

@@ -36,6 +36,7 @@
 static int dune_fd = -1;
 static bool file_per_vcpu;	/* the module releases a file's own vCPUs only */
 static uintptr_t host_lstar;
+static bool module_apic;	/* DUNE_APIC_INFO: DUNE_APIC_X2APIC */
 static __thread uint64_t vmx_sig_pending;
 
 static int vmx_open(void)
@@ -75,6 +76,14 @@ static int vmx_open(void)
 		file_per_vcpu = ioctl(dune_fd, DUNE_LAYOUT_EXT, &ext) == 0;
 	}
 	{
+		/* the original module has the x2APIC part but no way to ask
+		 * for it: its APIC stays unused (dune_apic_supported false) */
+		struct dune_apic_info ai = { .flags = 0 };
+
+		module_apic = ioctl(dune_fd, DUNE_APIC_INFO, &ai) == 0 &&
+			      (ai.flags & DUNE_APIC_X2APIC);
+	}
+	{
 		extern char __executable_start[] __attribute__((weak));
 		uintptr_t exe = (uintptr_t)__executable_start;
 
@@ -90,6 +99,11 @@ static int vmx_open(void)
 	extern bool dune_nx_ok;
 	dune_nx_ok = false;	/* the ABI's guest EFER has no NXE */
 	return 0;
+}
+
+static bool vmx_apic(void)
+{
+	return module_apic;
 }
 
 static int vmx_setup(void)
@@ -295,9 +309,9 @@ const struct dune_backend dune_backend_vmx = {
 	.release = vmx_release,
 	.forget = vmx_forget,
 	.forked = vmx_forked,
-	/* the original ABI's x2APIC part (ID/EOI MSRs passed through, ICR
-	 * writes as posted IPIs) is not in ref-module: a guest RDMSR of the
-	 * APIC ID stops the vCPU as an unhandled exit (api.apic.helpers) */
-	.apic = false,
+	/* the module's x2APIC (DUNE_APIC_INFO); it reports bad IPI
+	 * destinations in the ESR */
+	.apic = vmx_apic,
+	.apic_esr = true,
 	.mirrors_host = false,
 };
