@@ -1,0 +1,1162 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dune-sandbox - run an unmodified Linux x86-64 program in guest ring 3
+ * under a runtime in guest ring 0 (libdune, either backend).
+ *
+ * The runtime loads the program (and its ELF interpreter) the way the
+ * kernel does, builds its initial stack, and enters ring 3 at the entry
+ * point.  Every system call of the program comes to on_syscall(): the
+ * policy is applied, every pointer argument is checked against the table
+ * of the program's memory (sb_mem, -EFAULT for anything else: the runtime's
+ * memory is never followed), the memory calls are emulated so that the
+ * guest page tables (the program's pages are the only user-accessible
+ * ones) and the host mappings stay the same, and the rest is passed to the
+ * host.  A fault in ring 3 ends the program with the signal Linux would
+ * have sent.
+ *
+ * The program runs without a vDSO (no AT_SYSINFO_EHDR): glibc then makes
+ * real system calls for the time functions, which the runtime sees.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <asm/prctl.h>
+#include <linux/futex.h>
+#include <linux/mman.h>
+
+#include <dune/dune.h>
+
+#include "sandbox.h"
+
+#define STACK_SIZE	(8UL << 20)
+#define BRK_RESERVE	(1UL << 30)
+#define BRK_MIN		(16UL << 20)
+#define MAX_FD		4096
+#define TRACE_FD_MIN	900
+
+static struct sb_mem mem;
+static struct sb_policy pol;
+static bool opt_trace, opt_big;
+static int trace_fd = -1;
+static const char *prog_path;
+static uintptr_t brk_start, brk_cur, brk_limit;
+static unsigned char runtime_fd[MAX_FD / 8];
+static unsigned char prog_fd_at_start[MAX_FD / 8];
+
+struct ksigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+static struct ksigaction sigact[65];
+static uint64_t altstack[3] = { 0, 2 /* SS_DISABLE */, 0 };
+
+static uint8_t fpu_area[16384] __attribute__((aligned(64)));
+static bool use_xsave;
+static uint64_t xsave_mask;
+
+static char tbuf[2048];
+
+/* ------------------------------------------------------------ helpers */
+
+static long raw6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	long ret;
+	register long r10 __asm__("r10") = a3;
+	register long r8 __asm__("r8") = a4;
+	register long r9 __asm__("r9") = a5;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define raw(nr, a0, a1, a2) raw6(nr, (long)(a0), (long)(a1), (long)(a2), 0, 0, 0)
+
+static void out_fd(int fd, const char *s, size_t n)
+{
+	while (n) {
+		long k = raw(SYS_write, fd, s, n);
+
+		if (k <= 0)
+			return;
+		s += k;
+		n -= (size_t)k;
+	}
+}
+
+/* one line on stderr: "dune-sandbox: ..." */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char b[1024];
+	va_list ap;
+	int k = snprintf(b, sizeof(b), "dune-sandbox: ");
+
+	va_start(ap, fmt);
+	vsnprintf(b + k, sizeof(b) - (size_t)k, fmt, ap);
+	va_end(ap);
+	k = (int)strlen(b);
+	if (k < (int)sizeof(b) - 1)
+		b[k++] = '\n';
+	out_fd(2, b, (size_t)k);
+}
+
+static void trace_out(const char *s, size_t n)
+{
+	if (trace_fd >= 0)
+		out_fd(trace_fd, s, n);
+}
+
+static void note(long nr, const char *what)
+{
+	if (opt_trace)
+		trace_out(tbuf, sb_trace_note(tbuf, sizeof(tbuf), nr, what));
+}
+
+/* end the program as if Linux had sent it sig (the exit status a shell sees
+ * is the same: 128 + sig, or the signal itself) */
+static void __attribute__((noreturn)) die_by_signal(int sig)
+{
+	struct ksigaction dfl = { 0, 0, 0, 0 };
+	uint64_t set = 1UL << (sig - 1);
+
+	raw6(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0, 0);
+	raw6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&set, 0, 8, 0, 0);
+	raw(SYS_kill, raw(SYS_getpid, 0, 0, 0), sig, 0);
+	raw(SYS_exit_group, 128 + sig, 0, 0);
+	for (;;)
+		;
+}
+
+static bool is_runtime_fd(long fd)
+{
+	return fd >= 0 && fd < MAX_FD && (runtime_fd[fd / 8] & (1 << (fd % 8)));
+}
+
+/* ------------------------------------------------- guest page tables */
+
+/* can [va, va + len) be given a guest-physical address (one Dune window)? */
+static bool gpa_ok(uintptr_t va, size_t len)
+{
+	uintptr_t end = va + len;
+
+	if (end < va)
+		return false;
+	if (va >= stack_base)
+		return end - stack_base <= DUNE_GPA_STACK_SIZE;
+	if (va >= mmap_base)
+		return end <= mmap_base + DUNE_GPA_MAP_SIZE;
+	if (dune_exec_size && va - dune_exec_base < dune_exec_size)
+		return end - dune_exec_base <= dune_exec_size;
+	/* identity: below the map window's guest-physical start and below
+	 * where the kvm backend's extra windows begin */
+	return end <= mmap_base && end <= (1UL << 36);
+}
+
+static int prot_perm(int prot)
+{
+	int perm = PERM_R | PERM_U;
+
+	if (prot & PROT_WRITE)
+		perm |= PERM_W;
+	if (prot & PROT_EXEC)
+		perm |= PERM_X;
+	return perm;
+}
+
+/* make the guest page tables say what the program may do with [va, va+len) */
+static int guest_map(uintptr_t va, size_t len, int prot)
+{
+	int ret = 0;
+
+	if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) {
+		dune_vm_unmap(pgroot, (void *)va, len);
+	} else if (opt_big && prot_perm(prot) && len >= SB_BIG) {
+		uintptr_t a = (va + SB_BIG - 1) & ~(SB_BIG - 1), b = (va + len) & ~(SB_BIG - 1);
+
+		if (a > va)
+			ret = dune_vm_map_phys(pgroot, (void *)va, a - va, (void *)dune_va_to_pa((void *)va),
+					       prot_perm(prot));
+		if (!ret && b > a)
+			ret = dune_vm_map_phys(pgroot, (void *)a, b - a, (void *)dune_va_to_pa((void *)a),
+					       prot_perm(prot) | PERM_BIG);
+		if (!ret && va + len > b && b >= a)
+			ret = dune_vm_map_phys(pgroot, (void *)b, va + len - b,
+					       (void *)dune_va_to_pa((void *)b), prot_perm(prot));
+	} else {
+		ret = dune_vm_map_phys(pgroot, (void *)va, len, (void *)dune_va_to_pa((void *)va),
+				       prot_perm(prot));
+	}
+	dune_flush_tlb();
+	return ret;
+}
+
+static void guest_unmap(uintptr_t va, size_t len)
+{
+	dune_vm_unmap(pgroot, (void *)va, len);
+	dune_flush_tlb();
+}
+
+/* ------------------------------------------------- memory system calls */
+
+static bool in_dune;	/* after dune_enter: keep the guest tables in step */
+
+static long prog_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	size_t len_up = SB_PAGE_UP(len);
+	long r;
+
+	if (!len || len_up < len)
+		return -EINVAL;
+	if ((flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE)) {
+		if (addr % SB_PAGE)
+			return -EINVAL;
+		if (!sb_mem_has(&mem, addr, len_up)) {
+			/* not all of it the program's: only where nothing is */
+			flags = (flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE;
+		}
+	}
+	if (opt_big && (flags & MAP_ANONYMOUS) && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+	    !addr && len_up >= SB_BIG) {
+		/* a 2 MiB aligned start, so that the guest can use big pages */
+		r = raw6(SYS_mmap, 0, (long)(len_up + SB_BIG), prot, flags, fd, off);
+		if (r >= 0 || r < -4095) {
+			uintptr_t a = ((uintptr_t)r + SB_BIG - 1) & ~(SB_BIG - 1);
+
+			if (a > (uintptr_t)r)
+				raw(SYS_munmap, r, a - (uintptr_t)r, 0);
+			if ((uintptr_t)r + len_up + SB_BIG > a + len_up)
+				raw(SYS_munmap, a + len_up, (uintptr_t)r + SB_BIG - a, 0);
+			r = (long)a;
+			raw(SYS_madvise, r, len_up, MADV_HUGEPAGE);
+		}
+	} else {
+		r = raw6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
+	}
+	if (r < 0 && r >= -4095) {
+		if (r == -EEXIST && (flags & MAP_FIXED_NOREPLACE) && !sb_mem_overlaps(&mem, addr, len_up))
+			return -ENOMEM;	/* the runtime is there */
+		return r;
+	}
+	if (!gpa_ok((uintptr_t)r, len_up)) {
+		raw(SYS_munmap, r, len_up, 0);
+		if (addr && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)))
+			return prog_mmap(0, len, prot, flags, fd, off);
+		return -ENOMEM;
+	}
+	if (sb_mem_add(&mem, (uintptr_t)r, (uintptr_t)r + len_up, prot)) {
+		raw(SYS_munmap, r, len_up, 0);
+		return -ENOMEM;
+	}
+	if (in_dune && guest_map((uintptr_t)r, len_up, prot)) {
+		raw(SYS_munmap, r, len_up, 0);
+		sb_mem_del(&mem, (uintptr_t)r, (uintptr_t)r + len_up);
+		return -ENOMEM;
+	}
+	return r;
+}
+
+static long prog_munmap(uintptr_t addr, size_t len)
+{
+	uintptr_t end = addr + SB_PAGE_UP(len);
+
+	if (addr % SB_PAGE || !len || end < addr)
+		return -EINVAL;
+	for (int i = 0; i < mem.n; i++) {
+		uintptr_t s = mem.r[i].start, e = mem.r[i].end;
+
+		if (e <= addr || s >= end)
+			continue;
+		if (s < addr)
+			s = addr;
+		if (e > end)
+			e = end;
+		raw(SYS_munmap, s, e - s, 0);
+		if (in_dune)
+			guest_unmap(s, e - s);
+		sb_mem_del(&mem, s, e);
+		i = -1;		/* the table changed: look again */
+	}
+	return 0;
+}
+
+static long prog_mprotect(uintptr_t addr, size_t len, int prot)
+{
+	size_t l = SB_PAGE_UP(len);
+	long r;
+
+	if (addr % SB_PAGE)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (!sb_mem_has(&mem, addr, l))
+		return -ENOMEM;
+	r = raw(SYS_mprotect, addr, l, prot);
+	if (r)
+		return r;
+	sb_mem_add(&mem, addr, addr + l, prot);
+	if (in_dune)
+		guest_map(addr, l, prot);
+	return 0;
+}
+
+static long prog_brk(uintptr_t want)
+{
+	uintptr_t cur = SB_PAGE_UP(brk_cur), nu = SB_PAGE_UP(want);
+	long r;
+
+	if (!want || want < brk_start || want > brk_limit)
+		return (long)brk_cur;
+	if (nu > cur) {
+		r = raw6(SYS_mmap, (long)cur, (long)(nu - cur), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (r < 0 && r >= -4095)
+			return (long)brk_cur;
+		sb_mem_add(&mem, cur, nu, PROT_READ | PROT_WRITE);
+		if (in_dune)
+			guest_map(cur, nu - cur, PROT_READ | PROT_WRITE);
+	} else if (nu < cur) {
+		/* back to the reservation */
+		raw6(SYS_mmap, (long)nu, (long)(cur - nu), PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		if (in_dune)
+			guest_unmap(nu, cur - nu);
+		sb_mem_del(&mem, nu, cur);
+	}
+	brk_cur = want;
+	return (long)want;
+}
+
+static int prot_at(uintptr_t a)
+{
+	for (int i = 0; i < mem.n; i++)
+		if (mem.r[i].start <= a && a < mem.r[i].end)
+			return mem.r[i].prot;
+	return 0;
+}
+
+static long prog_mremap(uintptr_t old, size_t oldlen, size_t newlen, int flags, uintptr_t newaddr)
+{
+	size_t ol = SB_PAGE_UP(oldlen), nl = SB_PAGE_UP(newlen);
+	int prot;
+	long r;
+
+	if (old % SB_PAGE || !nl)
+		return -EINVAL;
+	if (!sb_mem_has(&mem, old, ol ? ol : SB_PAGE))
+		return -EFAULT;
+	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) && !sb_mem_has(&mem, newaddr, nl))
+		return -EINVAL;
+	prot = prot_at(old);
+	r = raw6(SYS_mremap, (long)old, (long)oldlen, (long)newlen, flags, (long)newaddr, 0);
+	if (r < 0 && r >= -4095)
+		return r;
+	if (!gpa_ok((uintptr_t)r, nl)) {
+		/* cannot happen with the kernel's placement; do not leave it half done */
+		say("%s: mremap placed memory outside the guest's reach", prog_path);
+		die_by_signal(SIGSEGV);
+	}
+	if (ol) {
+		guest_unmap(old, ol);
+		sb_mem_del(&mem, old, old + ol);
+	}
+	sb_mem_add(&mem, (uintptr_t)r, (uintptr_t)r + nl, prot);
+	guest_map((uintptr_t)r, nl, prot);
+	return r;
+}
+
+/* ------------------------------------------------------- other calls */
+
+static long prog_ioctl(const uint64_t *a)
+{
+	unsigned long req = a[1];
+	size_t in = 0, out = 0;
+
+	switch (req) {
+	case 0x5401: out = 36; break;		/* TCGETS */
+	case 0x5402: case 0x5403: case 0x5404: in = 36; break;	/* TCSETS* */
+	case 0x5413: out = 8; break;		/* TIOCGWINSZ */
+	case 0x5414: in = 8; break;		/* TIOCSWINSZ */
+	case 0x541B: out = 4; break;		/* FIONREAD */
+	case 0x5421: in = 4; break;		/* FIONBIO */
+	case 0x540F: out = 4; break;		/* TIOCGPGRP */
+	case 0x5410: in = 4; break;		/* TIOCSPGRP */
+	case 0x5450: case 0x5451: break;	/* FIONCLEX, FIOCLEX */
+	default:
+		note(SYS_ioctl, "request not supported: ENOTTY");
+		return -ENOTTY;
+	}
+	if (!sb_mem_has(&mem, a[2], in + out))
+		return -EFAULT;
+	return raw(SYS_ioctl, a[0], a[1], a[2]);
+}
+
+static long prog_fcntl(const uint64_t *a)
+{
+	switch ((int)a[1]) {
+	case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD: case F_GETFL:
+	case F_SETFL: case F_GETOWN: case F_SETOWN: case F_SETPIPE_SZ: case F_GETPIPE_SZ:
+	case F_ADD_SEALS: case F_GET_SEALS:
+		break;
+	case F_GETLK: case F_SETLK: case F_SETLKW: case F_OFD_GETLK: case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		if (!sb_mem_has(&mem, a[2], 32))
+			return -EFAULT;
+		break;
+	default:
+		note(SYS_fcntl, "command not supported: EINVAL");
+		return -EINVAL;
+	}
+	return raw(SYS_fcntl, a[0], a[1], a[2]);
+}
+
+static long prog_futex(const uint64_t *a)
+{
+	int op = (int)a[1] & FUTEX_CMD_MASK;
+
+	if (!sb_mem_has(&mem, a[0], 4))
+		return -EFAULT;
+	switch (op) {
+	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
+		if (a[3] && !sb_mem_has(&mem, a[3], 16))
+			return -EFAULT;
+		break;
+	case FUTEX_WAKE: case FUTEX_WAKE_BITSET: case FUTEX_UNLOCK_PI: case FUTEX_TRYLOCK_PI:
+		break;
+	case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: case FUTEX_WAKE_OP:
+		if (!sb_mem_has(&mem, a[4], 4))
+			return -EFAULT;
+		break;
+	default:
+		note(SYS_futex, "operation not supported: ENOSYS");
+		return -ENOSYS;
+	}
+	return raw6(SYS_futex, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+}
+
+static long prog_rt_sigaction(const uint64_t *a)
+{
+	int sig = (int)a[0];
+	struct ksigaction old;
+
+	if (a[3] != 8 || sig < 1 || sig > 64)
+		return -EINVAL;
+	if ((a[1] && !sb_mem_readable(&mem, a[1], sizeof(old))) ||
+	    (a[2] && !sb_mem_has(&mem, a[2], sizeof(old))))
+		return -EFAULT;
+	if (a[1] && (sig == SIGKILL || sig == SIGSTOP))
+		return -EINVAL;
+	old = sigact[sig];
+	if (a[1]) {
+		memcpy(&sigact[sig], (void *)a[1], sizeof(old));
+		/* ignoring is done by the host (a write to a closed pipe then
+		 * fails with EPIPE, as natively); handlers are recorded only */
+		if (sigact[sig].handler == (uint64_t)(uintptr_t)SIG_IGN || sigact[sig].handler == 0) {
+			struct ksigaction h = { sigact[sig].handler, 0, 0, 0 };
+
+			raw6(SYS_rt_sigaction, sig, (long)&h, 0, 8, 0, 0);
+		} else {
+			note(SYS_rt_sigaction, "handler recorded but signals are not delivered to the program: the default action applies");
+		}
+	}
+	if (a[2])
+		memcpy((void *)a[2], &old, sizeof(old));
+	return 0;
+}
+
+static long prog_arch_prctl(const uint64_t *a)
+{
+	switch (a[0]) {
+	case ARCH_SET_FS:
+		if ((uint64_t)((int64_t)(a[1] << 16) >> 16) != a[1])
+			return -EPERM;
+		dune_set_user_fs(a[1]);
+		return 0;
+	case ARCH_GET_FS: {
+		uint64_t fs = dune_get_user_fs();
+
+		if (!sb_mem_has(&mem, a[1], 8))
+			return -EFAULT;
+		memcpy((void *)a[1], &fs, 8);
+		return 0;
+	}
+	default:
+		note(SYS_arch_prctl, "code not supported: EINVAL");
+		return -EINVAL;
+	}
+}
+
+static long prog_sigaltstack(const uint64_t *a)
+{
+	uint64_t old[3];
+
+	if ((a[0] && !sb_mem_readable(&mem, a[0], 24)) || (a[1] && !sb_mem_has(&mem, a[1], 24)))
+		return -EFAULT;
+	memcpy(old, altstack, sizeof(old));
+	if (a[0])
+		memcpy(altstack, (void *)a[0], sizeof(altstack));
+	if (a[1])
+		memcpy((void *)a[1], old, sizeof(old));
+	return 0;
+}
+
+/* paths no program may open: they would reach the runtime's memory or its
+ * virtual machine */
+static bool forbidden_path(const char *p)
+{
+	static const char *const bad[] = { "/dev/kvm", "/dev/dune", "/dev/mem", "/proc/kcore" };
+	const char *q;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!strcmp(p, bad[i]))
+			return true;
+	if (!strncmp(p, "/proc/", 6)) {
+		q = p + 6;
+		if (!strncmp(q, "self/", 5))
+			q += 5;
+		else if (!strncmp(q, "thread-self/", 12))
+			q += 12;
+		else {
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (*q++ != '/')
+				return false;
+			if (!strncmp(q, "task/", 5)) {
+				q += 5;
+				while (*q >= '0' && *q <= '9')
+					q++;
+				if (*q++ != '/')
+					return false;
+			}
+		}
+		return !strncmp(q, "mem", 3) || !strncmp(q, "fd/", 3) || !strncmp(q, "map_files", 9);
+	}
+	return false;
+}
+
+static void __attribute__((noreturn)) policy_kill(long nr)
+{
+	say("%s: policy: system call %s not allowed: killed", prog_path, sb_sys(nr)->name);
+	die_by_signal(SIGSYS);
+}
+
+static long check_and_run(long nr, uint64_t *a)
+{
+	const struct sb_sysinfo *si = sb_sys(nr);
+	enum sb_action act;
+	int i;
+
+	if (!(si->flags & SBF_SUPPORTED)) {
+		note(nr, "not supported by dune-sandbox: ENOSYS");
+		return -ENOSYS;
+	}
+	act = pol.sys[nr];
+	if (act == SB_ALLOW && (si->flags & SBF_NET) && !pol.network)
+		act = SB_DENY_EPERM;
+	if (act == SB_DENY_KILL)
+		policy_kill(nr);
+	if (act == SB_DENY_EPERM)
+		return -EPERM;
+	for (i = 0; i < 6 && si->arg[i]; i++) {
+		uint64_t v = a[i];
+		size_t n;
+
+		switch (si->arg[i]) {
+		case A_FD:
+			if (is_runtime_fd((int)v))
+				return -EBADF;
+			break;
+		case A_AT:
+			if ((int)v != AT_FDCWD && is_runtime_fd((int)v))
+				return -EBADF;
+			break;
+		case A_STRN:
+			if (!v)
+				break;
+			/* fall through */
+		case A_STR:
+			if (sb_mem_strlen(&mem, v, PATH_MAX) < 0)
+				return sb_mem_strlen(&mem, v, 1UL << 20) < 0 ? -EFAULT : -ENAMETOOLONG;
+			if (si->flags & SBF_PATH) {
+				enum sb_action pa = sb_policy_path(&pol, (const char *)v);
+
+				if (forbidden_path((const char *)v))
+					return -EACCES;
+				if (pa == SB_DENY_KILL)
+					policy_kill(nr);
+				if (pa == SB_DENY_EPERM)
+					return -EPERM;
+			}
+			break;
+		case A_INBUFN:
+			if (!v)
+				break;
+			/* fall through */
+		case A_INBUF:
+		case A_OUTBUF:
+		case A_OUTBUF_RET:
+			if (!sb_mem_has(&mem, v, i < 5 ? a[i + 1] : 0))
+				return -EFAULT;
+			break;
+		case A_OUTBUF_PREV:
+			if (!sb_mem_has(&mem, v, i > 0 ? a[i - 1] : 0))
+				return -EFAULT;
+			break;
+		case A_IOV:
+			n = i < 5 ? a[i + 1] : 0;
+			if (n > 1024)
+				return -EINVAL;
+			if (!sb_mem_readable(&mem, v, n * 16))
+				return -EFAULT;
+			for (size_t k = 0; k < n; k++) {
+				const uint64_t *iov = (const uint64_t *)v + 2 * k;
+
+				if (!sb_mem_has(&mem, iov[0], iov[1]))
+					return -EFAULT;
+			}
+			break;
+		case A_POLL:
+			if (!sb_mem_has(&mem, v, (i < 5 ? a[i + 1] : 0) * 8))
+				return -EFAULT;
+			break;
+		case A_EPEV:
+			if (!sb_mem_has(&mem, v, (i < 5 ? a[i + 1] : 0) * 12))
+				return -EFAULT;
+			break;
+		case A_SOCKOUT:
+			if (!v)
+				break;
+			if (i == 5 || !sb_mem_readable(&mem, a[i + 1], 4))
+				return -EFAULT;
+			if (!sb_mem_has(&mem, v, *(const uint32_t *)a[i + 1]))
+				return -EFAULT;
+			break;
+		case A_PTR:
+			if (v && !sb_mem_has(&mem, v, si->size[i]))
+				return -EFAULT;
+			break;
+		case A_PTRNN:
+			if (!sb_mem_has(&mem, v, si->size[i]))
+				return -EFAULT;
+			break;
+		}
+	}
+	if (nr == SYS_dup2 || nr == SYS_dup3) {
+		if (is_runtime_fd((int)a[1]))
+			return -EBADF;
+	}
+	if (!(si->flags & SBF_EMUL))
+		return raw6(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	switch (nr) {
+	case SYS_exit:
+	case SYS_exit_group:
+		raw(SYS_exit_group, a[0], 0, 0);
+		for (;;)
+			;
+	case SYS_mmap:
+		if (!(a[3] & MAP_ANONYMOUS) && is_runtime_fd((int)a[4]))
+			return -EBADF;
+		return prog_mmap(a[0], a[1], (int)a[2], (int)a[3], (int)a[4], (off_t)a[5]);
+	case SYS_munmap:
+		return prog_munmap(a[0], a[1]);
+	case SYS_mprotect:
+		return prog_mprotect(a[0], a[1], (int)a[2]);
+	case SYS_brk:
+		return prog_brk(a[0]);
+	case SYS_mremap:
+		return prog_mremap(a[0], a[1], a[2], (int)a[3], a[4]);
+	case SYS_madvise:
+		if (a[0] % SB_PAGE)
+			return -EINVAL;
+		if (!sb_mem_has(&mem, a[0], SB_PAGE_UP(a[1])))
+			return -ENOMEM;
+		return raw(SYS_madvise, a[0], a[1], a[2]);
+	case SYS_ioctl:
+		return prog_ioctl(a);
+	case SYS_fcntl:
+		return prog_fcntl(a);
+	case SYS_futex:
+		return prog_futex(a);
+	case SYS_rt_sigaction:
+		return prog_rt_sigaction(a);
+	case SYS_sigaltstack:
+		return prog_sigaltstack(a);
+	case SYS_arch_prctl:
+		return prog_arch_prctl(a);
+	}
+	return -ENOSYS;
+}
+
+/* ------------------------------------------------- ring-0 entry points */
+
+static inline void fpu_save(void)
+{
+	if (use_xsave)
+		__asm__ volatile("xsave64 %0" : "+m"(fpu_area)
+				 : "a"((uint32_t)xsave_mask), "d"((uint32_t)(xsave_mask >> 32)));
+	else
+		__asm__ volatile("fxsave64 %0" : "=m"(fpu_area));
+}
+
+static inline void fpu_restore(void)
+{
+	if (use_xsave)
+		__asm__ volatile("xrstor64 %0" : : "m"(fpu_area),
+				 "a"((uint32_t)xsave_mask), "d"((uint32_t)(xsave_mask >> 32)));
+	else
+		__asm__ volatile("fxrstor64 %0" : : "m"(fpu_area));
+}
+
+static void on_syscall(struct dune_tf *tf)
+{
+	uint64_t a[6] = { tf->rdi, tf->rsi, tf->rdx, tf->rcx, tf->r8, tf->r9 };
+	long nr = (long)tf->rax, ret;
+
+	fpu_save();
+	if (opt_trace && (nr == SYS_exit_group || nr == SYS_exit)) {
+		size_t k = sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, 0);
+
+		/* strace prints "= ?" for a call that does not return */
+		if (k > 4 && !strcmp(tbuf + k - 4, "= 0\n"))
+			memcpy(tbuf + k - 4, "= ?\n", 4);
+		trace_out(tbuf, k);
+	}
+	ret = check_and_run(nr, a);
+	if (opt_trace)
+		trace_out(tbuf, sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, ret));
+	tf->rax = (uint64_t)ret;
+	fpu_restore();
+}
+
+static const char *const trap_what[20] = {
+	"divide error", "debug trap", "NMI", "breakpoint", "overflow", "bound range exceeded",
+	"invalid opcode", "FPU not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general protection fault (privileged instruction or bad address)",
+	"page fault", "reserved", "x87 floating-point error", "alignment check",
+	"machine check", "SIMD floating-point error",
+};
+static const int trap_sig[20] = {
+	SIGFPE, SIGTRAP, SIGSEGV, SIGTRAP, SIGSEGV, SIGSEGV, SIGILL, SIGSEGV, SIGSEGV, SIGFPE,
+	SIGSEGV, SIGBUS, SIGBUS, SIGSEGV, SIGSEGV, SIGSEGV, SIGFPE, SIGBUS, SIGBUS, SIGFPE,
+};
+
+static void fault(struct dune_tf *tf, int vec, uintptr_t addr)
+{
+	int sig = vec >= 0 && vec < 20 ? trap_sig[vec] : SIGSEGV;
+
+	if (!(tf->cs & 3)) {
+		say("internal error: %s in the runtime at rip %#lx (address %#lx)",
+		    vec < 20 ? trap_what[vec] : "trap", (unsigned long)tf->rip, (unsigned long)addr);
+		dune_dump_trap_frame(tf);
+		raw(SYS_exit_group, 125, 0, 0);
+	}
+	if (vec == 14)
+		say("%s: killed by %s: page fault at %#lx (rip %#lx)", prog_path, sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal",
+		    (unsigned long)addr, (unsigned long)tf->rip);
+	else
+		say("%s: killed by SIG%s: %s (rip %#lx)", prog_path, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+		    vec < 20 ? trap_what[vec] : "trap", (unsigned long)tf->rip);
+	die_by_signal(sig);
+}
+
+static void on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	(void)fec;
+	fault(tf, 14, addr);
+}
+
+#define TRAP(n) static void on_trap_##n(struct dune_tf *tf) { fault(tf, n, 0); }
+TRAP(0) TRAP(1) TRAP(3) TRAP(4) TRAP(5) TRAP(6) TRAP(7) TRAP(10) TRAP(11) TRAP(12) TRAP(13)
+TRAP(16) TRAP(17) TRAP(19)
+
+static void setup_ring0(void)
+{
+	unsigned long cr4;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	use_xsave = cr4 & (1UL << 18);
+	if (use_xsave) {
+		uint32_t lo, hi;
+
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		xsave_mask = ((uint64_t)hi << 32) | lo;
+	}
+	dune_register_syscall_handler(on_syscall);
+	dune_register_pgflt_handler(on_pgflt);
+	dune_register_intr_handler(0, on_trap_0);
+	dune_register_intr_handler(1, on_trap_1);
+	dune_register_intr_handler(3, on_trap_3);
+	dune_register_intr_handler(4, on_trap_4);
+	dune_register_intr_handler(5, on_trap_5);
+	dune_register_intr_handler(6, on_trap_6);
+	dune_register_intr_handler(7, on_trap_7);
+	dune_register_intr_handler(10, on_trap_10);
+	dune_register_intr_handler(11, on_trap_11);
+	dune_register_intr_handler(12, on_trap_12);
+	dune_register_intr_handler(13, on_trap_13);
+	dune_register_intr_handler(16, on_trap_16);
+	dune_register_intr_handler(17, on_trap_17);
+	dune_register_intr_handler(19, on_trap_19);
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct image {
+	const char *path;
+	uint8_t *buf;
+	size_t len;
+	int fd;
+	struct sb_elf elf;
+	uintptr_t bias;
+};
+
+static void __attribute__((noreturn)) fatal(int status, const char *fmt, ...)
+{
+	char b[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	say("%s", b);
+	exit(status);
+}
+
+static void read_image(struct image *im, const char *path, const char *what)
+{
+	struct stat st;
+	char err[256];
+	size_t done = 0;
+
+	im->path = path;
+	im->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (im->fd < 0)
+		fatal(errno == ENOENT ? 127 : 126, "%s%s%s: %s", what, *what ? " " : "", path, strerror(errno));
+	if (fstat(im->fd, &st) || !S_ISREG(st.st_mode))
+		fatal(126, "%s%s%s: not a regular file", what, *what ? " " : "", path);
+	im->len = (size_t)st.st_size;
+	im->buf = malloc(im->len ? im->len : 1);
+	if (!im->buf)
+		fatal(126, "%s: out of memory", path);
+	while (done < im->len) {
+		ssize_t k = read(im->fd, im->buf + done, im->len - done);
+
+		if (k <= 0)
+			fatal(126, "%s: read: %s", path, k ? strerror(errno) : "file shrank");
+		done += (size_t)k;
+	}
+	if (sb_elf_parse(&im->elf, im->buf, im->len, err, sizeof(err)))
+		fatal(126, "%s%s%s: %s", what, *what ? " " : "", path, err);
+}
+
+static int seg_prot(const Elf64_Phdr *p)
+{
+	return (p->p_flags & PF_R ? PROT_READ : 0) | (p->p_flags & PF_W ? PROT_WRITE : 0) |
+	       (p->p_flags & PF_X ? PROT_EXEC : 0);
+}
+
+/* map the PT_LOAD segments of im (host mode); with_brk: reserve the brk
+ * area after them */
+static void map_image(struct image *im, bool with_brk)
+{
+	struct sb_elf *e = &im->elf;
+	size_t span = e->hi - e->lo, reserve = with_brk ? BRK_RESERVE : 0;
+	void *r;
+	unsigned int i;
+
+	if (e->pie) {
+		r = mmap(NULL, span + reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r == MAP_FAILED && reserve) {
+			reserve = BRK_MIN;
+			r = mmap(NULL, span + reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		}
+		if (r == MAP_FAILED)
+			fatal(126, "%s: %#zx bytes of segments do not fit in memory: %s", im->path, span, strerror(errno));
+		im->bias = (uintptr_t)r - e->lo;
+	} else {
+		r = mmap((void *)e->lo, span, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (r == MAP_FAILED || (uintptr_t)r != e->lo)
+			fatal(126, "%s: segments at %#lx-%#lx: %s", im->path, (unsigned long)e->lo,
+			      (unsigned long)e->hi,
+			      r == MAP_FAILED && errno == EEXIST ? "the runtime's memory is there" : strerror(errno));
+		im->bias = 0;
+		while (reserve >= BRK_MIN) {
+			r = mmap((void *)e->hi, reserve, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+			if (r != MAP_FAILED && (uintptr_t)r == e->hi && gpa_ok(e->hi, reserve))
+				break;
+			if (r != MAP_FAILED)
+				munmap(r, reserve);
+			reserve /= 2;
+		}
+		if (reserve < BRK_MIN)
+			reserve = 0;
+	}
+	if (!gpa_ok(im->bias + e->lo, span + reserve))
+		fatal(126, "%s: segments at %#lx-%#lx are outside the guest's address space", im->path,
+		      (unsigned long)(im->bias + e->lo), (unsigned long)(im->bias + e->hi));
+	sb_mem_add(&mem, im->bias + e->lo, im->bias + e->hi, PROT_NONE);
+	if (with_brk) {
+		brk_start = brk_cur = im->bias + e->hi;
+		brk_limit = brk_start + reserve;
+	}
+	for (i = 0; i < e->phnum; i++) {
+		const Elf64_Phdr *p = &e->ph[i];
+		uintptr_t start = SB_PAGE_DOWN(im->bias + p->p_vaddr);
+		uintptr_t fend = im->bias + p->p_vaddr + p->p_filesz;
+		uintptr_t mend = SB_PAGE_UP(im->bias + p->p_vaddr + p->p_memsz);
+		int prot = seg_prot(p);
+		long k;
+
+		if (p->p_type != PT_LOAD || !p->p_memsz)
+			continue;
+		if (p->p_filesz) {
+			k = prog_mmap(start, fend - start, prot | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, im->fd,
+				      (off_t)SB_PAGE_DOWN(p->p_offset));
+			if (k < 0 && k >= -4095)
+				fatal(126, "%s: mapping segment %u: %s", im->path, i, strerror((int)-k));
+			/* the rest of the last file page belongs to the bss */
+			if (mend > fend)
+				memset((void *)fend, 0, SB_PAGE_UP(fend) - fend);
+		}
+		if (mend > SB_PAGE_UP(fend)) {
+			k = prog_mmap(SB_PAGE_UP(fend), mend - SB_PAGE_UP(fend), prot,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			if (k < 0 && k >= -4095)
+				fatal(126, "%s: mapping segment %u: %s", im->path, i, strerror((int)-k));
+		}
+		if (p->p_filesz)
+			prog_mprotect(start, SB_PAGE_UP(fend) - start, prot);
+	}
+}
+
+/* the executable as execvp would find it */
+static const char *find_program(const char *name)
+{
+	static char buf[PATH_MAX];
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(name, '/'))
+		return name;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; ) {
+		const char *c = strchr(p, ':');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)l, l ? p : ".", name) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return buf;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	fatal(127, "%s: command not found", name);
+}
+
+static void mark_fds(unsigned char *set)
+{
+	for (int fd = 0; fd < MAX_FD; fd++)
+		if (raw(SYS_fcntl, fd, F_GETFD, 0) >= 0)
+			set[fd / 8] |= (unsigned char)(1 << (fd % 8));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: dune-sandbox [options] -- PROGRAM [ARGS...]\n"
+"\n"
+"Run an unmodified Linux x86-64 program (static or dynamic, ET_EXEC or PIE)\n"
+"in ring 3 of a Dune guest, with a runtime in guest ring 0 that sees every\n"
+"system call, checks its pointer arguments against the program's memory\n"
+"(EFAULT for anything else), applies the policy, and emulates or forwards it.\n"
+"The backend is libdune's (DUNE_BACKEND=vmx|kvm|auto).\n"
+"\n"
+"Options:\n"
+"  --trace              print each system call, its arguments and result to stderr\n"
+"  --trace-file FILE    the same, into FILE\n"
+"  --policy FILE        allow or deny system calls and paths (see Files)\n"
+"  --big-pages          back anonymous memory with 2 MiB guest pages where aligned\n"
+"  -h, --help           this text\n"
+"\n"
+"Files:\n"
+"  FILE of --policy     one rule a line, '#' comments: 'allow NAME...', 'deny\n"
+"                       NAME...' (EPERM), 'kill NAME...' (SIGSYS), 'default\n"
+"                       allow|deny|kill', 'path allow|deny|kill PREFIX' and 'path\n"
+"                       default allow|deny|kill' for the calls taking a path (the\n"
+"                       longest prefix wins), 'network on|off'\n"
+"\n"
+"Exit status: the program's; 128 + N when signal N ended it (dune-sandbox is\n"
+"then ended by that signal itself); 126 when the program cannot be loaded, 127\n"
+"when it or its interpreter is not found, 2 on bad arguments, 125 when Dune\n"
+"mode cannot be entered.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "trace", no_argument, NULL, 't' },
+		{ "trace-file", required_argument, NULL, 'T' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "big-pages", no_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *trace_file = NULL, *policy_file = NULL;
+	struct image prog, interp;
+	struct sb_auxv aux[32];
+	uint8_t rnd[16];
+	uintptr_t sp, entry;
+	void *stack;
+	int c, naux = 0, ret;
+	struct dune_tf tf;
+
+	sb_policy_default(&pol);
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': opt_trace = true; break;
+		case 'T': opt_trace = true; trace_file = optarg; break;
+		case 'p': policy_file = optarg; break;
+		case 'b': opt_big = true; break;
+		case 'h': usage(stdout); return 0;
+		default:
+			fprintf(stderr, "dune-sandbox: see --help\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "dune-sandbox: no program given (usage: dune-sandbox [options] -- PROGRAM [ARGS...])\n");
+		return 2;
+	}
+	if (policy_file) {
+		char *text, err[512];
+		FILE *f = fopen(policy_file, "r");
+		long n;
+
+		if (!f)
+			fatal(2, "--policy %s: %s", policy_file, strerror(errno));
+		fseek(f, 0, SEEK_END);
+		n = ftell(f);
+		rewind(f);
+		text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+		if (!text || (n > 0 && fread(text, 1, (size_t)n, f) != (size_t)n))
+			fatal(2, "--policy %s: cannot read it", policy_file);
+		fclose(f);
+		if (sb_policy_parse(&pol, text, policy_file, err, sizeof(err)))
+			fatal(2, "%s", err);
+		free(text);
+	}
+	if (opt_trace) {
+		int fd = trace_file ? open(trace_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 2;
+
+		if (fd < 0)
+			fatal(2, "--trace-file %s: %s", trace_file, strerror(errno));
+		trace_fd = fcntl(fd, F_DUPFD_CLOEXEC, TRACE_FD_MIN);
+		if (trace_fd < 0)
+			fatal(2, "--trace-file: %s", strerror(errno));
+		if (trace_file)
+			close(fd);
+	}
+
+	prog_path = find_program(argv[optind]);
+	memset(&interp, 0, sizeof(interp));
+	read_image(&prog, prog_path, "");
+	if (prog.elf.interp) {
+		static char what[PATH_MAX + 32];
+
+		snprintf(what, sizeof(what), "%s: interpreter", prog_path);
+		read_image(&interp, prog.elf.interp, what);
+		if (!interp.elf.pie)
+			fatal(126, "%s: interpreter %s is not position independent", prog_path, prog.elf.interp);
+		if (interp.elf.interp)
+			fatal(126, "%s: interpreter %s has an interpreter itself", prog_path, prog.elf.interp);
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		fatal(126, "getrandom: %s", strerror(errno));
+
+	/* the descriptors the program has; anything the runtime opens later is its own */
+	mark_fds(prog_fd_at_start);
+	ret = dune_init(false);
+	if (ret)
+		fatal(125, "cannot enter Dune mode (dune_init: %s)", strerror(-ret));
+	sb_mem_init(&mem);
+	map_image(&prog, true);
+	if (prog.elf.interp)
+		map_image(&interp, false);
+	close(prog.fd);
+	if (prog.elf.interp)
+		close(interp.fd);
+
+	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (stack == MAP_FAILED || !gpa_ok((uintptr_t)stack, STACK_SIZE))
+		fatal(126, "cannot make the program's stack");
+	sb_mem_add(&mem, (uintptr_t)stack, (uintptr_t)stack + STACK_SIZE, PROT_READ | PROT_WRITE);
+
+#define AUX(t, v) (aux[naux++] = (struct sb_auxv){ (t), (uint64_t)(v) })
+	AUX(AT_HWCAP, getauxval(AT_HWCAP));
+	AUX(AT_PAGESZ, SB_PAGE);
+	AUX(AT_CLKTCK, sysconf(_SC_CLK_TCK));
+	AUX(AT_PHDR, prog.bias + prog.elf.phdr_vaddr);
+	AUX(AT_PHENT, sizeof(Elf64_Phdr));
+	AUX(AT_PHNUM, prog.elf.phnum);
+	AUX(AT_BASE, prog.elf.interp ? interp.bias : 0);
+	AUX(AT_FLAGS, 0);
+	AUX(AT_ENTRY, prog.bias + prog.elf.eh->e_entry);
+	AUX(AT_UID, getuid());
+	AUX(AT_EUID, geteuid());
+	AUX(AT_GID, getgid());
+	AUX(AT_EGID, getegid());
+	AUX(AT_SECURE, 0);
+	AUX(AT_RANDOM, 0);
+	AUX(AT_HWCAP2, getauxval(AT_HWCAP2));
+	AUX(AT_EXECFN, 0);
+	AUX(AT_PLATFORM, 0);
+	if (getauxval(AT_MINSIGSTKSZ))
+		AUX(AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ));
+#undef AUX
+	sp = sb_build_stack(stack, STACK_SIZE, (uintptr_t)stack + STACK_SIZE, argc - optind,
+			    argv + optind, environ, aux, naux, rnd, prog_path, "x86_64");
+	if (!sp)
+		fatal(126, "%s: arguments and environment do not fit in the stack", prog_path);
+	entry = prog.elf.interp ? interp.bias + interp.elf.eh->e_entry : prog.bias + prog.elf.eh->e_entry;
+	free(prog.buf);
+	free(interp.buf);
+
+	ret = dune_enter();
+	if (ret)
+		fatal(125, "cannot enter Dune mode (dune_enter: %s)", strerror(-ret));
+	/* ring 0 from here */
+	for (int fd = 0; fd < MAX_FD; fd++)
+		if (!(prog_fd_at_start[fd / 8] & (1 << (fd % 8))) && raw(SYS_fcntl, fd, F_GETFD, 0) >= 0)
+			runtime_fd[fd / 8] |= (unsigned char)(1 << (fd % 8));
+	setup_ring0();
+	in_dune = true;
+	for (int i = 0; i < mem.n; i++)
+		if (guest_map(mem.r[i].start, mem.r[i].end - mem.r[i].start, mem.r[i].prot))
+			fatal(125, "cannot map the program in the guest page tables");
+	memset(&tf, 0, sizeof(tf));
+	tf.rip = entry;
+	tf.rsp = sp;
+	tf.rflags = 0x202;
+	ret = dune_jump_to_user(&tf);
+	fatal(125, "the program left ring 3 unexpectedly (%d)", ret);
+}
