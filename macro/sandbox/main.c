@@ -63,6 +63,10 @@ struct ksigaction {
 static struct ksigaction sigact[65];
 static uint64_t altstack[3] = { 0, 2 /* SS_DISABLE */, 0 };
 
+static uint64_t prog_mask;	/* the program's blocked signals (bit sig - 1) */
+static uint64_t pending;	/* signals sent to itself, waiting for delivery */
+static int pending_code[65];	/* their si_code: SI_USER (kill) or SI_TKILL */
+
 static uint8_t fpu_area[16384] __attribute__((aligned(64)));
 static bool use_xsave;
 static uint64_t xsave_mask;
@@ -557,6 +561,175 @@ static void __attribute__((noreturn)) policy_kill(long nr)
 	die_by_signal(SIGSYS);
 }
 
+
+/* ------------------------------------------------------------- signals */
+
+#define SA_RESTORER_	0x04000000
+#define SIG_BIT(s)	(1UL << ((s) - 1))
+#define UNBLOCKABLE	(SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
+
+static bool has_handler(int sig)
+{
+	return sig >= 1 && sig <= 64 && sigact[sig].handler > 1;
+}
+
+static void set_host_mask(void)
+{
+	uint64_t m = prog_mask & ~UNBLOCKABLE;
+
+	raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, 8, 0, 0);
+}
+
+/* the kernel's signal frame (arch/x86: struct rt_sigframe) */
+struct sigframe {
+	uint64_t pretcode;
+	/* struct ucontext */
+	uint64_t uc_flags, uc_link;
+	uint64_t ss_sp, ss_flags_size[2];
+	uint64_t gregs[23];	/* r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags, csgsfs, err, trapno, oldmask, cr2 */
+	uint64_t fpstate;
+	uint64_t reserved[8];
+	uint64_t uc_sigmask;
+	/* siginfo */
+	int32_t si_signo, si_errno, si_code, si_pad;
+	uint64_t si_f1, si_f2;
+	uint8_t si_rest[128 - 32];
+};
+
+/*
+ * Run the program's handler for sig in ring 3 on return from this trap:
+ * a signal frame with a ucontext (registers, the FPU state in fxsave
+ * format, the old mask) on the program's stack, or its alternate stack.
+ * False when the frame does not fit in the program's memory (the caller
+ * then ends the program as Linux would).
+ */
+static bool deliver(struct dune_tf *tf, int sig, int code, uint64_t f1, uint64_t f2, int trapno)
+{
+	struct ksigaction *sa = &sigact[sig];
+	uintptr_t sp = tf->rsp, fp, fr;
+	struct sigframe *f;
+
+	if (!(sa->flags & SA_RESTORER_))
+		return false;	/* glibc always gives one; without it there is no way back */
+	if ((sa->flags & SA_ONSTACK) && altstack[1] == 0 && altstack[2] &&
+	    !(sp > altstack[0] && sp <= altstack[0] + altstack[2]))
+		sp = altstack[0] + altstack[2];
+	else
+		sp -= 128;	/* the red zone */
+	fp = (sp - 512) & ~63UL;
+	fr = ((fp - sizeof(*f)) & ~15UL) - 8;
+	if (!sb_mem_has(&mem, fr, sp - fr) || !(prot_at(fr) & PROT_WRITE) || !(prot_at(fp) & PROT_WRITE))
+		return false;
+	memcpy((void *)fp, fpu_area, 512);
+	memset((uint8_t *)fp + 464, 0, 48);	/* sw_reserved: plain fxsave format */
+	f = (struct sigframe *)fr;
+	memset(f, 0, sizeof(*f));
+	f->pretcode = sa->restorer;
+	f->uc_flags = 0x6;	/* UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+	f->ss_sp = altstack[0];
+	f->ss_flags_size[0] = altstack[1];
+	f->ss_flags_size[1] = altstack[2];
+	f->gregs[0] = tf->r8; f->gregs[1] = tf->r9; f->gregs[2] = tf->r10; f->gregs[3] = tf->r11;
+	f->gregs[4] = tf->r12; f->gregs[5] = tf->r13; f->gregs[6] = tf->r14; f->gregs[7] = tf->r15;
+	f->gregs[8] = tf->rdi; f->gregs[9] = tf->rsi; f->gregs[10] = tf->rbp; f->gregs[11] = tf->rbx;
+	f->gregs[12] = tf->rdx; f->gregs[13] = tf->rax; f->gregs[14] = tf->rcx; f->gregs[15] = tf->rsp;
+	f->gregs[16] = tf->rip; f->gregs[17] = tf->rflags;
+	f->gregs[18] = 0x33 | (0x2bUL << 48);	/* cs, ss as Linux's user selectors */
+	f->gregs[19] = tf->err;
+	f->gregs[20] = (uint64_t)trapno;
+	f->gregs[21] = prog_mask;
+	f->gregs[22] = trapno == 14 ? f1 : 0;
+	f->fpstate = fp;
+	f->uc_sigmask = prog_mask;
+	f->si_signo = sig;
+	f->si_code = code;
+	f->si_f1 = f1;
+	f->si_f2 = f2;
+	prog_mask |= sa->mask;
+	if (!(sa->flags & SA_NODEFER))
+		prog_mask |= SIG_BIT(sig);
+	prog_mask &= ~UNBLOCKABLE;
+	set_host_mask();
+	if (sa->flags & SA_RESETHAND)
+		sa->handler = 0;
+	tf->rsp = fr;
+	tf->rip = sa->handler;
+	tf->rdi = (uint64_t)sig;
+	tf->rsi = (uint64_t)&f->si_signo;
+	tf->rdx = (uint64_t)&f->uc_flags;
+	tf->rax = 0;
+	tf->rflags &= ~0x40500UL;	/* TF, DF, AC */
+	return true;
+}
+
+/* rt_sigreturn: the registers, FPU state and mask of the frame at rsp - 8 */
+static void do_sigreturn(struct dune_tf *tf)
+{
+	struct sigframe *f = (struct sigframe *)(tf->rsp - 8);
+
+	if (!sb_mem_readable(&mem, (uintptr_t)f, sizeof(*f))) {
+		say("%s: rt_sigreturn with a bad frame: killed by SIGSEGV", prog_path);
+		die_by_signal(SIGSEGV);
+	}
+	tf->r8 = f->gregs[0]; tf->r9 = f->gregs[1]; tf->r10 = f->gregs[2]; tf->r11 = f->gregs[3];
+	tf->r12 = f->gregs[4]; tf->r13 = f->gregs[5]; tf->r14 = f->gregs[6]; tf->r15 = f->gregs[7];
+	tf->rdi = f->gregs[8]; tf->rsi = f->gregs[9]; tf->rbp = f->gregs[10]; tf->rbx = f->gregs[11];
+	tf->rdx = f->gregs[12]; tf->rax = f->gregs[13]; tf->rcx = f->gregs[14]; tf->rsp = f->gregs[15];
+	tf->rip = f->gregs[16];
+	tf->rflags = (tf->rflags & ~0x40dd5UL) | (f->gregs[17] & 0x40dd5UL);	/* the user-changeable flags */
+	if (f->fpstate && sb_mem_readable(&mem, f->fpstate, 512)) {
+		uint32_t mxcsr;
+
+		memcpy(&mxcsr, (uint8_t *)f->fpstate + 24, 4);
+		if (!(mxcsr & 0xffff0000u))	/* reserved MXCSR bits would fault in xrstor */
+			memcpy(fpu_area, (void *)f->fpstate, 160 + 256);	/* x87, MXCSR, XMM0-15 */
+	}
+	prog_mask = f->uc_sigmask & ~UNBLOCKABLE;
+	set_host_mask();
+}
+
+/* a signal the program sent itself and may take now */
+static void deliver_pending(struct dune_tf *tf)
+{
+	uint64_t ready = pending & ~prog_mask;
+
+	while (ready) {
+		int sig = __builtin_ctzl(ready) + 1;
+
+		pending &= ~SIG_BIT(sig);
+		ready &= ~SIG_BIT(sig);
+		if (!has_handler(sig))
+			continue;
+		if (!deliver(tf, sig, pending_code[sig], (uint64_t)raw(SYS_getpid, 0, 0, 0) |
+			     ((uint64_t)raw(SYS_getuid, 0, 0, 0) << 32), 0, 0)) {
+			say("%s: no room for the frame of signal %d: killed by SIGSEGV", prog_path, sig);
+			die_by_signal(SIGSEGV);
+		}
+		return;		/* one at a time: the others after its rt_sigreturn */
+	}
+}
+
+/* kill/tkill/tgkill of itself with a signal that has a handler: queued
+ * for delivery in ring 3 (others go to the host: default actions, or
+ * ignored) */
+static bool to_self(long nr, const uint64_t *a, int *sig)
+{
+	long pid = raw(SYS_getpid, 0, 0, 0);
+
+	switch (nr) {
+	case SYS_kill:
+		*sig = (int)a[1];
+		return ((long)a[0] == pid || a[0] == 0) && has_handler(*sig);
+	case SYS_tgkill:
+		*sig = (int)a[2];
+		return (long)a[0] == pid && (long)a[1] == raw(SYS_gettid, 0, 0, 0) && has_handler(*sig);
+	case SYS_tkill:
+		*sig = (int)a[1];
+		return (long)a[0] == raw(SYS_gettid, 0, 0, 0) && has_handler(*sig);
+	}
+	return false;
+}
+
 static long check_and_run(long nr, uint64_t *a)
 {
 	const struct sb_sysinfo *si = sb_sys(nr);
@@ -662,6 +835,35 @@ static long check_and_run(long nr, uint64_t *a)
 		if (is_runtime_fd((int)a[1]))
 			return -EBADF;
 	}
+	if (nr == SYS_kill || nr == SYS_tgkill || nr == SYS_tkill) {
+		int sig = 0;
+
+		if (to_self(nr, a, &sig)) {
+			pending |= SIG_BIT(sig);
+			pending_code[sig] = nr == SYS_kill ? 0 /* SI_USER */ : -6 /* SI_TKILL */;
+			return 0;
+		}
+	}
+	if (nr == SYS_rt_sigprocmask) {
+		uint64_t set;
+
+		if (a[3] != 8)
+			return -EINVAL;
+		if (a[2])
+			memcpy((void *)a[2], &prog_mask, 8);
+		if (!a[1])
+			return 0;
+		memcpy(&set, (void *)a[1], 8);
+		switch ((int)a[0]) {
+		case SIG_BLOCK: prog_mask |= set; break;
+		case SIG_UNBLOCK: prog_mask &= ~set; break;
+		case SIG_SETMASK: prog_mask = set; break;
+		default: return -EINVAL;
+		}
+		prog_mask &= ~UNBLOCKABLE;
+		set_host_mask();
+		return 0;
+	}
 	if (!(si->flags & SBF_EMUL))
 		return raw6(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 	switch (nr) {
@@ -730,6 +932,14 @@ static void on_syscall(struct dune_tf *tf)
 	long nr = (long)tf->rax, ret;
 
 	fpu_save();
+	if (nr == SYS_rt_sigreturn) {
+		if (opt_trace)
+			trace_out(tbuf, sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, 0));
+		do_sigreturn(tf);
+		deliver_pending(tf);
+		fpu_restore();
+		return;
+	}
 	if (opt_trace && (nr == SYS_exit_group || nr == SYS_exit)) {
 		size_t k = sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, 0);
 
@@ -742,6 +952,8 @@ static void on_syscall(struct dune_tf *tf)
 	if (opt_trace)
 		trace_out(tbuf, sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, ret));
 	tf->rax = (uint64_t)ret;
+	if (pending & ~prog_mask)
+		deliver_pending(tf);
 	fpu_restore();
 }
 
@@ -767,8 +979,17 @@ static void fault(struct dune_tf *tf, int vec, uintptr_t addr)
 		dune_dump_trap_frame(tf);
 		raw(SYS_exit_group, 125, 0, 0);
 	}
+	if (has_handler(sig) && !(prog_mask & SIG_BIT(sig))) {
+		fpu_save();
+		if (deliver(tf, sig, vec == 14 ? (sb_mem_has(&mem, addr, 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */) :
+				vec == 6 ? 2 /* ILL_ILLOPN */ : vec == 0 ? 1 /* FPE_INTDIV */ : 0x80 /* SI_KERNEL */,
+			    vec == 14 ? addr : (vec == 13 ? 0 : tf->rip), 0, vec)) {
+			fpu_restore();
+			return;
+		}
+	}
 	if (vec == 14)
-		say("%s: killed by %s: page fault at %#lx (rip %#lx)", prog_path, sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal",
+		say("%s: killed by SIG%s: page fault at %#lx (rip %#lx)", prog_path, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
 		    (unsigned long)addr, (unsigned long)tf->rip);
 	else
 		say("%s: killed by SIG%s: %s (rip %#lx)", prog_path, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
@@ -972,11 +1193,15 @@ static const char *find_program(const char *name)
 	fatal(127, "%s: command not found", name);
 }
 
+static int max_fd_at_start = -1;
+
 static void mark_fds(unsigned char *set)
 {
 	for (int fd = 0; fd < MAX_FD; fd++)
-		if (raw(SYS_fcntl, fd, F_GETFD, 0) >= 0)
+		if (raw(SYS_fcntl, fd, F_GETFD, 0) >= 0) {
 			set[fd / 8] |= (unsigned char)(1 << (fd % 8));
+			max_fd_at_start = fd;
+		}
 }
 
 static void usage(FILE *f)
@@ -1064,6 +1289,9 @@ int main(int argc, char **argv)
 			fatal(2, "%s", err);
 		free(text);
 	}
+	/* the descriptors the program has; anything the runtime opens later
+	 * (the trace file, libdune's) is its own */
+	mark_fds(prog_fd_at_start);
 	if (opt_trace) {
 		int fd = trace_file ? open(trace_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 2;
 
@@ -1092,8 +1320,6 @@ int main(int argc, char **argv)
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		fatal(126, "getrandom: %s", strerror(errno));
 
-	/* the descriptors the program has; anything the runtime opens later is its own */
-	mark_fds(prog_fd_at_start);
 	ret = dune_init(false);
 	if (ret)
 		fatal(125, "cannot enter Dune mode (dune_init: %s)", strerror(-ret));
@@ -1145,9 +1371,13 @@ int main(int argc, char **argv)
 	if (ret)
 		fatal(125, "cannot enter Dune mode (dune_enter: %s)", strerror(-ret));
 	/* ring 0 from here */
-	for (int fd = 0; fd < MAX_FD; fd++)
+	/* what libdune opened takes the lowest free numbers, so this far is
+	 * enough (each look is a system call the guest forwards) */
+	for (int fd = 0; fd < MAX_FD && fd <= max_fd_at_start + 64; fd++)
 		if (!(prog_fd_at_start[fd / 8] & (1 << (fd % 8))) && raw(SYS_fcntl, fd, F_GETFD, 0) >= 0)
 			runtime_fd[fd / 8] |= (unsigned char)(1 << (fd % 8));
+	if (trace_fd >= 0 && trace_fd < MAX_FD)
+		runtime_fd[trace_fd / 8] |= (unsigned char)(1 << (trace_fd % 8));
 	setup_ring0();
 	in_dune = true;
 	for (int i = 0; i < mem.n; i++)

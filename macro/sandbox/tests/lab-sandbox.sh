@@ -112,6 +112,8 @@ debian_gzip)
 	/usr/bin/gzip -c -n /bin/busybox > $W/bb.gz
 	same "${t}_decompress" -i $W/bb.gz -- /usr/bin/gzip -dc ;;
 python3) same "$t" -- /usr/bin/python3 -c 'print(1)' ;;
+signals) same "$t" -- /bin/sbt-signals ;;
+signals_abort) same "$t" -- /bin/sbt-signals abort ;;
 fault_segv) killed "$t" /bin/sbt-fault segv ;;
 fault_jump) killed "$t" /bin/sbt-fault jump ;;
 fault_hlt) killed "$t" /bin/sbt-fault hlt ;;
