@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <asm/prctl.h>
 #include <linux/futex.h>
+#include <linux/sched.h>
 #include <linux/mman.h>
 
 #include <dune/dune.h>
@@ -72,6 +73,11 @@ static bool use_xsave;
 static uint64_t xsave_mask;
 
 static char tbuf[2048];
+
+/* what an execve of the program runs again: dune-sandbox with these options */
+static char *rt_opts[16];
+static int n_rt_opts;
+static char trace_fd_arg[16];
 
 /* ------------------------------------------------------------ helpers */
 
@@ -730,6 +736,143 @@ static bool to_self(long nr, const uint64_t *a, int *sig)
 	return false;
 }
 
+/* ------------------------------------------------------ fork and execve */
+
+static void __attribute__((noreturn)) fatal(int status, const char *fmt, ...);
+
+static void map_program(void)
+{
+	for (int i = 0; i < mem.n; i++)
+		if (guest_map(mem.r[i].start, mem.r[i].end - mem.r[i].start, mem.r[i].prot))
+			fatal(125, "cannot map the program in the guest page tables");
+}
+
+static void mark_new_runtime_fds(const unsigned char *before, int upto)
+{
+	for (int fd = 0; fd < MAX_FD && fd <= upto + 64; fd++)
+		if (!(before[fd / 8] & (1 << (fd % 8))) && raw(SYS_fcntl, fd, F_GETFD, 0) >= 0)
+			runtime_fd[fd / 8] |= (unsigned char)(1 << (fd % 8));
+}
+
+static void setup_ring0(void);
+static inline void fpu_restore(void);
+
+/* the child of a fork: host mode, on the parent's trap stack (copied);
+ * enter Dune mode of its own and go on in ring 3 after the call, with 0 */
+static void __attribute__((noreturn)) child_after_fork(const struct dune_tf *ptf, uint64_t ufs)
+{
+	static unsigned char before[MAX_FD / 8];
+	static struct dune_tf ctf;
+	int upto = -1, ret;
+
+	memset(before, 0, sizeof(before));
+	for (int fd = 0; fd < MAX_FD; fd++)
+		if (raw(SYS_fcntl, fd, F_GETFD, 0) >= 0) {
+			before[fd / 8] |= (unsigned char)(1 << (fd % 8));
+			upto = fd;
+		}
+	ctf = *ptf;
+	ctf.rax = 0;
+	in_dune = false;
+	ret = dune_init(false);
+	if (!ret)
+		ret = dune_enter();
+	if (ret) {
+		say("%s: the child of fork cannot enter Dune mode (%s)", prog_path, strerror(-ret));
+		raw(SYS_exit_group, 125, 0, 0);
+	}
+	mark_new_runtime_fds(before, upto);
+	setup_ring0();
+	in_dune = true;
+	map_program();
+	dune_set_user_fs(ufs);
+	fpu_restore();
+	dune_jump_to_user(&ctf);
+	fatal(125, "the program left ring 3 unexpectedly");
+}
+
+static long prog_fork(struct dune_tf *tf, long nr, const uint64_t *a)
+{
+	uint64_t flags = SIGCHLD, ufs = dune_get_user_fs();
+	long ret;
+
+	if (nr == SYS_clone) {
+		const uint64_t ok = CSIGNAL | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID;
+
+		flags = a[0];
+		if ((flags & CLONE_VFORK) && (flags & CLONE_VM) && !a[1])
+			flags &= ~(CLONE_VM | CLONE_VFORK);	/* a vfork: a fork will do */
+		if ((flags & ~ok) || a[1]) {
+			note(nr, "only fork-like clone is supported (no threads, no shared memory): ENOSYS");
+			return -ENOSYS;
+		}
+		if (((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_mem_has(&mem, a[3], 4)) ||
+		    ((flags & CLONE_PARENT_SETTID) && !sb_mem_has(&mem, a[2], 4)))
+			return -EFAULT;
+		ret = raw6(SYS_clone, (long)flags, 0, (long)a[2], (long)a[3], 0, 0);
+	} else {
+		ret = raw6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);	/* fork and vfork */
+	}
+	if (ret == 0)
+		child_after_fork(tf, ufs);
+	return ret;
+}
+
+/* execve: the new program goes through dune-sandbox's loader again, in a
+ * fresh dune-sandbox with the same options */
+static long prog_execve(const uint64_t *a)
+{
+	static char *nargv[4096 + 32], *nenvp[4096 + 1];
+	const char *path = (const char *)a[0];
+	int n = 0, k;
+
+	for (k = 0; k < 2; k++) {
+		const uint64_t *v = (const uint64_t *)a[1 + k];
+		char **out = k ? nenvp : nargv + n_rt_opts + 4;
+		int i;
+
+		for (i = 0; v; i++) {
+			if (i == 4096)
+				return -E2BIG;
+			if (!sb_mem_readable(&mem, (uintptr_t)(v + i), 8))
+				return -EFAULT;
+			if (!v[i])
+				break;
+			if (sb_mem_strlen(&mem, v[i], 1UL << 20) < 0)
+				return -EFAULT;
+			out[i] = (char *)v[i];
+		}
+		out[i] = NULL;
+		if (!k)
+			n = i;
+	}
+	/* what the kernel would refuse at once is refused here, with its error */
+	if (raw6(SYS_faccessat, AT_FDCWD, (long)path, X_OK, 0, 0, 0) < 0)
+		return raw6(SYS_faccessat, AT_FDCWD, (long)path, X_OK, 0, 0, 0);
+	nargv[0] = "dune-sandbox";
+	for (k = 0; k < n_rt_opts; k++)
+		nargv[1 + k] = rt_opts[k];
+	nargv[1 + k] = "--argv0";
+	nargv[2 + k] = n ? nargv[n_rt_opts + 4] : (char *)path;
+	nargv[3 + k] = "--";
+	/* the program's argv[0] is replaced by the path to run; --argv0 keeps it */
+	if (n) {
+		nargv[n_rt_opts + 4] = (char *)path;
+	} else {
+		nargv[n_rt_opts + 4] = (char *)path;
+		nargv[n_rt_opts + 5] = NULL;
+	}
+	if (opt_trace)
+		raw(SYS_fcntl, trace_fd, F_SETFD, 0);
+	/* libdune's descriptors do not go to the new image */
+	for (int fd = 0; fd < MAX_FD; fd++)
+		if (is_runtime_fd(fd) && fd != trace_fd)
+			raw(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+	return raw(SYS_execve, "/proc/self/exe", nargv, nenvp);
+}
+
+static struct dune_tf *cur_tf;
+
 static long check_and_run(long nr, uint64_t *a)
 {
 	const struct sb_sysinfo *si = sb_sys(nr);
@@ -902,6 +1045,12 @@ static long check_and_run(long nr, uint64_t *a)
 		return prog_sigaltstack(a);
 	case SYS_arch_prctl:
 		return prog_arch_prctl(a);
+	case SYS_clone:
+	case SYS_fork:
+	case SYS_vfork:
+		return prog_fork(cur_tf, nr, a);
+	case SYS_execve:
+		return prog_execve(a);
 	}
 	return -ENOSYS;
 }
@@ -948,6 +1097,7 @@ static void on_syscall(struct dune_tf *tf)
 			memcpy(tbuf + k - 4, "= ?\n", 4);
 		trace_out(tbuf, k);
 	}
+	cur_tf = tf;
 	ret = check_and_run(nr, a);
 	if (opt_trace)
 		trace_out(tbuf, sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, ret));
@@ -1220,6 +1370,9 @@ static void usage(FILE *f)
 "  --trace-file FILE    the same, into FILE\n"
 "  --policy FILE        allow or deny system calls and paths (see Files)\n"
 "  --big-pages          back anonymous memory with 2 MiB guest pages where aligned\n"
+"  --argv0 NAME         the program's argv[0] (default: PROGRAM as given)\n"
+"  --trace-fd N         trace into the open descriptor N (what an execve in the\n"
+"                       sandbox passes on)\n"
 "  -h, --help           this text\n"
 "\n"
 "Files:\n"
@@ -1242,10 +1395,13 @@ int main(int argc, char **argv)
 		{ "trace-file", required_argument, NULL, 'T' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "big-pages", no_argument, NULL, 'b' },
+		{ "argv0", required_argument, NULL, '0' },
+		{ "trace-fd", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *trace_file = NULL, *policy_file = NULL;
+	const char *trace_file = NULL, *policy_file = NULL, *argv0 = NULL;
+	int trace_fd_in = -1;
 	struct image prog, interp;
 	struct sb_auxv aux[32];
 	uint8_t rnd[16];
@@ -1261,6 +1417,13 @@ int main(int argc, char **argv)
 		case 'T': opt_trace = true; trace_file = optarg; break;
 		case 'p': policy_file = optarg; break;
 		case 'b': opt_big = true; break;
+		case '0': argv0 = optarg; break;
+		case 'F':
+			opt_trace = true;
+			trace_fd_in = atoi(optarg);
+			if (trace_fd_in < 0 || fcntl(trace_fd_in, F_GETFD) < 0)
+				fatal(2, "--trace-fd %s: not an open file descriptor", optarg);
+			break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "dune-sandbox: see --help\n");
@@ -1292,7 +1455,11 @@ int main(int argc, char **argv)
 	/* the descriptors the program has; anything the runtime opens later
 	 * (the trace file, libdune's) is its own */
 	mark_fds(prog_fd_at_start);
-	if (opt_trace) {
+	if (trace_fd_in >= 0) {		/* from an execve in the sandbox */
+		trace_fd = trace_fd_in;
+		fcntl(trace_fd, F_SETFD, FD_CLOEXEC);
+		prog_fd_at_start[trace_fd / 8] &= (unsigned char)~(1 << (trace_fd % 8));
+	} else if (opt_trace) {
 		int fd = trace_file ? open(trace_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 2;
 
 		if (fd < 0)
@@ -1304,7 +1471,20 @@ int main(int argc, char **argv)
 			close(fd);
 	}
 
+	if (opt_trace) {
+		snprintf(trace_fd_arg, sizeof(trace_fd_arg), "%d", trace_fd);
+		rt_opts[n_rt_opts++] = "--trace-fd";
+		rt_opts[n_rt_opts++] = trace_fd_arg;
+	}
+	if (policy_file) {
+		rt_opts[n_rt_opts++] = "--policy";
+		rt_opts[n_rt_opts++] = (char *)policy_file;
+	}
+	if (opt_big)
+		rt_opts[n_rt_opts++] = "--big-pages";
 	prog_path = find_program(argv[optind]);
+	if (argv0)
+		argv[optind] = (char *)argv0;
 	memset(&interp, 0, sizeof(interp));
 	read_image(&prog, prog_path, "");
 	if (prog.elf.interp) {
@@ -1380,9 +1560,7 @@ int main(int argc, char **argv)
 		runtime_fd[trace_fd / 8] |= (unsigned char)(1 << (trace_fd % 8));
 	setup_ring0();
 	in_dune = true;
-	for (int i = 0; i < mem.n; i++)
-		if (guest_map(mem.r[i].start, mem.r[i].end - mem.r[i].start, mem.r[i].prot))
-			fatal(125, "cannot map the program in the guest page tables");
+	map_program();
 	memset(&tf, 0, sizeof(tf));
 	tf.rip = entry;
 	tf.rsp = sp;

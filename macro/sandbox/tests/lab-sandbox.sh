@@ -112,6 +112,7 @@ debian_gzip)
 	/usr/bin/gzip -c -n /bin/busybox > $W/bb.gz
 	same "${t}_decompress" -i $W/bb.gz -- /usr/bin/gzip -dc ;;
 python3) same "$t" -- /usr/bin/python3 -c 'print(1)' ;;
+fork_exec) same "$t" -- /bin/sbt-forkexec ;;
 signals) same "$t" -- /bin/sbt-signals ;;
 signals_abort) same "$t" -- /bin/sbt-signals abort ;;
 fault_segv) killed "$t" /bin/sbt-fault segv ;;
