@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -872,6 +873,52 @@ static long prog_execve(const uint64_t *a)
 }
 
 static struct dune_tf *cur_tf;
+static char exe_path[PATH_MAX];
+
+/* /proc/self/exe names dune-sandbox: the program is told its own path */
+static bool is_self_exe(const char *p)
+{
+	char own[32];
+
+	if (!strcmp(p, "/proc/self/exe") || !strcmp(p, "/proc/thread-self/exe"))
+		return true;
+	snprintf(own, sizeof(own), "/proc/%ld/exe", raw(SYS_getpid, 0, 0, 0));
+	return !strcmp(p, own);
+}
+
+static long prog_readlink(const char *path, char *buf, size_t n)
+{
+	size_t l = strlen(exe_path);
+
+	if (l > n)
+		l = n;
+	(void)path;
+	memcpy(buf, exe_path, l);
+	return (long)l;
+}
+
+static long prog_prctl(const uint64_t *a)
+{
+	switch (a[0]) {
+	case PR_GET_NAME:
+		if (!sb_mem_has(&mem, a[1], 16))
+			return -EFAULT;
+		break;
+	case PR_SET_NAME:
+		if (sb_mem_strlen(&mem, a[1], 4096) < 0 && !sb_mem_readable(&mem, a[1], 16))
+			return -EFAULT;
+		break;
+	case PR_GET_DUMPABLE: case PR_SET_DUMPABLE: case PR_GET_PDEATHSIG: case PR_SET_PDEATHSIG:
+	case PR_GET_NO_NEW_PRIVS: case PR_SET_NO_NEW_PRIVS: case PR_GET_TIMERSLACK: case PR_SET_TIMERSLACK:
+		if (a[0] == PR_GET_PDEATHSIG && !sb_mem_has(&mem, a[1], 4))
+			return -EFAULT;
+		break;
+	default:
+		note(SYS_prctl, "option not supported: EINVAL");
+		return -EINVAL;
+	}
+	return raw6(SYS_prctl, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], 0);
+}
 
 static long check_and_run(long nr, uint64_t *a)
 {
@@ -974,6 +1021,12 @@ static long check_and_run(long nr, uint64_t *a)
 			break;
 		}
 	}
+	if (nr == SYS_readlink && is_self_exe((const char *)a[0]))
+		return prog_readlink((const char *)a[0], (char *)a[1], a[2]);
+	if (nr == SYS_readlinkat && is_self_exe((const char *)a[1]))
+		return prog_readlink((const char *)a[1], (char *)a[2], a[3]);
+	if (nr == SYS_prctl)
+		return prog_prctl(a);
 	if (nr == SYS_dup2 || nr == SYS_dup3) {
 		if (is_runtime_fd((int)a[1]))
 			return -EBADF;
@@ -1483,6 +1536,8 @@ int main(int argc, char **argv)
 	if (opt_big)
 		rt_opts[n_rt_opts++] = "--big-pages";
 	prog_path = find_program(argv[optind]);
+	if (!realpath(prog_path, exe_path))
+		snprintf(exe_path, sizeof(exe_path), "%s", prog_path);
 	if (argv0)
 		argv[optind] = (char *)argv0;
 	memset(&interp, 0, sizeof(interp));

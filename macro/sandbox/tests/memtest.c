@@ -62,8 +62,15 @@ int main(void)
 	 * the sandbox (its text starts at 1 GiB): EFAULT either way */
 	r = syscall(SYS_write, 1, (void *)0x40001000UL, 8);
 	printf("write from 0x40001000: %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
-	r = syscall(SYS_read, 0, (void *)0x40001000UL, 8);
-	printf("read into 0x40001000: %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
+	{
+		int pp[2];
+
+		/* from a pipe with data: natively too the kernel writes (and faults) */
+		if (pipe(pp) == 0 && write(pp[1], "abcdefgh", 8) == 8) {
+			r = syscall(SYS_read, pp[0], (void *)0x40001000UL, 8);
+			printf("read into 0x40001000: %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
+		}
+	}
 	r = syscall(SYS_openat, -100, (void *)0x40000000UL, 0);
 	printf("open of a path at 0x40000000: %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
 	r = syscall(SYS_write, 1, (void *)0, 8);
