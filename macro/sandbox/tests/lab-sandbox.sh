@@ -58,7 +58,7 @@ same() {
 }
 
 # killed NAME CMD...: the program dies; the exit status is the native one,
-# stdout the same, and stderr one line from dune-sandbox
+# stdout the same, and stderr one line from dune-sandbox before the native one
 killed() {
 	name=$1; shift
 	"$@" > $W/n.out 2> $W/n.err; nrc=$?
@@ -66,10 +66,11 @@ killed() {
 	why=
 	cmp -s $W/n.out $W/s.out || why="$why stdout differs;"
 	[ $nrc = $src ] || why="$why exit status $src, natively $nrc;"
-	[ "$(wc -l < $W/s.err)" = 1 ] && grep -q '^dune-sandbox: .*killed by SIG' $W/s.err ||
-		why="$why stderr is not one 'dune-sandbox: ... killed by SIG...' line;"
+	# the shell's own report ("Segmentation fault") follows in both
+	head -1 $W/s.err | grep -q '^dune-sandbox: .*killed by SIG' && tail -n +2 $W/s.err | cmp -s - $W/n.err ||
+		why="$why stderr is not a 'dune-sandbox: ... killed by SIG...' line and the native stderr;"
 	if [ -z "$why" ]; then
-		echo "ok - $name: exit status $nrc as native; $(cat $W/s.err)"
+		echo "ok - $name: exit status $nrc as native; $(head -1 $W/s.err)"
 	else
 		echo "not ok - $name:$why"
 		show $W/s.out sandbox.out; show $W/s.err sandbox.err
@@ -119,6 +120,7 @@ debian_gzip)
 python3) same "$t" -- /usr/bin/python3 -c 'print(1)' ;;
 fork_exec) same "$t" -- /bin/sbt-forkexec ;;
 signals) same "$t" -- /bin/sbt-signals ;;
+sigpipe) same "$t" -- /bin/sbt-signals sigpipe ;;
 signals_abort) same "$t" -- /bin/sbt-signals abort ;;
 fault_segv) killed "$t" /bin/sbt-fault segv ;;
 fault_jump) killed "$t" /bin/sbt-fault jump ;;
@@ -135,7 +137,7 @@ trace)
 	why=
 	cmp -s $W/n.out $W/s.out || why="$why stdout differs;"
 	[ $rc = 3 ] || why="$why exit status $rc;"
-	grep -q '^write(1, "hello from /bin/sbt-hello-static\\n"\.*, [0-9]*) = [0-9]*$' $W/s.err ||
+	grep -q '^write(1, "hello from /bin/sbt-hello-[a-z]*"\.\.\., [0-9]*) = [0-9]*$' $W/s.err ||
 		why="$why no write(1, \"hello...\") line;"
 	grep -q '^exit_group(3) = ?$' $W/s.err || why="$why no exit_group(3) line;"
 	grep -q '^write(2, "to stderr\\n", 10) = 10$' $W/s.err || why="$why no write(2, ...) line;"
@@ -145,7 +147,7 @@ trace_file)
 	$SB --trace-file $W/trace -- /bin/echo hi > $W/s.out 2> $W/s.err; rc=$?
 	why=
 	[ "$(cat $W/s.out)" = hi ] && [ ! -s $W/s.err ] && [ $rc = 0 ] || why="$why output or status differ;"
-	grep -q '^openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", 0x80000) = 3$' $W/trace ||
+	grep -q '^openat(AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", 0x80000, 0) = [0-9]*$' $W/trace ||
 		why="$why no openat of libc in the trace;"
 	grep -q '^dune-sandbox: rseq: not supported by dune-sandbox: ENOSYS$' $W/trace ||
 		why="$why no note for the unsupported rseq;"
