@@ -10,16 +10,44 @@ W=/tmp/sbt.$$
 mkdir -p $W
 trap 'rm -rf $W' EXIT
 
+expect() {	# NAME CONDITION-DESCRIPTION: judged on $? of the previous command
+	if [ "$2" = 0 ]; then echo "ok - $1"; else echo "not ok - $1"; fi
+}
+
+# The modules are loaded by the first test that needs them and unloaded by
+# the 'unload' step if a sandbox test loaded them (the lab's other tests
+# expect to load them themselves).
+vendor=intel
+grep -qw svm /proc/cpuinfo && vendor=amd
+if [ "$t" = unload ]; then
+	if [ "$backend" = vmx ] && [ -f /tmp/sandbox-loaded-dune ]; then
+		rmmod dune && rm -f /tmp/sandbox-loaded-dune
+	elif [ "$backend" = kvm ] && [ -f /tmp/sandbox-loaded-kvm ]; then
+		rmmod kvm_$vendor && rmmod kvm && rmmod irqbypass && rm -f /tmp/sandbox-loaded-kvm
+	fi
+	expect "$t: the modules the sandbox tests loaded are unloaded" $?
+	exit 0
+fi
 case "$backend" in
 vmx)
-	grep -qw '^dune' /proc/modules || insmod /mod/dune.ko guest_slice_us=200 ||
-		{ echo "not ok - $t: insmod /mod/dune.ko failed"; exit 1; }
+	if ! grep -qw '^dune' /proc/modules; then
+		insmod /mod/dune.ko guest_slice_us=200 ||
+			{ echo "not ok - $t: insmod /mod/dune.ko failed"; exit 1; }
+		touch /tmp/sandbox-loaded-dune
+	fi
 	[ -c /dev/dune ] || mknod /dev/dune c 10 233 ;;
 kvm)
-	/bin/lab-kvm-up || { echo "not ok - $t: loading kvm failed"; exit 1; } ;;
+	if ! grep -q '^kvm_intel \|^kvm_amd ' /proc/modules; then
+		/bin/lab-kvm-up || { echo "not ok - $t: loading kvm failed"; exit 1; }
+		touch /tmp/sandbox-loaded-kvm
+	fi ;;
 *)
 	echo "not ok - $t: backend must be vmx or kvm, not '$backend'"; exit 1 ;;
 esac
+if [ "$t" = load ]; then
+	echo "ok - $t: $backend ready"
+	exit 0
+fi
 export DUNE_BACKEND=$backend
 
 show() {	# FILE LABEL: the first lines of a file as TAP comments
@@ -95,9 +123,6 @@ refused() {
 	fi
 }
 
-expect() {	# NAME CONDITION-DESCRIPTION: judged on $? of the previous command
-	if [ "$2" = 0 ]; then echo "ok - $1"; else echo "not ok - $1"; fi
-}
 
 export SBT_VAR=value
 case "$t" in
