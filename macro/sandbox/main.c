@@ -1162,8 +1162,8 @@ static void on_syscall(struct dune_tf *tf)
 
 static const char *const trap_what[20] = {
 	"divide error", "debug trap", "NMI", "breakpoint", "overflow", "bound range exceeded",
-	"invalid opcode", "FPU not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack fault", "general protection fault (privileged instruction or bad address)",
+	"invalid opcode", "FPU not available", "double-fault exception", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general-protection exception (a privileged instruction or a bad address)",
 	"page fault", "reserved", "x87 floating-point error", "alignment check",
 	"machine check", "SIMD floating-point error",
 };
