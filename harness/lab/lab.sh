@@ -243,13 +243,13 @@ trinity_apu|ryzen|zambezi|athlon64_*|phenom_*|turion64_*) VENDOR=amd ;;
 esac
 
 # Parse every list into arrays.
-BINS=() MODULES=() MAKES=() TESTS=()
+BINS=() MODULES=() MAKES=() HOSTBINS=() TESTS=()
 parse_lists() {
 	local f line kind a b c want lazy ntests
-	local -a bins mods makes
+	local -a bins mods makes hostbins words
 	while read -r f; do
 		want=intel	# the VMX lab: tests are Intel-only unless declared
-		lazy=0 ntests=0 bins=() mods=() makes=()
+		lazy=0 ntests=0 bins=() mods=() makes=() hostbins=()
 		while IFS= read -r line || [ -n "$line" ]; do
 			case "$line" in ''|'#'*) continue ;; esac
 			IFS=$'\t' read -r kind a b c <<< "$line"
@@ -257,6 +257,13 @@ parse_lists() {
 			@bin) bins+=("$a${b:+	$b}") ;;
 			@module) mods+=("$a") ;;
 			@make) makes+=("$a	$b") ;;
+			@hostbin)
+				read -r -a words <<< "${line#@hostbin}"
+				[ ${#words[@]} -gt 0 ] || die "$f: @hostbin wants at least one absolute path"
+				for a in "${words[@]}"; do
+					[[ "$a" == /* ]] || die "$f: @hostbin wants absolute paths of this host, not '$a'"
+				done
+				hostbins+=("${words[@]}") ;;
 			@lazy) lazy=1 ;;
 			@cpu)
 				case "$a" in intel|amd|any) want=$a ;;
@@ -276,6 +283,7 @@ parse_lists() {
 		# @lazy: the list's builds serve only its own tests
 		[ "$lazy" = 1 ] && [ "$ntests" = 0 ] && continue
 		BINS+=("${bins[@]}") MODULES+=("${mods[@]}") MAKES+=("${makes[@]}")
+		HOSTBINS+=("${hostbins[@]}")
 	done < <(list_files)
 	if [ "$INJECT_FAIL" = 1 ]; then
 		TESTS+=("lab.injected_failure	10	echo 'not ok 1 - deliberately injected failure (LAB_INJECT_FAIL=1)'")
@@ -394,19 +402,43 @@ build_bins() {
 	done
 }
 
-# Copy the shared libraries a dynamic binary needs (found with ldd).
+# Copy the shared libraries a dynamic binary needs (found with ldd), its
+# dynamic loader among them.
+copy_libs_of() {	# $1 = initramfs root, $2 = binary
+	local lib
+	ldd "$2" >/dev/null 2>&1 || return 0	# static or not ELF: nothing to copy
+	{ LD_LIBRARY_PATH=$BUILD/lib ldd "$2" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' || true; } | while read -r lib; do
+		[ -e "$lib" ] || continue	# a deliberately broken test program's loader
+		case "$lib" in
+		"$BUILD"/*)	# our own libraries (libdune.so): where the loader looks
+			mkdir -p "$1/usr/lib"; cp -L "$lib" "$1/usr/lib/" ;;
+		*) [ -e "$1$lib" ] || { mkdir -p "$1$(dirname "$lib")"; cp -L "$lib" "$1$lib"; } ;;
+		esac
+	done
+}
+
 copy_libs() {	# $1 = initramfs root
-	local f lib
+	local f
 	for f in "$1"/bin/* "$1"/usr/local/bin/*; do
 		[ -f "$f" ] && [ ! -L "$f" ] || continue
-		ldd "$f" >/dev/null 2>&1 || continue	# static: nothing to copy
-		{ LD_LIBRARY_PATH=$BUILD/lib ldd "$f" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' || true; } | while read -r lib; do
-			case "$lib" in
-			"$BUILD"/*)	# our own libraries (libdune.so): where the loader looks
-				mkdir -p "$1/usr/lib"; cp -L "$lib" "$1/usr/lib/" ;;
-			*) [ -e "$1$lib" ] || { mkdir -p "$1$(dirname "$lib")"; cp -L "$lib" "$1$lib"; } ;;
-			esac
-		done
+		copy_libs_of "$1" "$f"
+	done
+}
+
+# @hostbin PATH...: programs (and data files or directories they need) of
+# this host, copied to the same paths in the guest, a dynamic program with
+# its shared libraries and its loader; symbolic links are followed.
+copy_hostbins() {	# $1 = initramfs root
+	local p
+	for p in "${HOSTBINS[@]}"; do
+		[ -e "$p" ] || die "@hostbin $p: no such file on this host (install its package: harness/deps.sh)"
+		mkdir -p "$1$(dirname "$p")"
+		if [ -d "$p" ]; then
+			mkdir -p "$1$p" && cp -rL --preserve=timestamps "$p/." "$1$p/"
+		else
+			rm -f "$1$p" && cp -L --preserve=timestamps "$p" "$1$p"
+			copy_libs_of "$1" "$p"
+		fi
 	done
 }
 
@@ -508,6 +540,7 @@ build_initramfs() {
 	cp /bin/busybox "$ir/bin/busybox"
 	cp "$LAB"/bin/* "$ir/bin/"
 	copy_libs "$ir"
+	copy_hostbins "$ir"
 	local M=$KDIR_IMG/lib/modules/$KVER/kernel
 	for f in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-intel.ko arch/x86/kvm/kvm-amd.ko; do
 		src=$M/$f
