@@ -67,8 +67,17 @@ workload() {
 	# shellcheck disable=SC2046
 	set -- $(cat /macro/$t.argv)
 	in=$(cat /macro/$t.stdin)
-	"$@" < "$in" > $W/n.out 2> $W/n.err; nrc=$?
+	# the native run once per boot: the other backend's test compares with it
+	N=/tmp/macro-native
+	mkdir -p $N
+	if [ -f $N/$t.rc ]; then
+		cp $N/$t.out $W/n.out; cp $N/$t.err $W/n.err; nrc=$(cat $N/$t.rc)
+	else
+		"$@" < "$in" > $W/n.out 2> $W/n.err; nrc=$?
+	fi
 	bad=$(check $W/n.out)
+	[ $nrc = 0 ] && [ -z "$bad" ] && cp $W/n.out $W/n.err $N/ 2>/dev/null &&
+		mv $N/n.out $N/$t.out && mv $N/n.err $N/$t.err && echo $nrc > $N/$t.rc
 	if [ $nrc != 0 ] || [ -n "$bad" ]; then
 		echo "not ok - $t ($backend): the native run: exit $nrc; $bad"
 		show $W/n.err native.err
@@ -88,26 +97,26 @@ workload() {
 }
 
 # serve LABEL PREFIX...: lighttpd under PREFIX on 127.0.0.1:8080; a body
-# compared with the file, then wrk; prints "LABEL RPS" or why it failed
+# compared with the file, then wrk; prints "LABEL RPS P50" or "FAIL ..."
+# (every step bounded: the whole test must end well within its limit)
 serve() {
 	label=$1; shift
 	"$@" /usr/sbin/lighttpd -D -f $W/lighttpd.conf > $W/$label.log 2>&1 &
 	pid=$!
 	i=0
-	until wget -q -O $W/body http://127.0.0.1:8080/file-1k.html 2>/dev/null; do
+	until timeout 10 wget -q -T 5 -O $W/body http://127.0.0.1:8080/file-1k.html 2>/dev/null; do
 		i=$((i + 1))
-		if [ $i -gt 240 ] || ! kill -0 $pid 2>/dev/null; then
-			echo "FAIL $label: lighttpd is not serving"
-			show $W/$label.log $label.log
-			kill $pid 2>/dev/null; wait $pid 2>/dev/null
+		if [ $i -gt 30 ] || ! kill -0 $pid 2>/dev/null; then
+			echo "FAIL $label: lighttpd is not serving after $i tries: $(tail -c 300 $W/$label.log | tr '\n' ' ')"
+			kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 			return
 		fi
-		sleep 0.5
+		sleep 1
 	done
 	if ! cmp -s $W/body $W/www/file-1k.html; then
 		echo "FAIL $label: the body differs from the file"
 	else
-		wrk -t1 -c4 -d2s --latency http://127.0.0.1:8080/file-1k.html > $W/wrk.out 2>&1
+		timeout 40 wrk -t1 -c4 -d2s --timeout 5s --latency http://127.0.0.1:8080/file-1k.html > $W/wrk.out 2>&1
 		rps=$(sed -n 's/^Requests\/sec: *//p' $W/wrk.out)
 		p50=$(sed -n 's/^ *50% *//p' $W/wrk.out)
 		if [ -n "$rps" ] && ! grep -q 'Non-2xx' $W/wrk.out; then
@@ -117,11 +126,14 @@ serve() {
 		fi
 	fi
 	kill $pid 2>/dev/null
+	sleep 1
+	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
 }
 
 lighttpd_test() {
-	ifconfig lo 127.0.0.1 up 2>/dev/null || ip link set lo up 2>/dev/null
+	ip link set lo up 2>/dev/null
+	ifconfig lo 127.0.0.1 up 2>/dev/null
 	mkdir -p $W/www
 	yes 'dunebench lighttpd 1 KB static file.' | head -c 1023 > $W/www/file-1k.html
 	echo >> $W/www/file-1k.html
@@ -135,7 +147,9 @@ server.max-keep-alive-requests = 1000000
 mimetype.assign = (".html" => "text/html")
 CONF
 	n=$(serve native)
+	echo "# native: $n"
 	s=$(serve sandbox $SB --)
+	echo "# sandbox: $s"
 	case "$n$s" in
 	*FAIL*)
 		echo "not ok - lighttpd ($backend): $n; $s"
