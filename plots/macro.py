@@ -244,7 +244,9 @@ def markdown(d):
                            (f' ({r["ratio_to_native"]["median"]:.3f}x)' if 'ratio_to_native' in r
                             else ''))
             elif mode == 'linux':
-                row.append(fmt_series(r, lambda v: f'{v:.3f} s'))
+                cpu = r.get('cpu', {}).get('median')
+                row.append(fmt_series(r, lambda v: f'{v:.3f} s') +
+                           (f' (cpu {cpu:.2f} s)' if cpu is not None else ''))
             else:
                 rt = r.get('ratio_to_native')
                 row.append(f'{rt["median"]:.3f}x ({rt["min"]:.3f}–{rt["max"]:.3f})' if rt
@@ -256,8 +258,13 @@ def markdown(d):
     lines += ['| ' + ' | '.join(str(c).replace('|', '/') for c in r) + ' |' for r in rows]
     lines.append('')
     lines += [f'- {n}' for n in reasons(d, names)]
-    lines.append('- Linux: median wall-clock seconds ±CV; sandboxed: median runtime over the '
-                 'Linux median (min–max); lighttpd: requests per second.')
+    lines.append('- Linux: median wall-clock seconds ±CV (and the median CPU seconds, user + '
+                 'system); sandboxed: median runtime over the Linux median (min–max); lighttpd: '
+                 'requests per second.')
+    load = d.get('run', {}).get('loadavg_start')
+    if load:
+        lines.append(f'- Load average at the start: {", ".join(f"{x:g}" for x in load)} '
+                     f'(wall-clock times stretch with other work on the host; CPU times less).')
     return '\n'.join(lines) + '\n'
 
 
