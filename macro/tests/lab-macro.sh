@@ -98,13 +98,14 @@ workload() {
 
 # serve LABEL PREFIX...: lighttpd under PREFIX on 127.0.0.1:8080; a body
 # compared with the file, then wrk; prints "LABEL RPS P50" or "FAIL ..."
-# (every step bounded: wget -T, wrk -d and --timeout; no timeout(1) in the guest)
+# (bounded: at most 30 tries to fetch, wrk by -d and --timeout; busybox wget -T
+# crashes, so a server that accepts and never answers is left to the test limit)
 serve() {
 	label=$1; shift
 	"$@" /usr/sbin/lighttpd -D -f $W/lighttpd.conf > $W/$label.log 2>&1 &
 	pid=$!
 	i=0
-	until wget -q -T 5 -O $W/body http://127.0.0.1:8080/file-1k.html 2>/dev/null; do
+	until wget -q -O $W/body http://127.0.0.1:8080/file-1k.html 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 30 ] || ! kill -0 $pid 2>/dev/null; then
 			echo "FAIL $label: lighttpd is not serving after $i tries: $(tail -c 300 $W/$label.log | tr '\n' ' ')"
