@@ -11,7 +11,7 @@ export TOP BUILD TAPDIR
 
 # Directories with native code: each Makefile has `all` and `test`
 # (`test` writes TAP files into $(TAPDIR)).
-SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava harness/coverage man
+SUBDIRS    := tests harness ref-lib conformance harness/bench harness/lava harness/coverage man macro
 # Testing another implementation (see README "Validate your implementation"):
 # LIBDUNE=, DUNE_INCLUDE=, MODULE= pass through to the sub-makes and the lab.
 ifneq ($(strip $(LIBDUNE)),)
@@ -36,6 +36,10 @@ DEPS_BENCH := build bench lab
 CHECK_LAB_TIMEOUT ?= 1800
 # make bench BENCH_LAB=0: skip the VMX-lab tick run of the Dune modes
 BENCH_LAB  ?= 1
+# make bench BENCH_MACRO=0: skip the macro workloads (dunebench macro);
+# MACRO_ARGS: its options (make bench-macro too)
+BENCH_MACRO ?= 1
+MACRO_ARGS ?= --size 200m --reps 3
 # The TAP suites make check expects in $(TAPDIR), each with the step that
 # writes it; the steps' exit statuses go to a file (STEP<TAB>STATUS lines)
 # and harness/tap-summary judges all of it: no failure is lost.
@@ -46,7 +50,7 @@ CHECK_STEPS = $(BUILD)/check-steps.txt
 unit_steps = for d in $(SUBDIRS); do $(MAKE) --no-print-directory -C $$d test; \
 	printf '%s\t%s\n' $$d $$? >> $(1); done
 
-.PHONY: conformance-selftest lab-selftest-iso module-install install all help deps deps-bench deps-check check unit bench conformance lab coverage \
+.PHONY: conformance-selftest lab-selftest-iso module-install install all help deps deps-bench deps-check check unit bench bench-macro conformance lab coverage \
 	lab-shell lab-selftest-iso module plots clean distclean
 
 all: ## build the libraries, tools and tests for this host
@@ -58,6 +62,8 @@ help: ## list the targets and the knobs
 	  echo "T"; echo "T Knobs (make TARGET VAR=value):"; \
 	  echo "R BENCH_ARGS='...'	make bench: more dunebench bench options, e.g. '--full --only syscall,trap'"; \
 	  echo "R BENCH_LAB=0	make bench: skip the VMX-lab tick run of the Dune modes (default 1)"; \
+	  echo "R BENCH_MACRO=0	make bench: skip the macro workloads and lighttpd (default 1)"; \
+	  echo "R MACRO_ARGS='...'	make bench, make bench-macro: dunebench macro options (default --size 200m --reps 3)"; \
 	  echo "R LAB_TESTS=<glob>	make lab: only the lab tests matching the glob(s)"; \
 	  echo "R LAB_TIMEOUT=<s>	make lab: wall-clock limit of the emulator (default 900)"; \
 	  echo "R CHECK_LAB_TIMEOUT=<s>	make check: the same for its Intel lab boot (default 1800)"; \
@@ -164,7 +170,12 @@ lab-conformance: deps-check ## the conformance suite in the VMX lab (LIBDUNE=, D
 
 bench: deps-bench all ## run the benchmarks (--quick) on this host's best backend, write results/ and plots
 	@build/bin/dunebench bench --quick $(BENCH_ARGS)
+	@if [ "$(BENCH_MACRO)" != 0 ]; then build/bin/dunebench macro $(MACRO_ARGS); fi
 	@if [ "$(BENCH_LAB)" != 0 ]; then build/bin/dunebench bench --lab; fi
+	@$(MAKE) --no-print-directory plots
+
+bench-macro: deps-bench all ## the macro workloads and lighttpd natively and in the Dune sandbox (MACRO_ARGS), then the plots
+	@build/bin/dunebench macro $(MACRO_ARGS)
 	@$(MAKE) --no-print-directory plots
 
 plots: deps-bench ## render tables and figures from results/ into build/report/

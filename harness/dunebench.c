@@ -56,6 +56,7 @@ struct command {
 static const struct command commands[] = {
 	{ "doctor", "report which backends this host can run, and why not", doctor_main },
 	{ "bench", "run the micro-benchmarks, write one results file", NULL },
+	{ "macro", "run the macro workloads and lighttpd natively and in the Dune sandbox", NULL },
 	{ "conform", "run the conformance suite (TAP, JUnit XML, JSON)", NULL },
 	{ "lava-job", "write LAVA job definitions for a lab of bare-metal hosts", NULL },
 	{ "lava-collect", "one report from many hosts' results and conformance reports", NULL },

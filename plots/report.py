@@ -22,6 +22,8 @@ Writes into DIR (default build/report/):
                                      in the same lab (reference) and ours/original
   lab-ticks.png                      the same as a chart
   repeatability.md                   per cycles run: CV per benchmark and what moved it
+  fig3-<host>.png fig4-<host>.png macro.md   the macro workloads and lighttpd
+                                     (plots/macro.py): Figures 3 and 4 in the paper's style
   index.html                         all of the above, plus every run in full
 Cycles and ticks (VMX lab path lengths) are never put in one table or axis.
 """
@@ -33,6 +35,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dbplots  # noqa: E402
+import macro as macroplots  # noqa: E402
 
 
 def main():
@@ -44,7 +47,9 @@ def main():
     ap.add_argument('--all', action='store_true', help='every run, not only the newest ones')
     args = ap.parse_args()
 
-    docs = dbplots.load(args.inputs or [os.path.join(dbplots.TOP, 'results')])
+    loaded = dbplots.load(args.inputs or [os.path.join(dbplots.TOP, 'results')])
+    # macro results (dunebench macro) have figures of their own, below
+    docs = [(f, d) for f, d in loaded if not macroplots.is_macro(d)]
     if not args.all:
         docs = dbplots.latest(docs)
     os.makedirs(args.out, exist_ok=True)
@@ -90,6 +95,7 @@ def main():
         else:
             made.append(('note', f'No Dune/Linux ratio chart in {unit}: no run has Dune-mode '
                                   f'numbers yet (see the n/a reasons in the tables).', None))
+    made += macroplots.render(loaded, args.out)
     write_html(args.out, docs, made)
     for kind, title, fn in made:
         if fn:
