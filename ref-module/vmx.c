@@ -709,10 +709,6 @@ void dune_vmx_kick_flush(struct dune_vcpu *v)
 	if (READ_ONCE(v->mode) != DUNE_IN_GUEST)
 		return;
 	cpu = READ_ONCE(v->cpu);
-#ifdef DUNE_MUTANT_MOD_EPT_NO_KICK
-	/* mutant MOD_EPT_NO_KICK: a vCPU running on another CPU keeps its TLB */
-	return;
-#endif
 	if (cpu >= 0 && cpu != raw_smp_processor_id())
 		smp_call_function_single(cpu, kick_noop, NULL, 1);
 }
