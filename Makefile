@@ -136,17 +136,21 @@ check: deps-check ## all tests: unit tests and the VMX lab; ends with "N passed,
 	@echo "== module packaging: dkms add/build against the VMX lab kernel's headers"
 	@harness/module-install.sh --test $(BUILD)/dkms-test --lab-kernel > $(TAPDIR)/module-dkms.tap 2>&1; \
 		printf 'module-dkms\t%s\n' $$? >> $(CHECK_STEPS); cat $(TAPDIR)/module-dkms.tap
-	@echo "== VMX lab (Intel, corei7_skylake_x) and, alongside, an AMD lab (trinity_apu), then the lab's isolation self-test"
+	@echo "== VMX lab (Intel, corei7_skylake_x) and, alongside, an AMD lab (trinity_apu), then the lab's isolation self-test and its SMP boot (Intel, 2 CPUs: the tests declared @cpus 2)"
 	@{ LAB_TAG=amd LAB_WORKDIR=$(BUILD)/lab-amd harness/lab/lab.sh --cpu trinity_apu \
 		--timeout $(CHECK_LAB_TIMEOUT) --tap $(TAPDIR)/lab-amd.tap > $(BUILD)/lab-amd.log 2>&1; \
 	  printf 'lab-amd\t%s\n' $$? >> $(CHECK_STEPS); \
 	  harness/lab/selftest-iso.sh > $(TAPDIR)/lab-iso.tap 2> $(BUILD)/lab-iso.log; \
-	  printf 'lab-iso\t%s\n' $$? >> $(CHECK_STEPS); } & amd=$$!; \
+	  printf 'lab-iso\t%s\n' $$? >> $(CHECK_STEPS); \
+	  LAB_TAG=smp LAB_WORKDIR=$(BUILD)/lab-smp harness/lab/lab.sh --cpus 2 --smp-only \
+		--timeout $(CHECK_LAB_TIMEOUT) --tap $(TAPDIR)/lab-smp.tap > $(BUILD)/lab-smp.log 2>&1; \
+	  printf 'lab-smp\t%s\n' $$? >> $(CHECK_STEPS); } & amd=$$!; \
 	LAB_TAG=intel harness/lab/lab.sh --timeout $(CHECK_LAB_TIMEOUT) --tap $(TAPDIR)/lab-intel.tap; \
 	printf 'lab-intel\t%s\n' $$? >> $(CHECK_STEPS); \
 	wait $$amd; \
 	echo "-- AMD lab:"; tail -n 30 $(BUILD)/lab-amd.log 2>/dev/null || echo "(no log)"; \
-	echo "-- isolation self-test (a hang and an oops on purpose):"; cat $(TAPDIR)/lab-iso.tap 2>/dev/null || echo "(no TAP)"
+	echo "-- isolation self-test (a hang and an oops on purpose):"; cat $(TAPDIR)/lab-iso.tap 2>/dev/null || echo "(no TAP)"; \
+	echo "-- SMP lab (2 CPUs):"; tail -n 30 $(BUILD)/lab-smp.log 2>/dev/null || echo "(no log)"
 	@echo "== summary"
 	@# every declared suite is expected: one missing (its step failed to
 	@# build or died before writing it) is a failure naming it

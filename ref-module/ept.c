@@ -272,6 +272,13 @@ static int ept_mn_invalidate_range_start(struct mmu_notifier *mn,
 		return 0;
 	}
 #endif
+#ifdef DUNE_MUTANT_MOD_EPT_SKIP_RUNNING
+	/* mutant MOD_EPT_SKIP_RUNNING: a vCPU in the guest keeps its entries */
+	if (READ_ONCE(v->mode) == DUNE_IN_GUEST) {
+		spin_unlock(&ept->lock);
+		return 0;
+	}
+#endif
 	zapped = ept_zap_hva(ept, range->start, range->end);
 	spin_unlock(&ept->lock);
 	if (zapped) {

@@ -80,6 +80,13 @@ if [ -n "${LAB_SKIP_FILE:-}" ] && [ -f "$LAB_SKIP_FILE" ]; then
 		[ -n "$id" ] && set -- "$@" -x "$id"
 	done < "$LAB_SKIP_FILE"
 fi
+# The tests that need two CPUs (.needs smp) run in the lab's SMP boot
+# (lab.sh --cpus 2: conformance/lab-tests.list, @cpus 2); a boot with one
+# CPU leaves them out rather than SKIPping each.
+if [ "$(grep -c '^processor' /proc/cpuinfo)" -lt 2 ]; then
+	echo "# the tests that need 2 CPUs (smp) are left out: this boot has one CPU (the lab's SMP boot runs them)"
+	set -- --without smp "$@"
+fi
 # The lab is where a test that can crash or hang the host (declared
 # .destructive) costs nothing: a hang or an oops ends only that test and the
 # rest go on in a fresh boot.  So all of them run here.

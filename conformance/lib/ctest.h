@@ -28,7 +28,8 @@
  *   .needs     space-separated capabilities (see `runner --caps`): "dune"
  *              (the selected libdune backend can work here), "dev-dune"
  *              (/dev/dune opens), "kvm" (/dev/kvm opens), "kvm-native" (and
- *              runs guest ring 0 in hardware), "root"; empty = none.  A test whose
+ *              runs guest ring 0 in hardware), "root", "smp" (2 CPUs or more to run on: vCPUs
+ *              running at once); empty = none.  A test whose
  *              capability is missing is reported SKIP naming it.
  *   .backends  "all" (default), "vmx" or "kvm": backend-specific tests (raw
  *              VMCALL hypercalls are vmx-only) are SKIPped on the others.

@@ -10,6 +10,12 @@
  *   -t, --test GLOB        run only tests whose ID matches (repeatable; also
  *                          positional arguments)
  *   -x, --exclude GLOB     leave out the tests whose ID matches (repeatable)
+ *   -n, --need CAP         run only the tests that need capability CAP
+ *                          (repeatable: any of them); e.g. -n smp, the
+ *                          tests the VMX lab's SMP boot runs
+ *       --without CAP      leave out (not SKIP) the tests that need CAP
+ *                          (repeatable): a lab boot without two CPUs
+ *                          leaves out the tests its SMP boot runs
  *   -b, --backend NAME     vmx, kvm or auto (default: $DUNE_BACKEND or auto);
  *                          exported to the tests as DUNE_BACKEND
  *   -d, --departures FILE  known departures of the implementation under test:
@@ -57,6 +63,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -152,6 +159,16 @@ static bool cap_root(void)
 	return geteuid() == 0;
 }
 
+/* Two CPUs or more this process may run on (vCPUs running at once). */
+static bool cap_smp(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return false;
+	return CPU_COUNT(&set) >= 2;
+}
+
 static bool cap_dune(void)
 {
 	if (!strcmp(backend_name, "vmx"))
@@ -171,6 +188,7 @@ static const struct capability {
 	{ "kvm", "no usable /dev/kvm", cap_kvm },
 	{ "kvm-native", "KVM emulates guest ring 0 here (paravirtual nested KVM; see dunebench doctor)", cap_kvm_native },
 	{ "root", "needs root", cap_root },
+	{ "smp", "needs 2 CPUs: this process may run on only one (the VMX lab's SMP boot, lab.sh --cpus 2, has two)", cap_smp },
 	{ NULL, NULL, NULL },
 };
 
@@ -275,8 +293,8 @@ static int load_tests(void)
 
 /* ------------------------------------------------------------ options */
 
-static const char **globs, **want_profiles, **excludes;
-static size_t nr_globs, nr_want_profiles, nr_excludes;
+static const char **globs, **want_profiles, **excludes, **want_needs, **without;
+static size_t nr_globs, nr_want_profiles, nr_excludes, nr_want_needs, nr_without;
 static bool verbose, mark_begin, allow_destructive;
 static double timeout_scale = 1.0;
 static double fuzz_scale = 1.0;
@@ -298,9 +316,39 @@ static double test_limit(const struct ctest *t)
 	return limit;
 }
 
+/* Does @t declare capability @cap in its .needs? */
+static bool needs_cap(const struct ctest *t, const char *cap)
+{
+	size_t len = strlen(cap);
+
+	for (const char *p = t->needs; p && *p;) {
+		size_t l;
+
+		while (*p == ' ')
+			p++;
+		l = strcspn(p, " ");
+		if (l == len && !strncmp(p, cap, len))
+			return true;
+		p += l;
+	}
+	return false;
+}
+
 static bool selected(const struct ctest *t)
 {
 	bool ok = nr_globs == 0;
+
+	for (size_t i = 0; i < nr_without; i++)
+		if (needs_cap(t, without[i]))
+			return false;
+	if (nr_want_needs) {
+		bool need = false;
+
+		for (size_t i = 0; i < nr_want_needs && !need; i++)
+			need = needs_cap(t, want_needs[i]);
+		if (!need)
+			return false;
+	}
 
 	for (size_t i = 0; i < nr_globs && !ok; i++)
 		ok = !fnmatch(globs[i], t->id, 0);
@@ -693,6 +741,8 @@ static void usage(FILE *f)
 	      "                         signals threads fork apic robustness\n"
 	      "  -t, --test GLOB        only tests whose ID matches (repeatable)\n"
 	      "  -x, --exclude GLOB     leave out tests whose ID matches (repeatable)\n"
+	      "  -n, --need CAP         run only tests that need capability CAP (repeatable)\n"
+	      "      --without CAP      leave out the tests that need CAP (repeatable)\n"
 	      "  -b, --backend NAME     vmx | kvm | auto (default $DUNE_BACKEND or auto)\n"
 	      "  -d, --departures FILE  known departures (ID<TAB>reason): XFAIL/XPASS\n"
 	      "  -j, --junit FILE       also write JUnit XML\n"
@@ -721,6 +771,8 @@ int main(int argc, char **argv)
 		{ "profile", required_argument, NULL, 'p' },
 		{ "test", required_argument, NULL, 't' },
 		{ "exclude", required_argument, NULL, 'x' },
+		{ "need", required_argument, NULL, 'n' },
+		{ "without", required_argument, NULL, 'W' },
 		{ "mark-begin", no_argument, NULL, 'B' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "departures", required_argument, NULL, 'd' },
@@ -751,13 +803,29 @@ int main(int argc, char **argv)
 	globs = xcalloc((size_t)argc + 1, sizeof(*globs));
 	want_profiles = xcalloc((size_t)argc + 1, sizeof(*want_profiles));
 	excludes = xcalloc((size_t)argc + 1, sizeof(*excludes));
-	while ((c = getopt_long(argc, argv, "lp:t:x:b:d:j:J:T:vh", opts, NULL)) != -1) {
+	want_needs = xcalloc((size_t)argc + 1, sizeof(*want_needs));
+	without = xcalloc((size_t)argc + 1, sizeof(*without));
+	while ((c = getopt_long(argc, argv, "lp:t:x:n:b:d:j:J:T:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': list = true; break;
 		case 'M': markdown = true; break;
 		case 'p': want_profiles[nr_want_profiles++] = optarg; break;
 		case 't': globs[nr_globs++] = optarg; break;
 		case 'x': excludes[nr_excludes++] = optarg; break;
+		case 'n':
+			if (!find_cap(optarg, strlen(optarg))) {
+				fprintf(stderr, "dune-conform: --need: unknown capability '%s' (see --caps)\n", optarg);
+				return 2;
+			}
+			want_needs[nr_want_needs++] = optarg;
+			break;
+		case 'W':
+			if (!find_cap(optarg, strlen(optarg))) {
+				fprintf(stderr, "dune-conform: --without: unknown capability '%s' (see --caps)\n", optarg);
+				return 2;
+			}
+			without[nr_without++] = optarg;
+			break;
 		case 'B': mark_begin = true; break;
 		case 'b': backend_name = optarg; break;
 		case 'd': if (load_departures(optarg)) return 2; break;

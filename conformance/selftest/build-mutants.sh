@@ -5,10 +5,11 @@
 # VMX lab (called by `make -C conformance lab-mutants`, which the lab runs
 # for the @make lines of selftest/lab-*.list).
 #
-# usage: build-mutants.sh --set fast|full --kdir DIR --bindir DIR --extra DIR
+# usage: build-mutants.sh --set fast|smp|full --kdir DIR --bindir DIR --extra DIR
 #                         [--jobs N] [--only NAME...]
 #
-#   --set     fast: the mutants marked fast; full: all of them
+#   --set     fast: the mutants marked fast; smp: those marked smp; full:
+#             all of them
 #   --kdir    the lab kernel's headers (module mutants are built against it)
 #   --bindir  the guest's /bin: dune-conform-<NAME> for library mutants,
 #             lab-mutants.sh
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case "$SET" in fast|full) ;; *) die "--set must be fast or full, not '$SET'" ;; esac
+case "$SET" in fast|smp|full) ;; *) die "--set must be fast, smp or full, not '$SET'" ;; esac
 [ -n "$BINDIR" ] && [ -n "$EXTRA" ] || die "--bindir and --extra are required"
 
 # NAME KIND BACKENDS of the selected mutants
@@ -51,7 +52,7 @@ selected() {
 	while IFS=$'\t' read -r name kind set be scale tests; do
 		case "$name" in ''|'#'*) continue ;; esac
 		[ -n "$tests" ] || die "mutants.list: '$name' has no tests (6 tab-separated fields)"
-		[ "$SET" = full ] || [ "$set" = fast ] || continue
+		[ "$SET" = full ] || [ "$set" = "$SET" ] || continue
 		if [ -n "$ONLY" ]; then
 			keep=0
 			for o in $ONLY; do [ "$o" = "$name" ] && keep=1; done

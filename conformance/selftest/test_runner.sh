@@ -88,6 +88,10 @@ check "one pattern that matches no test among good ones is still an error" \
 check "--allow-destructive runs a destructive test (it passes, its output shown with -v)" \
 	bash -c "'$BIN' -b kvm --allow-destructive -v -t selftest.destructive 2>/dev/null | tr '\n' '|' | grep -qx 'TAP version 13|1..1|ok 1 - selftest.destructive|#   ran: --allow-destructive was given|'"
 check "--list and --markdown show why a test is destructive" bash -c "'$BIN' --list -t selftest.destructive | grep -q '\[destructive: stands for a test that can crash the host\]\$' && '$BIN' --list --markdown -t selftest.destructive | grep -qF '| 30 s | stands for a test that can crash the host |'"
+check "--need runs only the tests that need that capability" bash -c "'$BIN' -n dev-dune --list | awk '{print \$1}' | tr '\n' ' ' | grep -qx 'selftest.needs_missing '"
+check "--without leaves out the tests that need that capability" bash -c "'$BIN' --without dev-dune --list | awk '{print \$1}' | grep -vq needs_missing && ! '$BIN' --without dev-dune --list | grep -q needs_missing"
+check "--need or --without with an unknown capability is a usage error (2)" bash -c "'$BIN' -n frob --list >/dev/null 2>&1; a=\$?; '$BIN' --without frob --list >/dev/null 2>&1; b=\$?; test \$a = 2 && test \$b = 2"
+check "the smp capability is known (--caps)" bash -c "'$BIN' --caps | grep -q '^smp'"
 # the plan last: it counts the checks, so adding one cannot leave it stale
 echo "1..$n"
 exit $failed

@@ -59,8 +59,9 @@
 #   -h, --help        this text
 #
 # Test lists: harness/lab/tests.list, then every */tests/lab-tests.list,
-# conformance/lab-tests.list and conformance/selftest/lab-tests.list in the
-# tree (sorted), or the files named in LAB_LISTS.  Format: see tests.list.
+# conformance/lab-tests.list, conformance/selftest/lab-tests.list and
+# conformance/selftest/lab-smp.list in the tree (sorted), or the files
+# named in LAB_LISTS.  Format: see tests.list.
 #
 # Everything is built under build/lab/ (LAB_WORKDIR: use one per concurrent
 # lab) and downloads are cached in build/lab-cache/ (LAB_CACHE); an
@@ -235,7 +236,8 @@ list_files() {
 	echo "$TOP/harness/lab/tests.list"
 	find "$TOP" -path "$BUILD" -prune -o \
 		\( -path '*/tests/lab-tests.list' -o -path "$TOP/conformance/lab-tests.list" \
-		-o -path "$TOP/conformance/selftest/lab-tests.list" \) \
+		-o -path "$TOP/conformance/selftest/lab-tests.list" \
+		-o -path "$TOP/conformance/selftest/lab-smp.list" \) \
 		-print 2>/dev/null | sort
 }
 

@@ -929,7 +929,7 @@ static int t_migrate(int fd, char *msg)
 	int i, r;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		snprintf(msg, MSGLEN, "needs 2 CPUs");
+		snprintf(msg, MSGLEN, "needs 2 CPUs (the lab's SMP boot runs it: module.enter_smp)");
 		return 2;
 	}
 	before = debugfs_read("vcpu_migrations");
