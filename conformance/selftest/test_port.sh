@@ -98,7 +98,7 @@ else nok "--lab -b kvm (exit $rc)" "$out"; fi
 # as the lab's origapi.libdune); here every test SKIPs (no Dune on a build
 # host), so the lab test compares the verdicts that run; this checks the
 # build, the weak references and the SKIP reasons' names.
-ext_syms="dune_alloc_percpu dune_apic_send_ipi_checked dune_apic_supported dune_backend_name dune_has_pcid dune_is_in_guest dune_vm_insert_page dune_vm_lookup_page"
+ext_syms="dune_alloc_percpu dune_apic_send_ipi_checked dune_apic_supported dune_backend_name dune_has_pcid dune_is_in_guest dune_syscall_batch dune_syscall_exitless dune_syscall_mode dune_vm_insert_page dune_vm_lookup_page"
 oa=$T/origapi
 make -s -C "$TOP/conformance" ORIGAPI="$oa" LIBDUNE="$LIB" origapi-lib > "$T/oa.log" 2>&1
 sha=$(sha256sum "$oa/libdune.a" 2>/dev/null | cut -c1-16)
