@@ -910,13 +910,28 @@ if [ ${#ids_missing[@]} -eq 0 ] && [ ${#PLAN_BAD[@]} -eq 0 ]; then
 else
 	host_check 0 "lab.host.plan: missing tests: ${ids_missing[*]:-none}${PLAN_BAD[*]:+; ${PLAN_BAD[*]}}"
 fi
+# A hung-task report of a task waiting for the initramfs to be unpacked
+# (its stack in async_synchronize_cookie_domain: wait_for_initramfs) is the
+# emulator's speed and, on the AMD models, its fast guest clock while a
+# large initramfs is decompressed at boot, not a kernel problem: left out
+# (docs/lab.md, quirks).  Every other hung-task report still counts.
+drop_initramfs_wait() {	# a report: its timestamped lines up to </TASK>
+	awk 'function flush() {
+		if (blk !~ /async_synchronize_cookie_domain/) printf "%s", blk
+		inblk = 0; blk = "" }
+	/INFO: task .* blocked for more than/ { if (inblk) flush(); blk = $0 "\n"; inblk = 1; nl = 0; next }
+	inblk && ($0 !~ /\[ *[0-9]+\.[0-9]+\]/ || ++nl > 60) { flush() }
+	inblk { blk = blk $0 "\n"; if ($0 ~ /<\/TASK>/) flush(); next }
+	{ print }
+	END { if (inblk) flush() }'
+}
 # The console and dmesg of each boot; a boot that a test's oops ended is
 # looked at up to that oops (the test has failed with it already).
 bad=
 for b in $(seq 1 $BOOTS); do
 	cl=$(cat "$RUN/crash-$b.line")
 	bad+=$(tr -d '\r' < "$RUN/serial-$b.txt" | CL=$cl awk 'ENVIRON["CL"] != "" && $0 == ENVIRON["CL"] { exit } 1' |
-		grep -E "$KERNEL_BAD" | head -5 | sed "s/^/boot $b: /" || true)
+		drop_initramfs_wait | grep -E "$KERNEL_BAD" | head -5 | sed "s/^/boot $b: /" || true)
 done
 if [ -n "${CLEAN_BAD[*]:-}" ]; then
 	host_check 0 "lab.host.kernel_clean: ${CLEAN_BAD[0]}"
