@@ -13,37 +13,13 @@ EXT_TESTS="api.apic.bad_dest api.apic.eoi api.apic.helpers api.apic.ipi api.apic
 EXT_TESTS="$EXT_TESTS api.init.bad_backend api.init.enter_ex api.init.enter_idempotent api.vm.pcid"
 EXT_TESTS="$EXT_TESTS api.exitless.batch api.exitless.blocking api.exitless.exit api.exitless.mode"
 EXT_TESTS="$EXT_TESTS api.exitless.signal_restart api.exitless.thread_calls"
+. "$(dirname "$0")/lab-compare-lib.sh"
+compare_args "$@"
 n=0
 rc=0
-quick=0
-if [ "$1" = --quick ]; then
-	quick=1
-	shift
-fi
-echo "1..$#"
-profiles=
-if [ $quick = 1 ]; then
-	for p in core vm traps user signals threads fork apic; do profiles="$profiles -p $p"; done
-fi
-# outcome lines "ID RESULT", sorted
-outcomes() {
-	grep -E '^(not )?ok [0-9]+ - ' "$1" | sed -E \
-		-e 's/^ok [0-9]+ - ([^ ]+).*# SKIP the library under test does not define .*/\1 skip-ext/' \
-		-e 's/^ok [0-9]+ - ([^ ]+).*# SKIP.*/\1 skip/' \
-		-e 's/^not ok [0-9]+ - ([^ ]+).*# TODO.*/\1 todo/' \
-		-e 's/^ok [0-9]+ - ([^ ]+).*# TODO.*/\1 xpass/' \
-		-e 's/^not ok [0-9]+ - ([^ ]+).*/\1 fail/' \
-		-e 's/^ok [0-9]+ - ([^ ]+).*/\1 ok/' | sort
-}
-for be in "$@"; do
+for be in $backends; do
 	n=$((n + 1))
-	ref=/tmp/conform-$be.tap
-	[ -s "$ref" ] || LAB_CONFORM_SAVE=$ref lab-conform.sh "$be" > /dev/null 2>&1
-	# shellcheck disable=SC2086
-	DUNE_CONFORM=/bin/dune-conform-origapi LAB_CONFORM_SAVE=/tmp/conform-$be-origapi.tap \
-		lab-conform.sh "$be" $profiles > /dev/null 2>&1
-	# shellcheck disable=SC2086
-	/bin/dune-conform-origapi --list $profiles | awk '{ print $1 }' | sort > /tmp/ids
+	compare_run "$be" /bin/dune-conform-origapi
 	# what the original-API run should give: the default outcomes, but
 	# skip-ext for the extension tests (where the default report has them)
 	outcomes "$ref" | awk -v ext="$EXT_TESTS" '
