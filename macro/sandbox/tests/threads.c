@@ -4,7 +4,8 @@
  * with CLONE_THREAD, CLONE_SETTLS, CLONE_PARENT_SETTID and
  * CLONE_CHILD_CLEARTID), thread-local variables, a mutex and a condition
  * variable that make the threads wait on each other (futex), pthread_join
- * and return values, a signal a thread sends itself, the FPU state of each
+ * and return values, a signal a thread sends itself, a signal another
+ * thread sends to one that computes (pthread_kill), the FPU state of each
  * thread, and at the end exit() from a thread while the main thread waits
  * for it (exit_group ends them all, with that status).  Everything is
  * printed by the main thread in a fixed order, so the output must be the
@@ -56,6 +57,14 @@ static void *worker(void *arg)
 	return (void *)(id * 11);
 }
 
+static void *spinner(void *arg)
+{
+	(void)arg;
+	while (!got_signal)
+		;	/* computing: the signal must interrupt this */
+	return (void *)(long)got_signal;
+}
+
 static void *exiter(void *arg)
 {
 	(void)arg;
@@ -91,6 +100,11 @@ int main(void)
 			pthread_join(t[i], NULL);
 	}
 	printf("after 3 more rounds: sum %ld\n", shared_sum);
+	if (pthread_create(&e, NULL, spinner, NULL) || pthread_kill(e, SIGUSR1) || pthread_join(e, &ret)) {
+		printf("pthread_kill of a computing thread failed\n");
+		return 1;
+	}
+	printf("a computing thread took %ld signal(s) from main, main %d\n", (long)ret, got_signal);
 	fflush(stdout);
 	if (pthread_create(&e, NULL, exiter, NULL)) {
 		printf("pthread_create failed\n");
