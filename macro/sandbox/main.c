@@ -108,7 +108,8 @@ static char trace_fd_arg[16];
 /* ------------------------------------------------------------ helpers */
 
 /* what a check made under mem_mu returns when the call is to be passed to
- * the host as it is, after mem_mu is let go (it may block) */
+ * the host as it is after mem_mu is let go (it may block), or to be run by
+ * the runtime without mem_mu (exit, clone, fork, execve) */
 #define SB_PASS		(1L << 62)
 #define SB_UNLOCKED	(1L << 61)
 
@@ -978,6 +979,7 @@ static void __attribute__((noreturn)) child_after_fork(const struct dune_tf *ptf
 	in_dune = false;
 	/* the child has one thread: this one */
 	pthread_mutex_init(&mem_mu, NULL);
+	pt_lock_word = 0;
 	live_threads = 1;
 	main_exited = false;
 	ret = dune_init(false);
