@@ -23,6 +23,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,17 +65,40 @@ struct ksigaction {
 	uint64_t handler, flags, restorer, mask;
 };
 static struct ksigaction sigact[65];
-static uint64_t altstack[3] = { 0, 2 /* SS_DISABLE */, 0 };
 
-static uint64_t prog_mask;	/* the program's blocked signals (bit sig - 1) */
-static uint64_t pending;	/* signals sent to itself, waiting for delivery */
-static int pending_code[65];	/* their si_code: SI_USER (kill) or SI_TKILL */
+/*
+ * Each thread of the program runs on a host thread of its own with a vCPU
+ * of its own (dune_enter on that thread); what belongs to one thread of
+ * the program is thread-local here.  The table of the program's memory,
+ * the guest page tables, the brk and the signal actions are the process's
+ * and are changed and read under mem_mu.
+ */
+static __thread uint64_t altstack[3] = { 0, 2 /* SS_DISABLE */, 0 };
+static __thread uint64_t prog_mask;	/* the thread's blocked signals (bit sig - 1) */
+static __thread uint64_t pending;	/* signals for this thread, waiting for delivery */
+static __thread int pending_code[65];	/* their si_code: SI_USER (kill) or SI_TKILL */
+static __thread uint8_t fpu_area[16384] __attribute__((aligned(64)));
+static __thread char tbuf[2048];
+static __thread uint64_t clear_tid;	/* CLONE_CHILD_CLEARTID of a thread made by clone */
+static __thread bool spawned;		/* a thread made by clone (not the first one) */
 
-static uint8_t fpu_area[16384] __attribute__((aligned(64)));
 static bool use_xsave;
 static uint64_t xsave_mask;
 
-static char tbuf[2048];
+static pthread_mutex_t mem_mu = PTHREAD_MUTEX_INITIALIZER;
+static int live_threads = 1;		/* the program's threads (atomic) */
+static bool main_exited;		/* the first thread ended with exit */
+static int main_status;
+
+static void mem_lock(void)
+{
+	pthread_mutex_lock(&mem_mu);
+}
+
+static void mem_unlock(void)
+{
+	pthread_mutex_unlock(&mem_mu);
+}
 
 /* what an execve of the program runs again: dune-sandbox with these options */
 static char *rt_opts[16];
@@ -81,6 +106,12 @@ static int n_rt_opts;
 static char trace_fd_arg[16];
 
 /* ------------------------------------------------------------ helpers */
+
+/* what a check made under mem_mu returns when the call is to be passed to
+ * the host as it is after mem_mu is let go (it may block), or to be run by
+ * the runtime without mem_mu (exit, clone, fork, execve) */
+#define SB_PASS		(1L << 62)
+#define SB_UNLOCKED	(1L << 61)
 
 static long raw6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
@@ -97,6 +128,46 @@ static long raw6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 }
 
 #define raw(nr, a0, a1, a2) raw6(nr, (long)(a0), (long)(a1), (long)(a2), 0, 0, 0)
+
+/*
+ * vmx: the module runs a guest's system calls inside its run loop, so the
+ * work the kernel leaves for the return to user mode waits until the host
+ * thread leaves that loop.  close() hands the file's last release to that
+ * work: until it runs, the other end of a pipe or socket still sees the
+ * file open (a write to a pipe whose reader was closed succeeds instead of
+ * failing with EPIPE, a reader sees no end of file).  After a call that
+ * may close a file, the runtime sends its own thread KICK_SIG, which has a
+ * host handler that does nothing: the pending signal makes the module
+ * return to user mode, the kernel finishes the release, the handler runs
+ * and libdune enters the guest again.  KICK_SIG is the runtime's there
+ * (the program's own use of it is recorded but never reaches the host).
+ */
+#define KICK_SIG	64
+static bool kick_after_close;
+
+static void on_kick(int sig)
+{
+	(void)sig;
+}
+
+static void kick_setup(void)
+{
+	struct sigaction sa;
+
+	kick_after_close = !strcmp(dune_backend_name(), "vmx");
+	if (!kick_after_close)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_kick;
+	sa.sa_flags = SA_RESTART;
+	sigaction(KICK_SIG, &sa, NULL);
+}
+
+static void kick(void)
+{
+	if (kick_after_close)
+		raw(SYS_tgkill, raw(SYS_getpid, 0, 0, 0), raw(SYS_gettid, 0, 0, 0), KICK_SIG);
+}
 
 static void out_fd(int fd, const char *s, size_t n)
 {
@@ -190,8 +261,37 @@ static int prot_perm(int prot)
 	return perm;
 }
 
+/* the guest page tables are the process's: one vCPU changes them at a time */
+static int pt_lock_word;
+static __thread bool pt_locked;
+
+static void pt_lock(void)
+{
+	while (__atomic_exchange_n(&pt_lock_word, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+	pt_locked = true;
+}
+
+static void pt_unlock(void)
+{
+	pt_locked = false;
+	__atomic_store_n(&pt_lock_word, 0, __ATOMIC_RELEASE);
+}
+
+static int guest_map_locked(uintptr_t va, size_t len, int prot);
+
 /* make the guest page tables say what the program may do with [va, va+len) */
 static int guest_map(uintptr_t va, size_t len, int prot)
+{
+	int ret;
+
+	pt_lock();
+	ret = guest_map_locked(va, len, prot);
+	pt_unlock();
+	return ret;
+}
+
+static int guest_map_locked(uintptr_t va, size_t len, int prot)
 {
 	int ret = 0;
 
@@ -219,7 +319,9 @@ static int guest_map(uintptr_t va, size_t len, int prot)
 
 static void guest_unmap(uintptr_t va, size_t len)
 {
+	pt_lock();
 	dune_vm_unmap(pgroot, (void *)va, len);
+	pt_unlock();
 	dune_flush_tlb();
 }
 
@@ -416,7 +518,7 @@ static long prog_ioctl(const uint64_t *a)
 	}
 	if (!sb_mem_has(&mem, a[2], in + out))
 		return -EFAULT;
-	return raw(SYS_ioctl, a[0], a[1], a[2]);
+	return SB_PASS;
 }
 
 static long prog_fcntl(const uint64_t *a)
@@ -435,7 +537,7 @@ static long prog_fcntl(const uint64_t *a)
 		note(SYS_fcntl, "command not supported: EINVAL");
 		return -EINVAL;
 	}
-	return raw(SYS_fcntl, a[0], a[1], a[2]);
+	return SB_PASS;
 }
 
 static long prog_futex(const uint64_t *a)
@@ -459,8 +561,10 @@ static long prog_futex(const uint64_t *a)
 		note(SYS_futex, "operation not supported: ENOSYS");
 		return -ENOSYS;
 	}
-	return raw6(SYS_futex, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+	return SB_PASS;
 }
+
+static bool host_signal_route(int sig, uint64_t flags);
 
 static long prog_rt_sigaction(const uint64_t *a)
 {
@@ -479,12 +583,18 @@ static long prog_rt_sigaction(const uint64_t *a)
 		memcpy(&sigact[sig], (void *)a[1], sizeof(old));
 		/* ignoring is done by the host (a write to a closed pipe then
 		 * fails with EPIPE, as natively); handlers are recorded only */
-		if (sigact[sig].handler == (uint64_t)(uintptr_t)SIG_IGN || sigact[sig].handler == 0) {
+		if (sig == KICK_SIG && kick_after_close) {
+			note(SYS_rt_sigaction, "signal 64 is the runtime's on vmx: recorded only");
+		} else if (sigact[sig].handler == (uint64_t)(uintptr_t)SIG_IGN || sigact[sig].handler == 0) {
 			struct ksigaction h = { sigact[sig].handler, 0, 0, 0 };
 
-			raw6(SYS_rt_sigaction, sig, (long)&h, 0, 8, 0, 0);
-		} else {
-			note(SYS_rt_sigaction, "handler recorded but signals are not delivered to the program: the default action applies");
+			if (sig < 32)
+				dune_signal(sig, (sighandler_t)(uintptr_t)sigact[sig].handler);
+			else
+				raw6(SYS_rt_sigaction, sig, (long)&h, 0, 8, 0, 0);
+		} else if (!host_signal_route(sig, sigact[sig].flags)) {
+			note(SYS_rt_sigaction, "handler recorded: it runs for the program's own signals and faults; "
+			     "this signal from elsewhere takes its default action");
 		}
 	}
 	if (a[2])
@@ -569,6 +679,24 @@ static void __attribute__((noreturn)) policy_kill(long nr)
 }
 
 
+static inline void fpu_save(void)
+{
+	if (use_xsave)
+		__asm__ volatile("xsave64 %0" : "+m"(fpu_area)
+				 : "a"((uint32_t)xsave_mask), "d"((uint32_t)(xsave_mask >> 32)));
+	else
+		__asm__ volatile("fxsave64 %0" : "=m"(fpu_area));
+}
+
+static inline void fpu_restore(void)
+{
+	if (use_xsave)
+		__asm__ volatile("xrstor64 %0" : : "m"(fpu_area),
+				 "a"((uint32_t)xsave_mask), "d"((uint32_t)(xsave_mask >> 32)));
+	else
+		__asm__ volatile("fxrstor64 %0" : : "m"(fpu_area));
+}
+
 /* ------------------------------------------------------------- signals */
 
 #define SA_RESTORER_	0x04000000
@@ -582,7 +710,7 @@ static bool has_handler(int sig)
 
 static void set_host_mask(void)
 {
-	uint64_t m = prog_mask & ~UNBLOCKABLE;
+	uint64_t m = prog_mask & ~UNBLOCKABLE & ~(kick_after_close ? SIG_BIT(KICK_SIG) : 0);
 
 	raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, 8, 0, 0);
 }
@@ -716,6 +844,81 @@ static void deliver_pending(struct dune_tf *tf)
 	}
 }
 
+/*
+ * Signals from elsewhere (another process, another thread of the program,
+ * the terminal) for which the program has a handler: libdune's host
+ * handler (dune_signal) brings them to the vCPU of the host thread they
+ * went to, as vector 200 + sig, and host_signal runs there in ring 0.
+ * When ring 3 was running, the program's handler runs at once; when the
+ * runtime was (a system call), the signal waits in `pending` until the
+ * call returns: a blocking call is restarted or fails with EINTR as the
+ * program's SA_RESTART says, as natively.  The host's mask is the
+ * program's, so a blocked signal stays pending in the host until the
+ * program unblocks it.  Not for signals 32 and up (libdune's dune_signal
+ * covers 1-31) nor for the fault signals, which come from ring 3 itself.
+ */
+static void host_signal(struct dune_tf *tf, int sig)
+{
+	bool ok;
+
+	if (!has_handler(sig))
+		return;		/* the program changed its mind meanwhile */
+	if (!(tf->cs & 3) || (prog_mask & SIG_BIT(sig))) {
+		/* the runtime was running (perhaps holding mem_mu): later */
+		pending |= SIG_BIT(sig);
+		pending_code[sig] = 0;	/* SI_USER */
+		return;
+	}
+	fpu_save();
+	mem_lock();
+	ok = deliver(tf, sig, 0 /* SI_USER */, 0, 0, 0);
+	mem_unlock();
+	if (!ok) {
+		say("%s: no room for the frame of signal %d: killed by SIGSEGV", prog_path, sig);
+		die_by_signal(SIGSEGV);
+	}
+	fpu_restore();
+}
+
+#define HSIG(n) static void host_signal_##n(struct dune_tf *tf) { host_signal(tf, n); }
+HSIG(1) HSIG(2) HSIG(3) HSIG(4) HSIG(5) HSIG(6) HSIG(7) HSIG(8) HSIG(9) HSIG(10) HSIG(11)
+HSIG(12) HSIG(13) HSIG(14) HSIG(15) HSIG(16) HSIG(17) HSIG(18) HSIG(19) HSIG(20) HSIG(21)
+HSIG(22) HSIG(23) HSIG(24) HSIG(25) HSIG(26) HSIG(27) HSIG(28) HSIG(29) HSIG(30) HSIG(31)
+static void (*const host_signal_fn[32])(struct dune_tf *) = {
+	NULL, host_signal_1, host_signal_2, host_signal_3, host_signal_4, host_signal_5,
+	host_signal_6, host_signal_7, host_signal_8, host_signal_9, host_signal_10,
+	host_signal_11, host_signal_12, host_signal_13, host_signal_14, host_signal_15,
+	host_signal_16, host_signal_17, host_signal_18, host_signal_19, host_signal_20,
+	host_signal_21, host_signal_22, host_signal_23, host_signal_24, host_signal_25,
+	host_signal_26, host_signal_27, host_signal_28, host_signal_29, host_signal_30,
+	host_signal_31,
+};
+
+static void host_signal_unused(int sig)
+{
+	(void)sig;	/* host_signal_fn replaces libdune's vector handler */
+}
+
+/* a handler of the program for sig: route the host's sig to it; false
+ * when this signal cannot be routed */
+static bool host_signal_route(int sig, uint64_t flags)
+{
+	struct sigaction cur;
+
+	if (sig >= 32 || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	    sig == SIGTRAP)
+		return false;
+	if (dune_signal(sig, host_signal_unused) == SIG_ERR)
+		return false;
+	dune_register_signal_handler(sig, host_signal_fn[sig]);
+	/* restart or EINTR as the program asked (dune_signal sets SA_RESTART) */
+	if (!(flags & SA_RESTART) && sigaction(sig, NULL, &cur) == 0) {
+		cur.sa_flags &= ~SA_RESTART;
+		sigaction(sig, &cur, NULL);
+	}
+	return true;
+}
+
 /* kill/tkill/tgkill of itself with a signal that has a handler: queued
  * for delivery in ring 3 (others go to the host: default actions, or
  * ignored) */
@@ -756,7 +959,6 @@ static void mark_new_runtime_fds(const unsigned char *before, int upto)
 }
 
 static void setup_ring0(void);
-static inline void fpu_restore(void);
 
 /* the child of a fork: host mode, on the parent's trap stack (copied);
  * enter Dune mode of its own and go on in ring 3 after the call, with 0 */
@@ -775,6 +977,11 @@ static void __attribute__((noreturn)) child_after_fork(const struct dune_tf *ptf
 	ctf = *ptf;
 	ctf.rax = 0;
 	in_dune = false;
+	/* the child has one thread: this one */
+	pthread_mutex_init(&mem_mu, NULL);
+	pt_lock_word = 0;
+	live_threads = 1;
+	main_exited = false;
 	ret = dune_init(false);
 	if (!ret)
 		ret = dune_enter();
@@ -792,6 +999,156 @@ static void __attribute__((noreturn)) child_after_fork(const struct dune_tf *ptf
 	fatal(125, "the program left ring 3 unexpectedly");
 }
 
+/* ------------------------------------------------------------- threads */
+
+/* what a new thread of the program starts from (clone with CLONE_THREAD) */
+struct thread_start {
+	uint8_t fpu[16384] __attribute__((aligned(64)));	/* the parent's FPU state */
+	struct dune_tf tf;		/* the parent's registers: rax 0, the new stack */
+	uint64_t fs, flags, ptid, ctid, mask;
+	sem_t ready;
+	long tid;			/* the thread's id, or -errno */
+};
+
+/*
+ * The host thread of a new thread of the program: enter Dune mode (a vCPU
+ * of its own), take the state clone gives, tell the parent, and run the
+ * program's thread in ring 3.  The program's exit of the thread comes back
+ * here (prog_exit) and the host thread ends in Dune mode, which gives the
+ * vCPU back.
+ */
+static void *thread_main(void *arg)
+{
+	struct thread_start *st = arg;
+	struct dune_tf tf;
+	long tid = raw(SYS_gettid, 0, 0, 0);
+	int ret = dune_enter();
+
+	if (ret) {
+		st->tid = ret;
+		sem_post(&st->ready);
+		return NULL;
+	}
+	spawned = true;
+	tf = st->tf;
+	memcpy(fpu_area, st->fpu, sizeof(fpu_area));
+	prog_mask = st->mask;
+	set_host_mask();
+	dune_set_user_fs(st->fs);
+	if (st->flags & CLONE_CHILD_SETTID)
+		*(volatile int32_t *)st->ctid = (int32_t)tid;
+	if (st->flags & CLONE_PARENT_SETTID)
+		*(volatile int32_t *)st->ptid = (int32_t)tid;
+	if (st->flags & CLONE_CHILD_CLEARTID)
+		clear_tid = st->ctid;
+	st->tid = tid;
+	sem_post(&st->ready);	/* st is the parent's from here */
+	fpu_restore();
+	dune_jump_to_user(&tf);
+	return NULL;
+}
+
+static long prog_thread(struct dune_tf *tf, const uint64_t *a)
+{
+	const uint64_t need = CLONE_VM | CLONE_SIGHAND | CLONE_THREAD;
+	const uint64_t ok = need | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SETTLS |
+			    CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED;
+	uint64_t flags = a[0];
+	struct thread_start *st;
+	pthread_attr_t attr;
+	pthread_t t;
+	long tid;
+	int r;
+
+	if ((flags & need) != need || (flags & ~ok) || (flags & CSIGNAL)) {
+		note(SYS_clone, "CLONE_THREAD without CLONE_VM and CLONE_SIGHAND, or with flags other than "
+		     "CLONE_FS, CLONE_FILES, CLONE_SYSVSEM, CLONE_SETTLS, CLONE_*SETTID, CLONE_CHILD_CLEARTID: ENOSYS");
+		return -ENOSYS;
+	}
+	mem_lock();
+	r = ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_mem_has(&mem, a[3], 4)) ||
+	    ((flags & CLONE_PARENT_SETTID) && !sb_mem_has(&mem, a[2], 4));
+	mem_unlock();
+	if (r)
+		return -EFAULT;
+	if ((flags & CLONE_SETTLS) && (uint64_t)((int64_t)(a[4] << 16) >> 16) != a[4])
+		return -EPERM;
+	st = aligned_alloc(64, sizeof(*st));
+	if (!st)
+		return -EAGAIN;
+	memcpy(st->fpu, fpu_area, sizeof(st->fpu));
+	st->tf = *tf;
+	st->tf.rax = 0;
+	if (a[1])
+		st->tf.rsp = a[1];
+	st->fs = flags & CLONE_SETTLS ? a[4] : dune_get_user_fs();
+	st->flags = flags;
+	st->ptid = a[2];
+	st->ctid = a[3];
+	st->mask = prog_mask;
+	st->tid = -EAGAIN;
+	sem_init(&st->ready, 0, 0);
+	__atomic_add_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	r = pthread_create(&t, &attr, thread_main, st);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		tid = -r;
+	} else {
+		while (sem_wait(&st->ready))
+			;
+		tid = st->tid;
+	}
+	if (tid < 0) {
+		__atomic_sub_fetch(&live_threads, 1, __ATOMIC_SEQ_CST);
+		if (opt_trace) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "the new thread cannot enter Dune mode (%s): EAGAIN",
+				 strerror((int)-tid));
+			note(SYS_clone, why);
+		}
+		tid = -EAGAIN;
+	}
+	sem_destroy(&st->ready);
+	free(st);
+	return tid;
+}
+
+/* exit of one thread: the last one ends the program (with the first
+ * thread's status if it ended before); the others leave, and their
+ * CLONE_CHILD_CLEARTID word is cleared and woken as the kernel does */
+static void __attribute__((noreturn)) prog_exit(int status)
+{
+	if (!spawned) {
+		main_status = status;
+		__atomic_store_n(&main_exited, true, __ATOMIC_SEQ_CST);
+	}
+	if (__atomic_sub_fetch(&live_threads, 1, __ATOMIC_SEQ_CST) == 0) {
+		raw(SYS_exit_group, __atomic_load_n(&main_exited, __ATOMIC_SEQ_CST) ? main_status : status, 0, 0);
+		for (;;)
+			;
+	}
+	if (clear_tid) {
+		bool ok;
+
+		mem_lock();
+		ok = sb_mem_has(&mem, clear_tid, 4) && (prot_at(clear_tid) & PROT_WRITE);
+		mem_unlock();
+		if (ok) {
+			__atomic_store_n((int32_t *)clear_tid, 0, __ATOMIC_SEQ_CST);
+			raw6(SYS_futex, (long)clear_tid, FUTEX_WAKE, 1, 0, 0, 0);
+		}
+	}
+	if (spawned)
+		dune_ret_from_user(0);	/* back to thread_main, which ends the host thread */
+	raw(SYS_exit, status, 0, 0);
+	for (;;)
+		;
+}
+
 static long prog_fork(struct dune_tf *tf, long nr, const uint64_t *a)
 {
 	uint64_t flags = SIGCHLD, ufs = dune_get_user_fs();
@@ -801,14 +1158,19 @@ static long prog_fork(struct dune_tf *tf, long nr, const uint64_t *a)
 		const uint64_t ok = CSIGNAL | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID;
 
 		flags = a[0];
+		if (flags & CLONE_THREAD)
+			return prog_thread(tf, a);
 		if ((flags & CLONE_VFORK) && (flags & CLONE_VM) && !a[1])
 			flags &= ~(CLONE_VM | CLONE_VFORK);	/* a vfork: a fork will do */
 		if ((flags & ~ok) || a[1]) {
-			note(nr, "only fork-like clone is supported (no threads, no shared memory): ENOSYS");
+			note(nr, "clone without CLONE_THREAD: only fork-like (no shared memory, files or new stack): ENOSYS");
 			return -ENOSYS;
 		}
-		if (((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_mem_has(&mem, a[3], 4)) ||
-		    ((flags & CLONE_PARENT_SETTID) && !sb_mem_has(&mem, a[2], 4)))
+		mem_lock();
+		ret = ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) && !sb_mem_has(&mem, a[3], 4)) ||
+		      ((flags & CLONE_PARENT_SETTID) && !sb_mem_has(&mem, a[2], 4));
+		mem_unlock();
+		if (ret)
 			return -EFAULT;
 		ret = raw6(SYS_clone, (long)flags, 0, (long)a[2], (long)a[3], 0, 0);
 	} else {
@@ -872,7 +1234,7 @@ static long prog_execve(const uint64_t *a)
 	return raw(SYS_execve, "/proc/self/exe", nargv, nenvp);
 }
 
-static struct dune_tf *cur_tf;
+static __thread struct dune_tf *cur_tf;
 static char exe_path[PATH_MAX];
 
 /* /proc/self/exe names dune-sandbox: the program is told its own path */
@@ -917,10 +1279,12 @@ static long prog_prctl(const uint64_t *a)
 		note(SYS_prctl, "option not supported: EINVAL");
 		return -EINVAL;
 	}
-	return raw6(SYS_prctl, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], 0);
+	return SB_PASS;
 }
 
-static long check_and_run(long nr, uint64_t *a)
+/* the checks of a call and, for the emulated ones, the work, under mem_mu;
+ * SB_PASS: pass it to the host; SB_UNLOCKED: run it with unlocked_call */
+static long check_locked(long nr, uint64_t *a)
 {
 	const struct sb_sysinfo *si = sb_sys(nr);
 	enum sb_action act;
@@ -1061,13 +1425,20 @@ static long check_and_run(long nr, uint64_t *a)
 		return 0;
 	}
 	if (!(si->flags & SBF_EMUL))
-		return raw6(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+		return SB_PASS;
 	switch (nr) {
 	case SYS_exit:
 	case SYS_exit_group:
-		raw(SYS_exit_group, a[0], 0, 0);
-		for (;;)
-			;
+	case SYS_clone:
+	case SYS_fork:
+	case SYS_vfork:
+	case SYS_execve:
+		return SB_UNLOCKED;
+	case SYS_set_tid_address:
+		if (!spawned)
+			return SB_PASS;
+		clear_tid = a[0];
+		return raw(SYS_gettid, 0, 0, 0);
 	case SYS_mmap:
 		if (!(a[3] & MAP_ANONYMOUS) && is_runtime_fd((int)a[4]))
 			return -EBADF;
@@ -1098,6 +1469,32 @@ static long check_and_run(long nr, uint64_t *a)
 		return prog_sigaltstack(a);
 	case SYS_arch_prctl:
 		return prog_arch_prctl(a);
+	}
+	return -ENOSYS;
+}
+
+static long check_and_run(long nr, uint64_t *a)
+{
+	long r;
+
+	mem_lock();
+	r = check_locked(nr, a);
+	mem_unlock();
+	if (r == SB_PASS) {
+		r = raw6(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+		if (r >= 0 && (nr == SYS_close || nr == SYS_dup2 || nr == SYS_dup3))
+			kick();
+		return r;
+	}
+	if (r != SB_UNLOCKED)
+		return r;
+	switch (nr) {
+	case SYS_exit:
+		prog_exit((int)a[0]);
+	case SYS_exit_group:
+		raw(SYS_exit_group, a[0], 0, 0);
+		for (;;)
+			;
 	case SYS_clone:
 	case SYS_fork:
 	case SYS_vfork:
@@ -1110,24 +1507,6 @@ static long check_and_run(long nr, uint64_t *a)
 
 /* ------------------------------------------------- ring-0 entry points */
 
-static inline void fpu_save(void)
-{
-	if (use_xsave)
-		__asm__ volatile("xsave64 %0" : "+m"(fpu_area)
-				 : "a"((uint32_t)xsave_mask), "d"((uint32_t)(xsave_mask >> 32)));
-	else
-		__asm__ volatile("fxsave64 %0" : "=m"(fpu_area));
-}
-
-static inline void fpu_restore(void)
-{
-	if (use_xsave)
-		__asm__ volatile("xrstor64 %0" : : "m"(fpu_area),
-				 "a"((uint32_t)xsave_mask), "d"((uint32_t)(xsave_mask >> 32)));
-	else
-		__asm__ volatile("fxrstor64 %0" : : "m"(fpu_area));
-}
-
 static void on_syscall(struct dune_tf *tf)
 {
 	uint64_t a[6] = { tf->rdi, tf->rsi, tf->rdx, tf->rcx, tf->r8, tf->r9 };
@@ -1135,15 +1514,21 @@ static void on_syscall(struct dune_tf *tf)
 
 	fpu_save();
 	if (nr == SYS_rt_sigreturn) {
+		mem_lock();
 		if (opt_trace)
 			trace_out(tbuf, sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, 0));
 		do_sigreturn(tf);
 		deliver_pending(tf);
+		mem_unlock();
 		fpu_restore();
 		return;
 	}
 	if (opt_trace && (nr == SYS_exit_group || nr == SYS_exit)) {
-		size_t k = sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, 0);
+		size_t k;
+
+		mem_lock();
+		k = sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, 0);
+		mem_unlock();
 
 		/* strace prints "= ?" for a call that does not return */
 		if (k > 4 && !strcmp(tbuf + k - 4, "= 0\n"))
@@ -1152,11 +1537,15 @@ static void on_syscall(struct dune_tf *tf)
 	}
 	cur_tf = tf;
 	ret = check_and_run(nr, a);
-	if (opt_trace)
-		trace_out(tbuf, sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, ret));
 	tf->rax = (uint64_t)ret;
-	if (pending & ~prog_mask)
-		deliver_pending(tf);
+	if (opt_trace || (pending & ~prog_mask)) {
+		mem_lock();
+		if (opt_trace)
+			trace_out(tbuf, sb_trace_format(tbuf, sizeof(tbuf), &mem, nr, a, ret));
+		if (pending & ~prog_mask)
+			deliver_pending(tf);
+		mem_unlock();
+	}
 	fpu_restore();
 }
 
@@ -1183,10 +1572,15 @@ static void fault(struct dune_tf *tf, int vec, uintptr_t addr)
 		raw(SYS_exit_group, 125, 0, 0);
 	}
 	if (has_handler(sig) && !(prog_mask & SIG_BIT(sig))) {
+		bool done;
+
 		fpu_save();
-		if (deliver(tf, sig, vec == 14 ? (sb_mem_has(&mem, addr, 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */) :
-				vec == 6 ? 2 /* ILL_ILLOPN */ : vec == 0 ? 1 /* FPE_INTDIV */ : 0x80 /* SI_KERNEL */,
-			    vec == 14 ? addr : (vec == 13 ? 0 : tf->rip), 0, vec)) {
+		mem_lock();
+		done = deliver(tf, sig, vec == 14 ? (sb_mem_has(&mem, addr, 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */) :
+			       vec == 6 ? 2 /* ILL_ILLOPN */ : vec == 0 ? 1 /* FPE_INTDIV */ : 0x80 /* SI_KERNEL */,
+			       vec == 14 ? addr : (vec == 13 ? 0 : tf->rip), 0, vec);
+		mem_unlock();
+		if (done) {
 			fpu_restore();
 			return;
 		}
@@ -1200,9 +1594,36 @@ static void fault(struct dune_tf *tf, int vec, uintptr_t addr)
 	die_by_signal(sig);
 }
 
+/*
+ * A not-present fault of the runtime (ring 0) on memory the host mapped
+ * after dune_init (vmx with dune_init(false) maps only what was there
+ * then): a new thread's stack, the C library's new heap.  If the host has
+ * the page (mincore succeeds), it is mapped for ring 0 only (no user bit:
+ * the program still cannot reach it), at its own guest-physical address.
+ */
+static bool runtime_fault_fixed(uintptr_t addr, uint64_t fec)
+{
+	uintptr_t page = SB_PAGE_DOWN(addr);
+	unsigned char v;
+	bool took = !pt_locked;	/* not when the fault came inside guest_map */
+	int ret;
+
+	if ((fec & 1) || raw(SYS_mincore, page, SB_PAGE, &v) != 0 || !gpa_ok(page, SB_PAGE))
+		return false;
+	if (took)
+		pt_lock();
+	ret = dune_vm_map_phys(pgroot, (void *)page, SB_PAGE, (void *)dune_va_to_pa((void *)page),
+			       PERM_R | PERM_W | ((fec & 0x10) ? PERM_X : 0));
+	if (took)
+		pt_unlock();
+	dune_flush_tlb_one(page);
+	return ret == 0;
+}
+
 static void on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 {
-	(void)fec;
+	if (!(tf->cs & 3) && runtime_fault_fixed(addr, fec))
+		return;
 	fault(tf, 14, addr);
 }
 
@@ -1558,6 +1979,7 @@ int main(int argc, char **argv)
 	ret = dune_init(false);
 	if (ret)
 		fatal(125, "cannot enter Dune mode (dune_init: %s)", strerror(-ret));
+	kick_setup();
 	sb_mem_init(&mem);
 	map_image(&prog, true);
 	if (prog.elf.interp)

@@ -159,8 +159,11 @@ debian_gzip)
 	same "${t}_decompress" -i $W/in.gz -- /usr/bin/gzip -dc ;;
 python3) same "$t" -- /usr/bin/python3 -c 'print(1)' ;;
 fork_exec) same "$t" -- /bin/sbt-forkexec ;;
+threads) same "$t" -- /bin/sbt-threads ;;
+threads_static) same "$t" -- /bin/sbt-threads-static ;;
 signals) same "$t" -- /bin/sbt-signals ;;
 sigpipe) same "$t" -- /bin/sbt-signals sigpipe ;;
+signals_other) same "$t" -- /bin/sbt-signals other ;;
 signals_abort) same "$t" -- /bin/sbt-signals abort ;;
 fault_segv) killed "$t" /bin/sbt-fault segv ;;
 fault_jump) killed "$t" /bin/sbt-fault jump ;;

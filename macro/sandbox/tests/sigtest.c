@@ -5,7 +5,10 @@
  * unblocked, the handler gets siginfo and a ucontext, the FPU state
  * survives a handler, a SIGSEGV handler recovers with siglongjmp; with
  * 'sigpipe' an ignored SIGPIPE makes write fail with EPIPE, with 'abort'
- * abort() kills with SIGABRT.  The output must be the same natively and under dune-sandbox.
+ * abort() kills with SIGABRT, with 'other' signals sent by another
+ * process (a child) run the handlers: one while the program computes, one
+ * while it waits in read (SA_RESTART: the read goes on), one it has
+ * blocked until it unblocks it.  The output must be the same natively and under dune-sandbox.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static sigjmp_buf jb;
@@ -28,6 +32,73 @@ static void on_usr1(int s, siginfo_t *si, void *ucp)
 	printf("handler: signal %d, code %d, from itself %s, rip in ucontext %s, %.3f\n", s, si->si_code,
 	       si->si_pid == getpid() ? "yes" : "no", uc->uc_mcontext.gregs[REG_RIP] ? "set" : "zero",
 	       got * 0.25);
+}
+
+static volatile int got_usr2, got_hup;
+
+static void on_usr2(int s, siginfo_t *si, void *ucp)
+{
+	(void)ucp;
+	got_usr2++;
+	printf("SIGUSR2 handler: signal %d, code %d\n", s, si->si_code);
+}
+
+static void on_hup(int s)
+{
+	(void)s;
+	got_hup++;
+}
+
+/* signals from a child process: the handler runs in the program */
+static void from_other(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+	int p[2], q[2];
+	char c;
+	pid_t child, parent = getpid();
+	ssize_t r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_usr2;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGHUP, on_hup);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (pipe(p) || pipe(q))
+		return;
+	fflush(stdout);
+	child = fork();
+	if (child == 0) {
+		/* 1: while the parent computes; 2: while it waits in read;
+		 * 3: SIGHUP, blocked there, then a byte to end the read */
+		kill(parent, SIGUSR2);
+		if (read(p[0], &c, 1) != 1)
+			_exit(1);
+		usleep(200000);
+		kill(parent, SIGUSR2);
+		kill(parent, SIGHUP);
+		usleep(200000);
+		if (write(q[1], "y", 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	while (!got_usr2)
+		;	/* computing: the handler must interrupt this */
+	printf("computing: interrupted by the handler %d time(s)\n", got_usr2);
+	fflush(stdout);
+	if (write(p[1], "x", 1) != 1)
+		return;
+	close(q[1]);
+	/* the child reads "x", then signals, then writes "y" */
+	r = read(q[0], &c, 1);
+	printf("read: %zd '%c', SIGUSR2 handled %d time(s), SIGHUP %d time(s) while blocked\n", r, r == 1 ? c : '?',
+	       got_usr2, got_hup);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	printf("SIGHUP after unblocking: %d\n", got_hup);
+	waitpid(child, NULL, 0);
 }
 
 static void on_segv(int s, siginfo_t *si, void *ucp)
@@ -82,6 +153,8 @@ int main(int argc, char **argv)
 			printf("write to a closed pipe: %zd %s\n", r, r < 0 ? strerrorname_np(errno) : "");
 		}
 	}
+	if (argc > 1 && !strcmp(argv[1], "other"))
+		from_other();
 	fflush(stdout);
 	if (argc > 1 && !strcmp(argv[1], "abort"))
 		abort();
