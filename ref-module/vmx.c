@@ -1207,6 +1207,7 @@ static int run_once(struct dune_vcpu *v, struct host_segs *h)
 	WRITE_ONCE(v->mode, DUNE_IN_GUEST);
 	smp_mb();	/* mode before the flush flag, see dune_vmx_kick_flush() */
 	if (unlikely(need_resched() || dune_signal_pending(current) ||
+		     test_thread_flag(TIF_NOTIFY_RESUME) ||
 		     READ_ONCE(v->ept.released))) {
 		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
 		local_irq_enable();
@@ -1280,6 +1281,18 @@ int dune_vmx_run(struct dune_vcpu *v)
 				return r;
 			/* the entry was skipped: see why */
 			if (dune_signal_pending(current)) {
+				stop(v, DUNE_RET_SIGNAL, 0);
+				break;
+			}
+			/*
+			 * Work queued for the return to user space (the
+			 * release of a file closed by a system call run
+			 * here, task_work): Linux runs it only on that
+			 * return, so return (as for a signal: libdune
+			 * enters again) or the other end of a closed pipe
+			 * never sees the close.
+			 */
+			if (test_thread_flag(TIF_NOTIFY_RESUME)) {
 				stop(v, DUNE_RET_SIGNAL, 0);
 				break;
 			}

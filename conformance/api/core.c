@@ -409,6 +409,41 @@ CTEST(syscall_fileio,
 	fclose(f);
 }
 
+/*
+ * A file closed in Dune mode is released as on Linux: the last close of
+ * a pipe's end is seen by the other end at once (EPIPE for a writer, EOF
+ * for a reader), not only once the thread leaves Dune mode.  (Linux
+ * finishes the release of a closed file on the way back to user space.)
+ */
+CTEST(syscall_pipe_close,
+      .id = "api.syscall.pipe_close",
+      .profile = "core",
+      .what = "closing one end of a pipe in Dune mode gives the other end EPIPE / EOF at once",
+      .needs = "dune")
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int p[2], q[2];
+	char c;
+
+	CT_ASSERT_EQ(sigaction(SIGPIPE, &ign, &old), 0);
+	ENTER();
+	CT_ASSERT_EQ(pipe(p), 0);
+	CT_ASSERT_EQ(close(p[0]), 0);
+	errno = 0;
+	CT_EXPECT(write(p[1], "x", 1) == -1 && errno == EPIPE,
+		  "write to a pipe whose reader was closed: want -1/EPIPE, got errno %d (%s)",
+		  errno, strerror(errno));
+	close(p[1]);
+	CT_ASSERT_EQ(pipe2(q, O_NONBLOCK), 0);
+	CT_ASSERT_EQ(close(q[1]), 0);
+	errno = 0;
+	CT_EXPECT(read(q[0], &c, 1) == 0,
+		  "read of a pipe whose writer was closed: want 0 (EOF), errno %d (%s)",
+		  errno, strerror(errno));
+	close(q[0]);
+	sigaction(SIGPIPE, &old, NULL);
+}
+
 CTEST(syscall_socket,
       .id = "api.syscall.socket",
       .profile = "core",
