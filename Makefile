@@ -72,7 +72,7 @@ help: ## list the targets and the knobs
 	  echo "R KABI=<abi>	the lab's Debian kernel ABI, e.g. 6.1.0-56"; \
 	  echo "R KDIR=<headers>	make module: the kernel headers to build against"; \
 	  echo "R LIBDUNE=<libdune.a>	test another library (with DUNE_INCLUDE=<dir>: its <dir>/dune/dune.h)"; \
-	  echo "R MODULE=<dune.ko>	make lab-conformance: test another module"; \
+	  echo "R MODULE=<dune.ko>	make lab-conformance: test another module; make bench: measure it (and LIBDUNE=) in the lab in one boot with ours"; \
 	  echo "R CONFORM_ARGS='...'	make lab-conformance: -b vmx|kvm, -d DEPARTURES-FILE, -x GLOB, -t GLOB"; \
 	  echo "R COVERAGE_ARGS='...'	make coverage: --soak MINUTES, --reuse-serial FILE (harness/coverage/run.sh --help)"; \
 	  echo "R PREFIX=<dir>	make install: where to (default /usr/local); DESTDIR=<dir>: staging root"; \

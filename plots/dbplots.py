@@ -546,6 +546,23 @@ def lab_docs(docs):
                   key=lambda x: x[1]['created'])
 
 
+def lab_pick(docs):
+    """The lab run the lab table shows, or None: the newest ticks run of ours
+    (not the other implementation's part of a same-boot run), with the other
+    part, when there is one among @docs, as d['_same_boot'] (a copy of d)."""
+    labs = lab_docs(docs)
+    ours = [(f, d) for f, d in labs if d['host'].get('lab', {}).get('section') != 'other']
+    if not ours:
+        return None
+    _, d = ours[-1]
+    sb = d['host'].get('lab', {}).get('same_boot')
+    if sb:
+        for f, o in labs:
+            if os.path.basename(f) == sb.get('file'):
+                return dict(d, _same_boot=o)
+    return d
+
+
 def build_lab_table(d):
     """(title, header, rows, notes, values) of the VMX-lab table of one ticks run.
 
@@ -557,8 +574,12 @@ def build_lab_table(d):
     spec = paper()['lab_table']
     host = d['host']['hostname']
     impl = d['implementation']['name']
+    # the other implementation measured in the same boot, if any: [S]
+    other = d.get('_same_boot')
+    oname = other and other['implementation']['name']
     header = ['operation (ticks per op)', f'Linux (lab)\n[{impl}]', 'Dune vmx\n(ours: dune.ko)',
               'Dune kvm\n(ours: libdune kvm)', 'ref: Linux (lab)\n(run [B])',
+              f'ref: {oname} [S]\nor original Dune [run]' if other else
               'ref: original\nDune (lab) [run]', 'ours / ref']
     rows, vals, reasons = [], [], {}
     for row in spec['rows']:
@@ -576,14 +597,22 @@ def build_lab_table(d):
                 reasons.setdefault(f'{row["op"]}, {col}', why_text(r))
         rl, rd = _ref_range(row.get('ref_linux')), _ref_range(row.get('ref_dune'))
         # which run a reference comes from (spec reference_sources): [A]
-        # the same programs as ours, [B] another program
+        # the same programs as ours, [B] another program; [S] the other
+        # implementation in this run's boot
         src = row.get('ref_src')
+        ok = row.get('vmx')
+        ro = entry(other, ok[0], ok[1], ok[2]) if other and ok else None
+        if ro is not None and ro.get('available'):
+            rd, src = (ro['median'], ro['median']), 'S'
+        elif ro is not None and row.get('ref_dune') is None:
+            reasons.setdefault(f'{row["op"]}, ref {oname}', why_text(ro))
         line.append(_range_text(rl) if rl else '')
         line.append(_range_text(rd) + (f' [{src}]' if src else '') if rd else '')
         if row.get('ratio_of') == 'linux':
             line.append(_ratio_text(v.get('linux'), rl) + (' (Linux/ref)' if rl and 'linux' in v else ''))
         else:
-            what = 'vmx/orig.' if src in (None, 'A') else f'vmx/orig. [{src}]: another program'
+            what = ('vmx/orig.' if src in (None, 'A') else f'vmx/{oname}, same boot' if src == 'S'
+                    else f'vmx/orig. [{src}]: another program')
             line.append(_ratio_text(v.get('vmx'), rd) + (f' ({what})' if rd and 'vmx' in v else ''))
         rows.append(line)
         vals.append((row, v, rl, rd))
@@ -594,6 +623,10 @@ def build_lab_table(d):
         '(dune-user) the ring-3 entry/exit of the batch subtracted.',
         f'ref: {spec["reference_citation"]} Ranges are as reported; the ratio is then a range.',
         *[f'[{k}]: {v}.' for k, v in spec.get('reference_sources', {}).items()],
+        *([f'[S]: {oname}, measured in the same boot as the columns beside it, after them, with '
+           f'the same programs and recipes ({d["host"]["lab"]["same_boot"]["file"]}); '
+           f'comparable with ours. A row it has no number for keeps its [A] or [B] reference.']
+          if other else []),
         'ours / ref < 1: our path is shorter. Rows without a reference: no lab number of the '
         'original exists for them.',
         'Ticks are emulated steps (Bochs TSC): deterministic path lengths, not speed; never '

@@ -74,9 +74,8 @@ def main():
         with open(os.path.join(args.out, 'repeatability.md'), 'w') as f:
             f.write('\n'.join(dbplots.noise_markdown(d) for _, d in cyc))
         made.append(('md', 'repeatability', 'repeatability.md'))
-    labs = dbplots.lab_docs(docs)
-    if labs:
-        _, lab = labs[-1]
+    lab = dbplots.lab_pick(docs)
+    if lab:
         with open(os.path.join(args.out, 'lab-table.md'), 'w') as f:
             f.write(dbplots.lab_markdown(lab))
         made.append(('md', 'lab-table', 'lab-table.md'))

@@ -322,15 +322,28 @@ static const struct mmu_notifier_ops ept_mn_ops = {
 /* Faults                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Does the host map @hva with a PMD (or PUD) leaf?  Lockless, like GUP. */
-static bool host_maps_huge(struct mm_struct *mm, unsigned long hva)
+/*
+ * host_lookup - the frame the host maps at @hva, read from the process
+ * page tables without locks and without a page reference (interrupts off,
+ * like GUP-fast, so that no table is freed under us).  No reference is
+ * needed: the caller read ept->mmu_seq before, and an invalidation that
+ * frees or moves the page between this walk and the EPT update makes the
+ * update retry (dune_ept_fault()), as KVM does.  Returns true with *@pfn,
+ * *@writable and *@huge (a PMD or PUD leaf) when the mapping is ordinary
+ * memory the guest may access as @write asks; false otherwise (not
+ * present, read-only for a write, special or device mappings: the caller
+ * faults it in or takes the general path).
+ */
+static bool host_lookup(struct mm_struct *mm, unsigned long hva, bool write,
+			u64 *pfn, bool *writable, bool *huge)
 {
 	unsigned long flags;
-	bool huge = false;
+	bool ok = false;
 	pgd_t *pgdp, pgd;
 	p4d_t *p4dp, p4d;
 	pud_t *pudp, pud;
-	pmd_t pmd;
+	pmd_t *pmdp, pmd;
+	pte_t *ptep, pte;
 
 	local_irq_save(flags);	/* page tables are not freed under us */
 	pgdp = pgd_offset(mm, hva);
@@ -346,14 +359,55 @@ static bool host_maps_huge(struct mm_struct *mm, unsigned long hva)
 	if (pud_none(pud) || !pud_present(pud))
 		goto out;
 	if (pud_large(pud)) {
-		huge = true;
+		if (pud_devmap(pud) || !pud_access_permitted(pud, write))
+			goto out;
+		*pfn = pud_pfn(pud) + ((hva & ~PUD_MASK) >> PAGE_SHIFT);
+		*writable = pud_access_permitted(pud, true);
+		*huge = true;
+		ok = pfn_valid(*pfn);
 		goto out;
 	}
-	pmd = READ_ONCE(*pmd_offset(pudp, hva));
-	huge = pmd_present(pmd) && pmd_large(pmd);
+	pmdp = pmd_offset(pudp, hva);
+	pmd = READ_ONCE(*pmdp);
+	if (!pmd_present(pmd) || pmd_protnone(pmd))
+		goto out;
+	if (pmd_large(pmd)) {
+		if (pmd_devmap(pmd) || !pmd_access_permitted(pmd, write))
+			goto out;
+		*pfn = pmd_pfn(pmd) + ((hva & ~PMD_MASK) >> PAGE_SHIFT);
+		*writable = pmd_access_permitted(pmd, true);
+		*huge = true;
+		ok = pfn_valid(*pfn);
+		goto out;
+	}
+	ptep = pte_offset_map(&pmd, hva);
+	pte = ptep_get_lockless(ptep);
+	pte_unmap(ptep);
+	if (!pte_present(pte) || pte_protnone(pte) || pte_devmap(pte) ||
+	    !pte_access_permitted(pte, write))
+		goto out;
+	*pfn = pte_pfn(pte);
+	/* special: no struct page behind it, but for the zero page */
+	if (pte_special(pte) && !is_zero_pfn(*pfn))
+		goto out;
+	*writable = pte_access_permitted(pte, true);
+	*huge = false;
+	ok = pfn_valid(*pfn);
 out:
 	local_irq_restore(flags);
-	return huge;
+	return ok;
+}
+
+/* Let the host's page-fault handler map @hva for @write access. */
+static int host_fault_in(struct mm_struct *mm, unsigned long hva, bool write)
+{
+	bool unlocked = false;
+	int r;
+
+	mmap_read_lock(mm);
+	r = fixup_user_fault(mm, hva, write ? FAULT_FLAG_WRITE : 0, &unlocked);
+	mmap_read_unlock(mm);
+	return r;
 }
 
 /* VM_IO / VM_PFNMAP mappings (device memory): no struct page to pin. */
@@ -388,6 +442,31 @@ out:
 	return r;
 }
 
+/* The general path: GUP (the stack grows), then device mappings. */
+static int host_gup(struct dune_vcpu *v, unsigned long hva, bool write,
+		    u64 *pfn, bool *writable, bool *huge, u64 *memtype,
+		    struct page **page)
+{
+	bool w;
+	u64 p;
+
+	*writable = write;
+	if (!write && get_user_pages_fast_only(hva, 1, FOLL_WRITE, page) == 1)
+		*writable = true;
+	else if (get_user_pages_fast(hva, 1, write ? FOLL_WRITE : 0, page) != 1)
+		*page = NULL;
+	*huge = false;
+	if (!*page) {
+		*memtype = EPTE_MT_UC;
+		return fault_pfnmap(v->mm, hva, write, pfn, writable);
+	}
+	*pfn = page_to_pfn(*page);
+	/* a huge host mapping, if the walk sees one (of this page) */
+	if (!host_lookup(v->mm, hva, false, &p, &w, huge) || p != *pfn)
+		*huge = false;
+	return 0;
+}
+
 /*
  * dune_ept_fault - resolve an EPT violation at @gpa.  Returns 0 when the
  * guest can retry (mapped now, or an invalidation raced and it will fault
@@ -398,10 +477,10 @@ int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual)
 {
 	struct dune_ept *ept = &v->ept;
 	bool write = qual & EPT_QUAL_WRITE;
-	bool writable = write, huge = false, flush = false;
+	bool writable, huge, flush = false;
 	struct page *page = NULL;
 	unsigned long hva, seq;
-	u64 pfn, memtype;
+	u64 pfn, memtype = EPTE_MT_WB | EPTE_IPAT;
 	int r;
 
 	if (ept_gpa_to_hva(ept, gpa, &hva))
@@ -416,23 +495,30 @@ int dune_ept_fault(struct dune_vcpu *v, u64 gpa, u64 qual)
 	smp_rmb();	/* read the count before looking at the host PTEs */
 
 	hva &= PAGE_MASK;
-	/* Map writable at once when the host PTE already is. */
-	if (!write && get_user_pages_fast_only(hva, 1, FOLL_WRITE, &page) == 1)
-		writable = true;
-	else if (get_user_pages_fast(hva, 1, write ? FOLL_WRITE : 0, &page) != 1)
-		page = NULL;
-
-	if (page) {
-		pfn = page_to_pfn(page);
-		memtype = EPTE_MT_WB | EPTE_IPAT;
-		huge = vmx_cap_ept_2m() && host_maps_huge(v->mm, hva) &&
-		       ((pfn - ((hva >> PAGE_SHIFT) & 511)) & 511) == 0;
-	} else {
-		r = fault_pfnmap(v->mm, hva, write, &pfn, &writable);
-		if (r)
-			return r;
-		memtype = EPTE_MT_UC;
+	/*
+	 * Ordinary memory the host maps already (or once its page-fault
+	 * handler did): the frame straight from the page tables, writable
+	 * at once when the host PTE is.  Anything else takes GUP.
+	 */
+	if (!host_lookup(v->mm, hva, write, &pfn, &writable, &huge)) {
+		r = host_fault_in(v->mm, hva, write);
+		if (!r) {
+			/* what the fault did is in the tables: count from here */
+			seq = READ_ONCE(ept->mmu_seq);
+			smp_rmb();
+		}
+		if (r || !host_lookup(v->mm, hva, write, &pfn, &writable,
+				      &huge)) {
+			seq = READ_ONCE(ept->mmu_seq);
+			smp_rmb();
+			r = host_gup(v, hva, write, &pfn, &writable, &huge,
+				     &memtype, &page);
+			if (r)
+				return r;
+		}
 	}
+	huge = huge && vmx_cap_ept_2m() &&
+	       ((pfn - ((hva >> PAGE_SHIFT) & 511)) & 511) == 0;
 
 	spin_lock(&ept->lock);
 	if (ept->invalidate_in_progress || ept->mmu_seq != seq)

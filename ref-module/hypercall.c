@@ -161,7 +161,7 @@ void dune_hypercall_init(void)
 	static const unsigned int nrs[] = {
 		__NR_exit, __NR_exit_group, __NR_sigaltstack, __NR_iopl,
 		__NR_clone3, __NR_clone, __NR_fork, __NR_vfork, __NR_ioctl,
-		__NR_arch_prctl,
+		__NR_arch_prctl, __NR_execve, __NR_execveat,
 	};
 	unsigned int i;
 
@@ -220,7 +220,16 @@ bool dune_hypercall_slow(struct dune_vcpu *v)
 	case __NR_clone:
 	case __NR_fork:
 	case __NR_vfork:
+		/* the child inherits the thread's GS base */
+		dune_vmx_put_host(v);
 		ret = hypercall_clone(v, nr);
+		break;
+	case __NR_execve:
+	case __NR_execveat:
+		/* a new program starts with new segment bases */
+		dune_vmx_put_host(v);
+		v->regs.orig_ax = nr;
+		ret = dune_syscall_call(nr, &v->regs);
 		break;
 	case __NR_ioctl:
 		if (is_nested_enter(v)) {
@@ -231,6 +240,7 @@ bool dune_hypercall_slow(struct dune_vcpu *v)
 		ret = dune_syscall_call(nr, &v->regs);
 		break;
 	case __NR_arch_prctl:
+		dune_vmx_put_host(v);	/* it reads or sets the thread's GS base */
 		v->regs.orig_ax = nr;
 		ret = dune_syscall_call(nr, &v->regs);
 #ifndef DUNE_MUTANT_MOD_HOST_SEGS_STALE

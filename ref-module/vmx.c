@@ -342,6 +342,9 @@ int dune_vmx_init(void)
 	cpuhp_state = r;
 	store_idt(&idt);
 	host_idt_base = idt.address;
+#ifdef CONFIG_PREEMPT_NOTIFIERS
+	preempt_notifier_inc();
+#endif
 	return 0;
 
 err:
@@ -352,6 +355,9 @@ err:
 
 void dune_vmx_exit(void)
 {
+#ifdef CONFIG_PREEMPT_NOTIFIERS
+	preempt_notifier_dec();
+#endif
 	cpuhp_remove_state_nocalls(cpuhp_state);
 	free_vmxon_regions();
 	free_page((unsigned long)msr_bitmap);
@@ -767,7 +773,9 @@ void dune_vmx_kick_flush(struct dune_vcpu *v)
  * needs; RIP, RSP and RFLAGS are read from the VMCS when someone asks
  * (regs_avail) and written back only when changed (regs_dirty); host
  * state that VM exit does not restore is saved at entry and put back
- * with as few instructions as the common case allows; the checks for
+ * with as few instructions as the common case allows, the part only
+ * user space and other tasks need not before they do (lazy host state,
+ * below); the checks for
  * signals, rescheduling and EPT flushes are made once per entry, with
  * interrupts off, and leave the fast path only when one fires.
  */
@@ -776,13 +784,19 @@ void dune_vmx_kick_flush(struct dune_vcpu *v)
  * What switch_to_host() puts back after an exit: the task's own segment
  * state, which stays as it is while the run loop runs on this CPU.  It is
  * read again when the task was switched out (a context switch or a
- * migration in between; ptrace may have changed it meanwhile) or when
- * v->host_segs_stale says so (a run starts; the guest's arch_prctl).
+ * migration in between; ptrace may have changed it meanwhile: the preempt
+ * notifier's sched_in, or else the task's switch count, says so) or when
+ * v->host_segs_stale says so (a run starts; the guest's arch_prctl).  The
+ * thread's KERNEL_GS_BASE is kept in the vCPU (host_kernel_gs_base).
  */
 struct host_segs {
-	u16 ds, es, fs, gs;
+	union {
+		struct {
+			u16 ds, es, fs, gs;
+		};
+		u64 sels;		/* all four: one test for "any non-zero" */
+	};
 	u64 fs_base;
-	u64 kernel_gs_base;
 	u64 debugctl;
 	unsigned long switches;		/* current's context switches then */
 };
@@ -833,26 +847,135 @@ static __always_inline void run_wrmsr(u32 msr, u64 val)
 	native_wrmsrl(msr, val);
 }
 
-static __always_inline unsigned long task_switches(void)
+/*
+ * Lazy host state.  VM exit leaves the guest's KERNEL_GS_BASE in the MSR
+ * and the GDT and TR limits at 0xffff and 0x67.  None of that matters to
+ * the host kernel until the thread returns to user space (SWAPGS, the GDT
+ * limit for user selectors, the TSS limit for an I/O bitmap) or another
+ * task runs on this CPU (the context switch saves the MSR as the thread's
+ * GS base).  So after an exit v->host_lazy is set and nothing is put back;
+ * dune_vmx_put_host() does it when the thread is switched out (a preempt
+ * notifier, as KVM does), when the run loop returns, and before the system
+ * calls that read or write the thread's GS base (hypercall.c).  The
+ * notifier also says when the task ran elsewhere in between, which is
+ * when its segment state must be read again.  Without preempt notifiers
+ * (a kernel built without KVM) every exit puts the host state back.
+ */
+static __always_inline void put_host_lazy(struct dune_vcpu *v)
 {
-	return current->nvcsw + current->nivcsw;
+	v->guest_kernel_gs_base = run_rdmsr(MSR_KERNEL_GS_BASE);
+	if (v->guest_kernel_gs_base != v->host_kernel_gs_base)
+		run_wrmsr(MSR_KERNEL_GS_BASE, v->host_kernel_gs_base);
+	/* VM exit leaves the TR limit at 0x67 and the GDT limit at 0xffff */
+	invalidate_tss_limit();
+	native_load_gdt(&v->host_gdt);
+	v->host_lazy = false;
 }
+
+/* Put the lazy host state back now.  Preemption off. */
+static void put_host(struct dune_vcpu *v)
+{
+	if (v->host_lazy)
+		put_host_lazy(v);
+}
+
+/*
+ * dune_vmx_put_host - the thread's own KERNEL_GS_BASE, GDT and TSS limits
+ * back on the CPU, before a system call that reads or changes them.
+ */
+void dune_vmx_put_host(struct dune_vcpu *v)
+{
+	preempt_disable();
+	put_host(v);
+	preempt_enable();
+}
+
+#ifdef CONFIG_PREEMPT_NOTIFIERS
+static inline struct dune_vcpu *pn_to_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct dune_vcpu, preempt_nb);
+}
+
+static void dune_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	/* ptrace may have changed the segment state meanwhile */
+	pn_to_vcpu(pn)->host_segs_stale = true;
+}
+
+static void dune_sched_out(struct preempt_notifier *pn,
+			   struct task_struct *next)
+{
+	put_host(pn_to_vcpu(pn));
+}
+
+static struct preempt_ops dune_preempt_ops = {
+	.sched_in	= dune_sched_in,
+	.sched_out	= dune_sched_out,
+};
+
+static void lazy_host_begin(struct dune_vcpu *v)
+{
+	preempt_notifier_init(&v->preempt_nb, &dune_preempt_ops);
+	preempt_disable();
+	preempt_notifier_register(&v->preempt_nb);
+	preempt_enable();
+}
+
+static void lazy_host_end(struct dune_vcpu *v)
+{
+	preempt_disable();
+	put_host(v);
+	preempt_notifier_unregister(&v->preempt_nb);
+	preempt_enable();
+}
+
+static __always_inline bool host_segs_valid(struct dune_vcpu *v,
+					    struct host_segs *h)
+{
+	return !v->host_segs_stale;
+}
+
+static __always_inline void exit_host_lazy(struct dune_vcpu *v)
+{
+	v->host_lazy = true;
+}
+#else
+static void lazy_host_begin(struct dune_vcpu *v)
+{
+}
+
+static void lazy_host_end(struct dune_vcpu *v)
+{
+}
+
+static __always_inline bool host_segs_valid(struct dune_vcpu *v,
+					    struct host_segs *h)
+{
+	return !v->host_segs_stale &&
+	       h->switches == current->nvcsw + current->nivcsw;
+}
+
+static __always_inline void exit_host_lazy(struct dune_vcpu *v)
+{
+	put_host_lazy(v);
+}
+#endif
 
 static __always_inline void save_host_segs(struct dune_vcpu *v,
 					   struct host_segs *h)
 {
-	unsigned long sw = task_switches();
-
-	if (likely(!v->host_segs_stale && h->switches == sw))
+	if (likely(host_segs_valid(v, h)))
 		return;
 	savesegment(ds, h->ds);
 	savesegment(es, h->es);
 	savesegment(fs, h->fs);
 	savesegment(gs, h->gs);
 	h->fs_base = x86_fsbase_read_cpu();
-	h->kernel_gs_base = run_rdmsr(MSR_KERNEL_GS_BASE);
+	/* with the guest's value in the MSR, the thread's is kept as it was */
+	if (!v->host_lazy)
+		v->host_kernel_gs_base = run_rdmsr(MSR_KERNEL_GS_BASE);
 	h->debugctl = run_rdmsr(MSR_IA32_DEBUGCTLMSR);
-	h->switches = sw;
+	h->switches = current->nvcsw + current->nivcsw;
 	v->host_segs_stale = false;
 }
 
@@ -860,7 +983,7 @@ static __always_inline void save_host_segs(struct dune_vcpu *v,
 static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 {
 	unsigned long cr3 = __native_read_cr3();
-	unsigned long cr4 = cr4_read_shadow();
+	unsigned long cr4 = native_read_cr4();	/* not the shadow: no call */
 	int err = 0;
 
 	save_host_segs(v, h);
@@ -891,7 +1014,9 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 		}
 		v->regs_dirty = 0;
 	}
-	if (unlikely(v->guest_kernel_gs_base != h->kernel_gs_base))
+	/* the guest's KERNEL_GS_BASE is still in the MSR after a lazy exit */
+	if (!v->host_lazy &&
+	    unlikely(v->guest_kernel_gs_base != v->host_kernel_gs_base))
 		run_wrmsr(MSR_KERNEL_GS_BASE, v->guest_kernel_gs_base);
 	return err;
 }
@@ -899,24 +1024,23 @@ static int switch_to_guest(struct dune_vcpu *v, struct host_segs *h)
 /* After VM exit, interrupts still off: put the host back together. */
 static void switch_to_host(struct dune_vcpu *v, struct host_segs *h)
 {
-	v->guest_kernel_gs_base = run_rdmsr(MSR_KERNEL_GS_BASE);
-	if (unlikely(v->guest_kernel_gs_base != h->kernel_gs_base))
-		run_wrmsr(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
-	if (unlikely(h->ds | h->es)) {
-		loadsegment(ds, h->ds);
-		loadsegment(es, h->es);
+	exit_host_lazy(v);
+	if (unlikely(h->sels)) {
+		/* selectors to reload (rare in 64-bit processes): all now */
+		put_host(v);
+		if (h->ds | h->es) {
+			loadsegment(ds, h->ds);
+			loadsegment(es, h->es);
+		}
+		if (h->fs) {
+			loadsegment(fs, h->fs);
+			x86_fsbase_write_cpu(h->fs_base);
+		}
+		if (h->gs) {
+			load_gs_index(h->gs);
+			run_wrmsr(MSR_KERNEL_GS_BASE, v->host_kernel_gs_base);
+		}
 	}
-	if (unlikely(h->fs)) {
-		loadsegment(fs, h->fs);
-		x86_fsbase_write_cpu(h->fs_base);
-	}
-	if (unlikely(h->gs)) {
-		load_gs_index(h->gs);
-		run_wrmsr(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
-	}
-	/* VM exit leaves the TR limit at 0x67 and the GDT limit at 0xffff */
-	invalidate_tss_limit();
-	native_load_gdt(&v->host_gdt);
 	if (unlikely(h->debugctl))
 		update_debugctlmsr(h->debugctl);
 	if (unlikely(hw_breakpoint_active()))
@@ -937,6 +1061,21 @@ static void read_exit_dump_info(struct dune_exit_info *e)
 	e->activity = vmcs_read(GUEST_ACTIVITY_STATE);
 }
 
+/* The handler skips the instruction: RIP after it, written back at entry. */
+static __always_inline void read_next_rip(struct dune_vcpu *v)
+{
+	v->regs.ip = vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	v->regs_avail |= DUNE_REG_RIP;
+	v->regs_dirty |= DUNE_REG_RIP;
+}
+
+static __always_inline void read_vmcall_info(struct dune_vcpu *v)
+{
+	/* SS.DPL is the guest's CPL */
+	v->exit.cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
+	read_next_rip(v);
+}
+
 /*
  * Read what the exit left that its handler needs, while the VMCS is
  * current and interrupts are off.  An NMI that caused the exit is handed
@@ -947,21 +1086,20 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 	struct dune_exit_info *e = &v->exit;
 
 	e->reason = reason;
+	if (likely(reason == EXIT_REASON_VMCALL)) {	/* tested first */
+		read_vmcall_info(v);
+		return;
+	}
 	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
 		read_exit_dump_info(e);
 		return;
 	}
 	switch ((u16)reason) {
 	case EXIT_REASON_VMCALL:
-		/* SS.DPL is the guest's CPL */
-		e->cpl = VMX_AR_DPL(vmcs_read(GUEST_SS_AR_BYTES));
-		fallthrough;
+		read_vmcall_info(v);
+		break;
 	case EXIT_REASON_CPUID:
-		/* the handler skips the instruction */
-		v->regs.ip = vmcs_read(GUEST_RIP) +
-			     vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-		v->regs_avail |= DUNE_REG_RIP;
-		v->regs_dirty |= DUNE_REG_RIP;
+		read_next_rip(v);
 		break;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 		/* taken from the APIC by the exit (posted interrupts) */
@@ -1104,27 +1242,34 @@ static bool handle_privileged(struct dune_vcpu *v, const char *what)
 	return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
 }
 
+static __always_inline bool handle_vmcall(struct dune_vcpu *v)
+{
+	if (unlikely(v->exit.cpl)) {
+		/*
+		 * System calls are the guest kernel's: ring 3 gets -EPERM (as
+		 * from KVM) and no host system call, or sandboxed code would
+		 * get past its ring-0 monitor.
+		 */
+		v->regs.ax = -EPERM;
+		return false;
+	}
+	return dune_hypercall(v);
+}
+
 /* Returns true when the run loop stops (v->ret and v->status set). */
 static bool handle_exit(struct dune_vcpu *v)
 {
 	u32 reason = v->exit.reason;
 
+	if (likely(reason == EXIT_REASON_VMCALL))	/* tested first */
+		return handle_vmcall(v);
 	if (unlikely(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
 		dump_vcpu(v, "VM entry failed (invalid guest state)");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
 	}
 	switch ((u16)reason) {
 	case EXIT_REASON_VMCALL:
-		if (unlikely(v->exit.cpl)) {
-			/*
-			 * System calls are the guest kernel's: ring 3 gets
-			 * -EPERM (as from KVM) and no host system call, or
-			 * sandboxed code would get past its ring-0 monitor.
-			 */
-			v->regs.ax = -EPERM;
-			return false;
-		}
-		return dune_hypercall(v);
+		return handle_vmcall(v);
 	case EXIT_REASON_CPUID:
 		return handle_cpuid(v);
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
@@ -1189,6 +1334,7 @@ static __always_inline void count_exit(struct dune_vcpu *v, u32 reason)
  */
 static int run_once(struct dune_vcpu *v, struct host_segs *h)
 {
+	unsigned long flags;
 	u32 reason;
 	int r;
 
@@ -1201,13 +1347,20 @@ static int run_once(struct dune_vcpu *v, struct host_segs *h)
 		}
 	}
 	local_irq_disable();
-	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+	/*
+	 * one load of the thread's flags for the FPU, resched, signals and
+	 * the work queued for the return to user space (see dune_vmx_run)
+	 */
+	flags = read_thread_flags();
+	if (unlikely(flags & _TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
 	WRITE_ONCE(v->mode, DUNE_IN_GUEST);
 	smp_mb();	/* mode before the flush flag, see dune_vmx_kick_flush() */
-	if (unlikely(need_resched() || dune_signal_pending(current) ||
-		     test_thread_flag(TIF_NOTIFY_RESUME) ||
+	if (unlikely(((flags & (_TIF_NEED_RESCHED | _TIF_SIGPENDING |
+				_TIF_NOTIFY_SIGNAL | _TIF_NOTIFY_RESUME)) &&
+		      (need_resched() || dune_signal_pending(current) ||
+		       (flags & _TIF_NOTIFY_RESUME))) ||
 		     READ_ONCE(v->ept.released))) {
 		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
 		local_irq_enable();
@@ -1262,12 +1415,8 @@ static int run_once(struct dune_vcpu *v, struct host_segs *h)
 	return 1;
 }
 
-/*
- * dune_vmx_run - run the guest until something for user space happens.
- * Returns 0 with v->ret/v->status and the registers set, or a negative
- * errno.
- */
-int dune_vmx_run(struct dune_vcpu *v)
+/* The run loop of dune_vmx_run(); returns what it returns. */
+static int run_loop(struct dune_vcpu *v)
 {
 	struct host_segs h = { .switches = 0 };
 	int r;
@@ -1308,4 +1457,19 @@ int dune_vmx_run(struct dune_vcpu *v)
 			return 0;
 	}
 	return dune_vmx_sync_regs(v);
+}
+
+/*
+ * dune_vmx_run - run the guest until something for user space happens.
+ * Returns 0 with v->ret/v->status and the registers set, or a negative
+ * errno.  The thread's own host state is back when it returns.
+ */
+int dune_vmx_run(struct dune_vcpu *v)
+{
+	int r;
+
+	lazy_host_begin(v);
+	r = run_loop(v);
+	lazy_host_end(v);
+	return r;
 }

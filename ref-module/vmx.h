@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/nospec.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/bitops.h>
 #include <linux/spinlock.h>
@@ -125,6 +126,16 @@ struct dune_vcpu {
 	struct desc_ptr host_gdt;	/* this CPU's GDT, reloaded after exits */
 	bool note_rcu;			/* report an RCU quiescent state at entry */
 	bool host_segs_stale;		/* read the host state again (vmx.c) */
+	/*
+	 * After an exit the CPU keeps the guest's KERNEL_GS_BASE and the GDT
+	 * and TSS limits VM exit left, until the thread is switched out or
+	 * leaves the run loop (vmx.c, "lazy host state").
+	 */
+	bool host_lazy;
+	u64 host_kernel_gs_base;	/* the thread's, put back then */
+#ifdef CONFIG_PREEMPT_NOTIFIERS
+	struct preempt_notifier preempt_nb;
+#endif
 
 	/* guest registers (see DUNE_REG_*) and state outside the VMCS */
 	struct pt_regs regs;
@@ -182,6 +193,7 @@ int dune_vmx_vcpu_setup(struct dune_vcpu *v, const struct dune_config *conf);
 void dune_vmx_vcpu_free(struct dune_vcpu *v);
 int dune_vmx_run(struct dune_vcpu *v);
 int dune_vmx_sync_regs(struct dune_vcpu *v);
+void dune_vmx_put_host(struct dune_vcpu *v);
 struct seq_file;
 void dune_vmx_show_config(struct seq_file *m);
 void dune_vmx_kick_flush(struct dune_vcpu *v);

@@ -14,11 +14,18 @@ LAB_WORKDIR=<workdir>-smp) runs only them; both serial logs are read, and
 those rows record lab_cpus 2 in their info.  --lab-serial F reads F and,
 if it exists, F's -smp twin (<workdir>-smp/run-<cpu>/serial.clean).
 
-Another implementation: --module FILE (MODULE=) is loaded as /mod/dune.ko
+Another implementation: --module FILE (MODULE=) is the dune.ko it loads
 instead of ours; --libdune FILE (LIBDUNE=) with --dune-include DIR
-(DUNE_INCLUDE=, holding DIR/dune/dune.h) is what the Dune-mode benchmarks
+(DUNE_INCLUDE=, holding DIR/dune/dune.h) is what its Dune-mode benchmarks
 link (micro/Makefile lab-bins, BENCH_LIBDUNE/BENCH_DUNE_INCLUDE).  Without
---impl its name is derived from them (derive_name).
+--impl its name is derived from them (derive_name).  It is measured in the
+same boot as ours, after it, with the same programs (a second list, written
+into the work directory: its module and benchmark binary go in with
+@hostbin); the serial log has a "@@BENCH-IMPL other" line where its part
+begins.  Two results files come out of such a boot, ours (dunebench-lab)
+and the other one, each naming the other (host.lab.same_boot): the lab
+table then puts the other one in its reference column as measured in the
+same boot (plots/dbplots.py).
 """
 import hashlib
 import datetime
@@ -44,21 +51,36 @@ REQUIRED = (
     ('kvm-cpuid-exit', 'linux', 'kvm_intel'),  # KVM in-kernel exit
 )
 LINE = re.compile(r'@@BENCH(-NA)? (\{.*\})\s*$')
+# where the other implementation's part of a same-boot run begins
+SECTION = re.compile(r'@@BENCH-IMPL (\S+)')
+OURS = 'dunebench-lab'
+
 INIT = re.compile(r'^@@LAB init uptime=(\S+) kernel=(\S+)')
 
 
-def parse_serial(text):
+def parse_serial(text, section='ours'):
     """-> (samples {(name, mode, backend): [line dicts]}, na {key: (reason, failed)}, info)
 
     A @@BENCH-NA line says failed: false when the benchmark is unavailable in
     the lab (micro-bench exit 77); without the field (older logs) it counts
-    as failed, as the lab test reported it not ok."""
-    samples, na, info = {}, {}, {}
+    as failed, as the lab test reported it not ok.  @section: 'ours' (the
+    lines before any "@@BENCH-IMPL" line) or 'other' (after "@@BENCH-IMPL
+    other"); info['sections'] lists those present."""
+    samples, na, info = {}, {}, {'sections': ['ours']}
+    cur = 'ours'
     for raw in text.splitlines():
         m = INIT.match(raw)
         if m:
             info['kernel'] = m.group(2)
             info['init_uptime_s'] = float(m.group(1))
+            continue
+        m = SECTION.search(raw)
+        if m:
+            cur = m.group(1)
+            if cur not in info['sections']:
+                info['sections'].append(cur)
+            continue
+        if cur != section:
             continue
         m = LINE.search(raw)
         if not m:
@@ -142,75 +164,93 @@ def sha256(path):
     return h.hexdigest()
 
 
-def boot(top, workdir, timeout, log, module=None, libdune=None, include=None, cpus=1):
-    env = dict(os.environ, LAB_WORKDIR=workdir, LAB_LISTS=os.path.join(top, LIST))
-    for k in ('BENCH_LIBDUNE', 'BENCH_DUNE_INCLUDE'):
+def other_bins(top, workdir, libdune, include, log):
+    """The other implementation's micro-bench-dune, built on this host against
+    @libdune (micro/Makefile lab-bins with BENCH_LIBDUNE), in workdir/other-bin;
+    None without a library of its own (it runs ours).  Raises OSError."""
+    if not libdune:
+        return None
+    out = os.path.join(workdir, 'other-bin')
+    os.makedirs(out, exist_ok=True)
+    argv = ['make', '-s', '-C', os.path.join(top, 'micro'), 'lab-bins', f'LAB_BINDIR={out}',
+            f'BENCH_LIBDUNE={libdune}'] + ([f'BENCH_DUNE_INCLUDE={include}'] if include else [])
+    log(f'dunebench-bench: building the benchmarks against {libdune}: {" ".join(argv[1:])}')
+    if subprocess.call(argv, cwd=top) != 0:
+        raise OSError(f'building micro-bench-dune against {libdune} failed')
+    return os.path.join(out, 'micro-bench-dune')
+
+
+def pair_list(workdir, module, bench):
+    """Write the list of the other implementation's part of a same-boot run
+    (after micro/lab-bench.list's, which is ours): its module (or ours),
+    its benchmark binary (or ours), the Dune-mode benchmarks of
+    micro/lab-bench.list.  Returns its path."""
+    ko = module or '/mod/dune.ko'
+    name = re.sub(r'[^A-Za-z0-9_]', '_', os.path.basename(ko)[:-3] if ko.endswith('.ko') else
+                  os.path.basename(ko))
+    run = f'MICRO_BENCH={bench} micro-lab-bench' if bench else 'micro-lab-bench'
+    host = ' '.join(p for p in (module, bench) if p)
+    lines = [
+        '# written by dunebench bench --lab: the other implementation of a same-boot run',
+        '# (its part of the serial log begins at "@@BENCH-IMPL other")',
+        '@cpu\tintel',
+        '@cpus\t1',
+    ]
+    if host:
+        lines.append(f'@hostbin\t{host}')
+    # another module may not know ours's guest_slice_us: loaded as it is
+    load = (f'insmod {ko}' + ('' if module else ' guest_slice_us=200') +
+            ' && { test -c /dev/dune || mknod /dev/dune c 10 233; } && test -c /dev/dune')
+    lines += [
+        'bench.other.begin\t10\techo "@@BENCH-IMPL other"',
+        f'bench.other.vmx.load\t60\t{load}',
+        f'bench.other.dune.vmx\t900\t{run} dune vmx',
+        f'bench.other.dune-user.vmx\t600\t{run} dune-user vmx',
+        f'bench.other.vmx.unload\t60\trmmod {name}',
+    ]
+    if bench:   # a library of its own: its kvm backend, if it has one (kvm.ko is loaded)
+        lines += [f'bench.other.dune.kvm\t900\t{run} dune kvm',
+                  f'bench.other.dune-user.kvm\t600\t{run} dune-user kvm']
+    path = os.path.join(workdir, 'lab-bench-other.list')
+    os.makedirs(workdir, exist_ok=True)
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
+def boot(top, workdir, timeout, log, extra_list=None, cpus=1):
+    lists = [os.path.join(top, LIST)] + ([extra_list] if extra_list else [])
+    env = dict(os.environ, LAB_WORKDIR=workdir, LAB_LISTS=' '.join(lists))
+    for k in ('BENCH_LIBDUNE', 'BENCH_DUNE_INCLUDE', 'LAB_MODULE'):
         env.pop(k, None)
-    if libdune:
-        env['BENCH_LIBDUNE'] = libdune
-    if include:
-        env['BENCH_DUNE_INCLUDE'] = include
     argv = [os.path.join(top, 'harness', 'lab', 'lab.sh'), '--cpu', CPU, '--timeout', str(timeout),
             '--tap', os.path.join(workdir, 'bench.tap')]
-    if module:
-        argv += ['--module', module]
     if cpus > 1:
         argv += ['--cpus', str(cpus), '--smp-only']
-    log(f'dunebench-bench: booting the VMX lab: LAB_WORKDIR={workdir} LAB_LISTS={LIST} '
-        f'{"BENCH_LIBDUNE=" + libdune + " " if libdune else ""}'
-        f'{"BENCH_DUNE_INCLUDE=" + include + " " if include else ""}{" ".join(argv[1:])}')
+    log(f'dunebench-bench: booting the VMX lab: LAB_WORKDIR={workdir} LAB_LISTS='
+        f'{" ".join(os.path.relpath(p, top) for p in lists)} {" ".join(argv[1:])}')
     t0 = time.monotonic()
     rc = subprocess.call(argv, env=env, cwd=top)
     return rc, time.monotonic() - t0
 
 
-def main(args, bb):
-    top = bb.TOP
-    workdir = os.environ.get('LAB_WORKDIR') or os.path.join(bb.BUILD, 'lab-bench')
-    started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    t0 = time.monotonic()
-    lab_rc, lab_wall = None, None
-    outdir = args.out or os.path.join(top, 'results', 'vmx-lab')
-    module, libdune, include, impl_name, bad = target(args)
-    if bad:
-        bb.log(f'dunebench-bench: {bad}; nothing was run')
-        return 2
-    bb.log(f'dunebench-bench: implementation {impl_name}'
-           f'{": module " + module if module else ""}{", library " + libdune if libdune else ""}')
-    if args.lab_check_args:
-        return 0
-    why = bb.check_outdir(outdir)
-    if why:     # before a boot of minutes, not after it
-        bb.log(f'dunebench-bench: --out {outdir}: {why}; nothing was run')
-        return 2
-    smp_serial = None
-    if args.lab_serial:
-        serial = args.lab_serial
-        twin = smp_twin(serial)
-        smp_serial = twin if twin and os.path.isfile(twin) else None
-    else:
-        lab_rc, lab_wall = boot(top, workdir, args.lab_timeout, bb.log, module, libdune, include)
-        serial = os.path.join(workdir, f'run-{CPU}', 'serial.clean')
-        # the rows declared '@cpus 2': a second boot with two CPUs
-        smp_rc, smp_wall = boot(top, workdir + '-smp', args.lab_timeout, bb.log, module, libdune,
-                                include, cpus=2)
-        smp_serial = os.path.join(workdir + '-smp', f'run-{CPU}', 'serial.clean')
-        lab_rc = lab_rc or smp_rc
-        lab_wall = lab_wall + smp_wall
+def read_section(serial, smp_serial, section, log):
+    """(samples, na, info, smp_keys) of one implementation's part of a run:
+    the one-CPU boot's serial log and the two-CPU boot's (ours only)."""
     try:
         with open(serial, errors='replace') as f:
             text = f.read()
     except OSError as e:
-        bb.log(f'dunebench-bench: no serial log: {e}')
-        return 1
-    samples, na, info = parse_serial(text)
+        log(f'dunebench-bench: no serial log: {e}')
+        return None
+    samples, na, info = parse_serial(text, section)
     smp_keys = set()
-    if smp_serial:
+    if smp_serial and section == 'ours':
         try:
             with open(smp_serial, errors='replace') as f:
                 s2, na2, _ = parse_serial(f.read())
         except OSError as e:
-            bb.log(f'dunebench-bench: no serial log of the two-CPU boot: {e}')
+            log(f'dunebench-bench: no serial log of the two-CPU boot: {e}')
             s2, na2 = {}, {}
         for key, lines in s2.items():
             samples[key] = lines
@@ -220,21 +260,23 @@ def main(args, bb):
             if key not in samples:
                 na[key] = v
                 smp_keys.add(key)
+    return samples, na, info, smp_keys
+
+
+def make_doc(bb, top, section, samples, na, info, smp_keys, descr, serial, smp_serial,
+             lab_rc, lab_wall, impl_name, module, libdune, include, started, t0):
+    """One implementation's results document; None when its part has no lines."""
     if not samples:
-        bb.log(f'dunebench-bench: no @@BENCH lines in {serial}')
-        return 1
-    for key in REQUIRED:
+        bb.log(f'dunebench-bench: no @@BENCH lines for {impl_name} in {serial}')
+        return None, []
+    required = REQUIRED if section == 'ours' else \
+        tuple(k for k in REQUIRED if k[1] != 'linux')   # the other part: Dune modes only
+    for key in required:
         if key not in samples and key not in na:
             na[key] = (f'no @@BENCH line for it in the serial log {os.path.basename(serial)} '
                        f'(its lab test did not run, or died before printing)', True)
-            bb.log(f'dunebench-bench: missing from the lab run: {key[0]} {key[1]}'
+            bb.log(f'dunebench-bench: {impl_name}: missing from the lab run: {key[0]} {key[1]}'
                    f'{"/" + key[2] if key[2] else ""}')
-
-    descr = {}
-    micro = bb.micro_dune_path() or bb.micro_path()
-    rc, out, _ = bb.run_cmd([micro, '--list-json'])
-    if rc == 0:
-        descr = {b['name']: (b['what'], b['per']) for b in json.loads(out)}
     results = []
     for key in sorted(set(samples) | set(na), key=lambda k: (k[0], k[1], k[2] or '')):
         name, mode, backend = key
@@ -279,7 +321,9 @@ def main(args, bb):
         'host_id': bb.host_ids(f'Bochs 2.7 {CPU}', None, info.get('kernel', 'unknown'), 'bochs',
                                machine_id=None)[0],
         'lab': {'cpu': CPU, 'list': LIST, 'serial': os.path.relpath(serial, top),
-                'smp_serial': smp_serial and os.path.relpath(smp_serial, top),
+                'smp_serial': smp_serial and section == 'ours' and os.path.relpath(smp_serial, top)
+                or None,
+                'section': section,
                 'lab_exit_status': lab_rc, 'lab_wall_s': lab_wall and round(lab_wall, 1),
                 'init_uptime_s': info.get('init_uptime_s'),
                 'emulator_host': bb.socket.gethostname().split('.')[0]},
@@ -290,7 +334,7 @@ def main(args, bb):
     if module:
         impl['module'] = {'name': 'dune', 'version': None, 'srcversion': None,
                           'path': module, 'sha256': sha256(module),
-                          'note': 'loaded in the lab as /mod/dune.ko (--module/MODULE=)'}
+                          'note': 'loaded in the lab instead of ours (--module/MODULE=)'}
     else:
         impl['module'] = {'name': 'dune', 'version': None, 'srcversion': None,
                           'note': 'ref-module built for the lab kernel by ref-module/tests lab'}
@@ -319,16 +363,105 @@ def main(args, bb):
     note = bb.validate(doc)
     if note:
         bb.log(f'dunebench-bench: {note}')
-    path = bb.unique_path(outdir, f'{started.strftime("%Y%m%dT%H%M%SZ")}-{impl_name}')
-    with open(path + '.tmp', 'w') as f:
-        json.dump(doc, f, indent=1)
-        f.write('\n')
-    os.replace(path + '.tmp', path)
-    print()
-    bb.summary(doc)
-    rel = os.path.relpath(path)
-    print(f'\nwrote {path if rel.startswith("..") else rel} ({doc["run"]["wall_time_s"]:.0f} s)')
-    failed = [r for r in results if r['state'] == 'failed']
+    return doc, [r for r in results if r['state'] == 'failed']
+
+
+def main(args, bb):
+    top = bb.TOP
+    workdir = os.environ.get('LAB_WORKDIR') or os.path.join(bb.BUILD, 'lab-bench')
+    started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    t0 = time.monotonic()
+    lab_rc, lab_wall = None, None
+    outdir = args.out or os.path.join(top, 'results', 'vmx-lab')
+    module, libdune, include, impl_name, bad = target(args)
+    if bad:
+        bb.log(f'dunebench-bench: {bad}; nothing was run')
+        return 2
+    other = bool(module or libdune)
+    if other and impl_name == OURS:
+        bb.log(f'dunebench-bench: --impl {OURS} is the name of ours, measured in the same boot; '
+               'nothing was run')
+        return 2
+    bb.log(f'dunebench-bench: implementation {impl_name}'
+           f'{": module " + module if module else ""}{", library " + libdune if libdune else ""}'
+           f'{" (in one boot with ours, " + OURS + ", the reference)" if other else ""}')
+    if args.lab_check_args:
+        return 0
+    why = bb.check_outdir(outdir)
+    if why:     # before a boot of minutes, not after it
+        bb.log(f'dunebench-bench: --out {outdir}: {why}; nothing was run')
+        return 2
+    smp_serial = None
+    if args.lab_serial:
+        serial = args.lab_serial
+        twin = smp_twin(serial)
+        smp_serial = twin if twin and os.path.isfile(twin) else None
+    else:
+        extra = None
+        if other:
+            try:
+                bench = other_bins(top, workdir, libdune, include, bb.log)
+            except OSError as e:
+                bb.log(f'dunebench-bench: {e}; nothing was run')
+                return 1
+            extra = pair_list(workdir, module, bench)
+        lab_rc, lab_wall = boot(top, workdir, args.lab_timeout, bb.log, extra)
+        serial = os.path.join(workdir, f'run-{CPU}', 'serial.clean')
+        # the rows declared '@cpus 2' (ours): a second boot with two CPUs
+        smp_rc, smp_wall = boot(top, workdir + '-smp', args.lab_timeout, bb.log, cpus=2)
+        smp_serial = os.path.join(workdir + '-smp', f'run-{CPU}', 'serial.clean')
+        lab_rc = lab_rc or smp_rc
+        lab_wall = lab_wall + smp_wall
+
+    descr = {}
+    micro = bb.micro_dune_path() or bb.micro_path()
+    rc, out, _ = bb.run_cmd([micro, '--list-json'])
+    if rc == 0:
+        descr = {b['name']: (b['what'], b['per']) for b in json.loads(out)}
+    got = read_section(serial, smp_serial, 'ours', bb.log)
+    if got is None:
+        return 1
+    parts = [('ours', OURS if other else impl_name, None, None, None)]
+    if other and 'other' in got[2]['sections']:
+        parts.append(('other', impl_name, module, libdune, include))
+    elif other and args.lab_serial:
+        # a log of a boot that measured only the other implementation
+        parts = [('ours', impl_name, module, libdune, include)]
+    elif other:
+        bb.log(f'dunebench-bench: the serial log has no part of {impl_name} (no "@@BENCH-IMPL '
+               'other" line: its tests did not run)')
+        lab_rc = lab_rc or 1
+    docs, failed = [], []
+    for section, name, mod, lib, inc in parts:
+        got = got if section == 'ours' else read_section(serial, smp_serial, section, bb.log)
+        if got is None:
+            return 1
+        samples, na, info, smp_keys = got
+        doc, f = make_doc(bb, top, section, samples, na, info, smp_keys, descr, serial, smp_serial,
+                          lab_rc, lab_wall, name, mod, lib, inc, started, t0)
+        if doc is None:
+            return 1
+        docs.append(doc)
+        failed += f
+    paths = [bb.unique_path(outdir, f'{started.strftime("%Y%m%dT%H%M%SZ")}-{d["implementation"]["name"]}')
+             for d in docs]
+    if len(docs) > 1:
+        boot_id = f'{started.strftime("%Y%m%dT%H%M%SZ")}-{os.path.basename(serial)}'
+        for d, p, (od, op) in zip(docs, paths, zip(docs[::-1], paths[::-1])):
+            d['host']['lab']['boot'] = boot_id
+            d['host']['lab']['same_boot'] = {'implementation': od['implementation']['name'],
+                                             'file': os.path.basename(op),
+                                             'section': od['host']['lab']['section']}
+    for doc, path in zip(docs, paths):
+        doc['run']['wall_time_s'] = round(time.monotonic() - t0, 3)
+        with open(path + '.tmp', 'w') as f:
+            json.dump(doc, f, indent=1)
+            f.write('\n')
+        os.replace(path + '.tmp', path)
+        print()
+        bb.summary(doc)
+        rel = os.path.relpath(path)
+        print(f'\nwrote {path if rel.startswith("..") else rel} ({doc["run"]["wall_time_s"]:.0f} s)')
     for r in failed:
         bb.log(f'dunebench-bench: FAILED in the lab: {r["name"]} ({r["mode"]}'
                f'{"/" + r["backend"] if r.get("backend") else ""}): {r["error"]}')
