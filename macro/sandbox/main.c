@@ -129,46 +129,6 @@ static long raw6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 
 #define raw(nr, a0, a1, a2) raw6(nr, (long)(a0), (long)(a1), (long)(a2), 0, 0, 0)
 
-/*
- * vmx: the module runs a guest's system calls inside its run loop, so the
- * work the kernel leaves for the return to user mode waits until the host
- * thread leaves that loop.  close() hands the file's last release to that
- * work: until it runs, the other end of a pipe or socket still sees the
- * file open (a write to a pipe whose reader was closed succeeds instead of
- * failing with EPIPE, a reader sees no end of file).  After a call that
- * may close a file, the runtime sends its own thread KICK_SIG, which has a
- * host handler that does nothing: the pending signal makes the module
- * return to user mode, the kernel finishes the release, the handler runs
- * and libdune enters the guest again.  KICK_SIG is the runtime's there
- * (the program's own use of it is recorded but never reaches the host).
- */
-#define KICK_SIG	64
-static bool kick_after_close;
-
-static void on_kick(int sig)
-{
-	(void)sig;
-}
-
-static void kick_setup(void)
-{
-	struct sigaction sa;
-
-	kick_after_close = !strcmp(dune_backend_name(), "vmx");
-	if (!kick_after_close)
-		return;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_kick;
-	sa.sa_flags = SA_RESTART;
-	sigaction(KICK_SIG, &sa, NULL);
-}
-
-static void kick(void)
-{
-	if (kick_after_close)
-		raw(SYS_tgkill, raw(SYS_getpid, 0, 0, 0), raw(SYS_gettid, 0, 0, 0), KICK_SIG);
-}
-
 static void out_fd(int fd, const char *s, size_t n)
 {
 	while (n) {
@@ -583,9 +543,7 @@ static long prog_rt_sigaction(const uint64_t *a)
 		memcpy(&sigact[sig], (void *)a[1], sizeof(old));
 		/* ignoring is done by the host (a write to a closed pipe then
 		 * fails with EPIPE, as natively); handlers are recorded only */
-		if (sig == KICK_SIG && kick_after_close) {
-			note(SYS_rt_sigaction, "signal 64 is the runtime's on vmx: recorded only");
-		} else if (sigact[sig].handler == (uint64_t)(uintptr_t)SIG_IGN || sigact[sig].handler == 0) {
+		if (sigact[sig].handler == (uint64_t)(uintptr_t)SIG_IGN || sigact[sig].handler == 0) {
 			struct ksigaction h = { sigact[sig].handler, 0, 0, 0 };
 
 			if (sig < 32)
@@ -710,7 +668,7 @@ static bool has_handler(int sig)
 
 static void set_host_mask(void)
 {
-	uint64_t m = prog_mask & ~UNBLOCKABLE & ~(kick_after_close ? SIG_BIT(KICK_SIG) : 0);
+	uint64_t m = prog_mask & ~UNBLOCKABLE;
 
 	raw6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&m, 0, 8, 0, 0);
 }
@@ -1480,12 +1438,8 @@ static long check_and_run(long nr, uint64_t *a)
 	mem_lock();
 	r = check_locked(nr, a);
 	mem_unlock();
-	if (r == SB_PASS) {
-		r = raw6(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
-		if (r >= 0 && (nr == SYS_close || nr == SYS_dup2 || nr == SYS_dup3))
-			kick();
-		return r;
-	}
+	if (r == SB_PASS)
+		return raw6(nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
 	if (r != SB_UNLOCKED)
 		return r;
 	switch (nr) {
@@ -1979,7 +1933,6 @@ int main(int argc, char **argv)
 	ret = dune_init(false);
 	if (ret)
 		fatal(125, "cannot enter Dune mode (dune_init: %s)", strerror(-ret));
-	kick_setup();
 	sb_mem_init(&mem);
 	map_image(&prog, true);
 	if (prog.elf.interp)
