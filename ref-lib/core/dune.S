@@ -15,14 +15,13 @@
 
 	.text
 
-/* jump to bad unless the 64-bit value at mem is canonical (48-bit); uses rax, rdx */
+/* jump to bad unless the 64-bit value at mem is canonical (48-bit):
+ * mem + 2^47 is below 2^48; uses rax */
 .macro CANONICAL mem, bad
-	mov \mem, %rax
-	mov %rax, %rdx
-	shl $16, %rdx
-	sar $16, %rdx
-	cmp %rax, %rdx
-	jne \bad
+	mov $(1 << 47), %rax
+	add \mem, %rax
+	shr $48, %rax
+	jnz \bad
 .endm
 
 /*
@@ -35,28 +34,40 @@
  * KERNEL_GS_BASE itself would leave the guest); __dune_pop_tf loads
  * PC_UGS as the GS base last before IRETQ to ring 3.
  */
-.macro USER_GS_SAVE		/* after swapgs, from ring 3; uses rax rcx rdx r8 r9 */
+.macro USER_GS_SAVE		/* after swapgs, from ring 3; uses rax rcx rdx r8 */
 	mov %gs:PC_SELF, %r8
 	swapgs
 	mov $MSR_GS_BASE, %ecx
 	rdmsr
-	shl $32, %rdx
-	or %rdx, %rax
-	mov %rax, %r9
+	mov %eax, PC_UGS(%r8)
+	mov %edx, PC_UGS+4(%r8)
 	mov %r8, %rax
 	mov %r8, %rdx
 	shr $32, %rdx
 	wrmsr
-	mov %r9, %gs:PC_UGS
 .endm
 
-/*
- * Return from a handler to a ring-0 frame at rsp; __dune_pop_tf if the
- * handler made it a ring-3 one.
- */
-.macro POP_KERNEL_TF
-	testb $3, TF_CS(%rsp)
-	jnz __dune_pop_tf
+/* the general-purpose registers of struct dune_tf but rax (rcx's slot
+ * gets \rcx) */
+.macro GPR_PUSH rcx=%rcx
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
+	push %r11
+	push %r10
+	push %r9
+	push %r8
+	push \rcx
+	push %rdx
+	push %rsi
+	push %rdi
+.endm
+
+/* the registers of struct dune_tf at rsp, then IRETQ to its frame */
+.macro TF_POP_IRET
 	pop %rdi
 	pop %rsi
 	pop %rdx
@@ -77,22 +88,34 @@
 .endm
 
 /*
+ * Return from a handler to a ring-0 frame at rsp; __dune_pop_tf if the
+ * handler made it a ring-3 one.
+ */
+.macro POP_KERNEL_TF
+	testb $3, TF_CS(%rsp)
+	jnz __dune_pop_tf
+	TF_POP_IRET
+.endm
+
+/*
  * Call the trap's handler: rdi = tf, esi = vector, the stack aligned.
- * The common case goes straight to the registered dune_intr_cb (\pf = 0:
- * not a page fault) or dune_pgflt_cb (\pf = 1: a page fault from ring 0);
- * \pf = 2: either, from ring 3, where a page fault may be a signal (trap.c).
- * No handler, or anything else: dune_trap_dispatch (trap.c), which does
- * the same and more.  \ring0: the frame is ring 0's (return inline).
+ * dune_trap_fast (trap.c) holds, for each vector, the registered
+ * dune_intr_cb or __dune_trap_slow (dune_trap_dispatch: no handler, the
+ * page fault from ring 3, which may be a signal), so the call needs no
+ * test; dune_pgflt_fast is the registered dune_pgflt_cb or
+ * __dune_pgflt_slow.  \pf = 1: a page fault from ring 0; \ring0: the
+ * frame is ring 0's (return inline).
  */
 .macro TRAP_CALL pf, ring0
-	.if \pf == 2
-	cmp $14, %esi
-	je 3f
-	.endif
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	/* mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
+	 * 16-byte stack alignment */
+	sub $8, %rsp
+	call dune_trap_dispatch
+	add $8, %rsp
+	jmp __dune_pop_tf
+#else
 	.if \pf == 1
-	mov dune_pgflt_cb_fn(%rip), %rax
-	test %rax, %rax
-	jz 3f
 	mov %rdi, %rdx			/* tf */
 	mov TF_ERR(%rdi), %esi		/* error code, zero-extended */
 #ifdef DUNE_MUTANT_LIB_PGFLT_CR2
@@ -100,21 +123,35 @@
 #else
 	mov %cr2, %rdi
 #endif
+	call *dune_pgflt_fast(%rip)
 	.else
-	lea dune_intr_cbs(%rip), %rax
-	mov (%rax,%rsi,8), %rax
-	test %rax, %rax
-	jz 3f
+	lea dune_trap_fast(%rip), %rax
+	call *(%rax,%rsi,8)
 	.endif
-	call *%rax
 	.if \ring0
 	POP_KERNEL_TF
 	.else
 	jmp __dune_pop_tf
 	.endif
-3:	call dune_trap_dispatch
-	jmp __dune_pop_tf
+#endif
 .endm
+
+/* the fallbacks of dune_trap_fast and dune_pgflt_fast: dune_trap_dispatch */
+	.globl __dune_trap_slow
+	.hidden __dune_trap_slow
+	.type __dune_trap_slow, @function
+__dune_trap_slow:			/* (tf, vector) */
+	jmp dune_trap_dispatch
+	.size __dune_trap_slow, . - __dune_trap_slow
+
+	.globl __dune_pgflt_slow
+	.hidden __dune_pgflt_slow
+	.type __dune_pgflt_slow, @function
+__dune_pgflt_slow:			/* (cr2, error code, tf) */
+	mov %rdx, %rdi
+	mov $14, %esi
+	jmp dune_trap_dispatch
+	.size __dune_pgflt_slow, . - __dune_pgflt_slow
 
 /* long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(pc)) */
 	.globl __dune_enter_asm
@@ -245,6 +282,24 @@ dune_trap_db:
 	iretq
 
 /*
+ * Build struct dune_tf at rsp from the IST frame at rax (vec, err, rip, cs,
+ * rflags, rsp, ss; the interrupted rax parked at -8(%rax)): rdi = tf,
+ * esi = vector.
+ */
+.macro TF_PUSH
+	pushq 48(%rax)			/* ss */
+	pushq 40(%rax)			/* rsp */
+	pushq 32(%rax)			/* rflags */
+	pushq 24(%rax)			/* cs */
+	pushq 16(%rax)			/* rip */
+	pushq 8(%rax)			/* err */
+	pushq -8(%rax)			/* rax */
+	GPR_PUSH
+	mov (%rax), %esi		/* vector */
+	mov %rsp, %rdi
+.endm
+
+/*
  * stack (IST2): vec, err, rip, cs, rflags, rsp, ss.  Code in guest ring 0
  * is ordinary compiled code with a red zone (128 bytes below its stack
  * pointer), so a trap from ring 0 builds its struct dune_tf below that
@@ -257,38 +312,15 @@ dune_trap_db:
 	mov %rax, -8(%rsp)
 	mov %rsp, %rax
 	mov 40(%rsp), %rsp		/* the interrupted rsp */
+	and $-16, %rsp
 #ifdef DUNE_MUTANT_LIB_TRAP_REDZONE
 	/* mutant LIB_TRAP_REDZONE: the frame goes right below the interrupted
 	 * stack pointer, over its red zone (as an IDT gate without IST would) */
 	sub $8, %rsp
 #else
-	sub $136, %rsp
+	sub $136, %rsp			/* at least 128 below, 8 mod 16: see below */
 #endif
-	and $-16, %rsp
-	or $8, %rsp			/* at least 128 below, 8 mod 16: see below */
-	pushq 48(%rax)			/* ss */
-	pushq 40(%rax)			/* rsp */
-	pushq 32(%rax)			/* rflags */
-	pushq 24(%rax)			/* cs */
-	pushq 16(%rax)			/* rip */
-	pushq 8(%rax)			/* err */
-	pushq -8(%rax)			/* rax */
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	mov (%rax), %esi		/* vector */
-	mov %rsp, %rdi
+	TF_PUSH
 	cld
 .endm
 
@@ -298,30 +330,14 @@ dune_trap_common:
 dune_trap_kernel:
 	KERNEL_TF_SAVE
 	/* 8 mod 16 less 168 bytes of struct dune_tf: 16-byte aligned at the call */
-#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
-	/* mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
-	 * 16-byte stack alignment */
-	sub $8, %rsp
-	call dune_trap_dispatch
-	add $8, %rsp
-	jmp __dune_pop_tf
-#else
 	TRAP_CALL 0, 1
-#endif
 
 /* #PF: the same, to the page-fault handler */
 dune_trap_pf:
 	testb $3, 24(%rsp)
 	jnz dune_trap_user
 	KERNEL_TF_SAVE
-#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
-	sub $8, %rsp
-	call dune_trap_dispatch
-	add $8, %rsp
-	jmp __dune_pop_tf
-#else
 	TRAP_CALL 1, 1
-#endif
 
 /* from ring 3: the same on the per-CPU trap stack (8 mod 16, entry.c) */
 dune_trap_user:
@@ -329,29 +345,7 @@ dune_trap_user:
 	mov %rax, -8(%rsp)
 	mov %rsp, %rax
 	mov %gs:PC_TRAP_TOP, %rsp
-	pushq 48(%rax)			/* ss */
-	pushq 40(%rax)			/* rsp */
-	pushq 32(%rax)			/* rflags */
-	pushq 24(%rax)			/* cs */
-	pushq 16(%rax)			/* rip */
-	pushq 8(%rax)			/* err */
-	pushq -8(%rax)			/* rax */
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	mov (%rax), %esi		/* vector */
-	mov %rsp, %rdi
+	TF_PUSH
 	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax
@@ -359,34 +353,14 @@ dune_trap_user:
 	wrmsr
 	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
 	cld
-#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
-	sub $8, %rsp
-	call dune_trap_dispatch
-	add $8, %rsp
-	jmp __dune_pop_tf
-#else
-	TRAP_CALL 2, 0
-#endif
+	TRAP_CALL 0, 0
 
 /* IST1 (#DF, NMI, #MC): the frame stays on IST1; from ring 3 as above */
 dune_trap_ist1:
 	testb $3, 24(%rsp)
 	jnz dune_trap_user
 	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
+	GPR_PUSH
 	mov %rax, %rsi
 	mov %rsp, %rdi
 	cld
@@ -419,23 +393,7 @@ __dune_pop_tf:
 	mov %gs:PC_UGS, %eax
 	mov %gs:PC_UGS+4, %edx
 	wrmsr
-1:	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %r8
-	pop %r9
-	pop %r10
-	pop %r11
-	pop %rbx
-	pop %rbp
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
-	pop %rax
-	add $8, %rsp
-	iretq
+1:	TF_POP_IRET
 9:	mov %rsp, %rdi			/* reported as a ring-3 #GP; may not return */
 	mov %rsp, %rbx
 	and $-16, %rsp
@@ -505,28 +463,13 @@ dune_ret_from_user:
 	.globl __dune_syscall_kvm
 	.type __dune_syscall_kvm, @function
 __dune_syscall_kvm:
-	swapgs				/* see USER_GS_SAVE */
-	cmpq $0, %gs:PC_IN_USER
-	jne __dune_syscall_user
-	cmpq $0, %gs:PC_XL_ENTRY	/* exit-less mode: exitless_entry.S */
-	jne 3f
+	SYSCALL_ENTRY __dune_syscall_user, 3f
 	.globl __dune_syscall_kvm_exit
 __dune_syscall_kvm_exit:
-	mov %rax, %gs:PC_SC_NR
-	mov %rdi, %gs:PC_SC_A0
-	mov %rsi, %gs:PC_SC_A1
-	mov %rdx, %gs:PC_SC_A2
-	mov %r10, %gs:PC_SC_A3
-	mov %r8, %gs:PC_SC_A4
-	mov %r9, %gs:PC_SC_A5
-	outb %al, $DUNE_KVM_SYSCALL_PORT
-	mov %gs:PC_SC_NR, %rax
+	EXIT_CALL_KVM
 	cmpq $0, %gs:PC_FLUSH
 	jne 2f
-1:	lea -128(%rsp), %rsp
-	push %r11
-	popfq
-	lea 128(%rsp), %rsp
+1:	POPF_R11
 	jmp *%rcx
 2:	movq $0, %gs:PC_FLUSH		/* the page tables changed: flush */
 	mov %cr3, %rdi
@@ -543,15 +486,8 @@ __dune_syscall_kvm_exit:
 	.p2align 4
 	.globl __dune_syscall_vmx
 __dune_syscall_vmx:
-	swapgs				/* see USER_GS_SAVE */
-	cmpq $0, %gs:PC_IN_USER
-	jne 1f
-	cmpq $0, %gs:PC_XL_ENTRY	/* exit-less mode: exitless_entry.S */
-	jne 2f
-	lea -128(%rsp), %rsp
-	push %r11
-	popfq
-	lea 128(%rsp), %rsp
+	SYSCALL_ENTRY 1f, 2f
+	POPF_R11
 	vmcall
 	jmp *%rcx
 1:	jmp *%gs:PC_SYSCALL_USER
@@ -573,20 +509,7 @@ __dune_syscall_user:
 	push %rcx
 	pushq $0
 	push %rax
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %r10			/* rcx slot: syscall arg3 */
-	push %rdx
-	push %rsi
-	push %rdi
+	GPR_PUSH %r10			/* rcx slot: syscall arg3 */
 	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax

@@ -125,6 +125,44 @@
 #define XL_BATCH_NR	0x7fffffff	/* a batch: XL_A0 = requests, XL_A0+8 = count */
 #define XL_KICK_SIG	64	/* SIGRTMAX: interrupts the poller's call */
 
+#ifdef __ASSEMBLER__
+/* assembly shared by dune.S and exitless_entry.S */
+
+/*
+ * The start of both syscall trampolines (kvm and vmx): swapgs (see
+ * USER_GS_SAVE in dune.S), then to \user when the call came from ring 3,
+ * to \xl when the thread makes its calls exit-less.
+ */
+.macro SYSCALL_ENTRY user, xl
+	swapgs
+	cmpq $0, %gs:PC_IN_USER
+	jne \user
+	cmpq $0, %gs:PC_XL_ENTRY
+	jne \xl
+.endm
+
+/* RFLAGS = r11, as `syscall` saved them, the caller's red zone untouched */
+.macro POPF_R11
+	lea -128(%rsp), %rsp
+	push %r11
+	popfq
+	lea 128(%rsp), %rsp
+.endm
+
+/* kvm: a system call through the exit path (the run loop makes it) */
+.macro EXIT_CALL_KVM
+	mov %rax, %gs:PC_SC_NR
+	mov %rdi, %gs:PC_SC_A0
+	mov %rsi, %gs:PC_SC_A1
+	mov %rdx, %gs:PC_SC_A2
+	mov %r10, %gs:PC_SC_A3
+	mov %r8, %gs:PC_SC_A4
+	mov %r9, %gs:PC_SC_A5
+	outb %al, $DUNE_KVM_SYSCALL_PORT
+	mov %gs:PC_SC_NR, %rax
+.endm
+#endif /* __ASSEMBLER__ */
+
 #ifndef __ASSEMBLER__
 
 #include <stdbool.h>
@@ -294,8 +332,12 @@ int dune_perm_of_va(uintptr_t va);
 
 /* traps */
 void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec);
-extern dune_intr_cb dune_intr_cbs[256];	/* trap.c; dune.S calls them */
+extern dune_intr_cb dune_intr_cbs[256];	/* trap.c: the registered handlers */
 extern dune_pgflt_cb dune_pgflt_cb_fn;
+extern dune_intr_cb dune_trap_fast[256];	/* what dune.S's entry calls */
+extern dune_pgflt_cb dune_pgflt_fast;
+void __dune_trap_slow(struct dune_tf *tf);	/* dune.S: to dune_trap_dispatch */
+void __dune_pgflt_slow(uintptr_t addr, uint64_t fec, struct dune_tf *tf);
 extern dune_syscall_cb dune_syscall_cb_fn;
 void dune_syscall_dispatch_user(struct dune_tf *tf);
 void dune_bad_user_frame(struct dune_tf *tf);
