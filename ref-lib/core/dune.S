@@ -113,6 +113,9 @@
 	sub $8, %rsp
 	call dune_trap_dispatch
 	add $8, %rsp
+	.if \ring0
+	popq %gs:PC_TSS_IST2
+	.endif
 	jmp __dune_pop_tf
 #else
 	.if \pf == 1
@@ -129,6 +132,7 @@
 	call *(%rax,%rsi,8)
 	.endif
 	.if \ring0
+	popq %gs:PC_TSS_IST2		/* rsp = tf again */
 	POP_KERNEL_TF
 	.else
 	jmp __dune_pop_tf
@@ -300,27 +304,37 @@ dune_trap_db:
 .endm
 
 /*
- * stack (IST2): vec, err, rip, cs, rflags, rsp, ss.  Code in guest ring 0
- * is ordinary compiled code with a red zone (128 bytes below its stack
- * pointer), so a trap from ring 0 builds its struct dune_tf below that
- * red zone on the interrupted stack (nesting works: IST2 is free again as
- * soon as the frame is copied); from ring 3, on the per-CPU trap stack.
- * The copy is seven pushes from IST2; RAX is the only register used
- * before it is saved, and it is parked just below IST2's frame.
+ * From ring 0.  rsp = IST2: vec, err, rip, cs, rflags, rsp, ss.  Code in
+ * guest ring 0 is ordinary compiled code with a red zone (128 bytes below
+ * its stack pointer), so neither the frame nor the handler may use the
+ * interrupted stack: both stay on IST2, the frame where the CPU put it.
+ * For the handler's time TSS.IST2 moves down by IST_CHUNK, so a trap
+ * inside it gets a chunk of its own (entry.c: IST_CHUNKS deep); the old
+ * value is kept in the 8 bytes that align the stack for the call, and
+ * put back before the frame is popped.
  */
 .macro KERNEL_TF_SAVE
-	mov %rax, -8(%rsp)
-	mov %rsp, %rax
-	mov 40(%rsp), %rsp		/* the interrupted rsp */
-	and $-16, %rsp
+	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+	GPR_PUSH
+	mov %eax, %esi
+	mov %rsp, %rdi
 #ifdef DUNE_MUTANT_LIB_TRAP_REDZONE
-	/* mutant LIB_TRAP_REDZONE: the frame goes right below the interrupted
-	 * stack pointer, over its red zone (as an IDT gate without IST would) */
-	sub $8, %rsp
-#else
-	sub $136, %rsp			/* at least 128 below, 8 mod 16: see below */
+	/* mutant LIB_TRAP_REDZONE: the interrupted stack's red zone gets the
+	 * hardware frame, as an IDT gate without IST would put it there */
+	mov TF_RSP(%rsp), %rax
+	mov TF_SS(%rsp), %rcx
+	mov %rcx, -8(%rax)
+	mov TF_RSP(%rsp), %rcx
+	mov %rcx, -16(%rax)
+	mov TF_RFLAGS(%rsp), %rcx
+	mov %rcx, -24(%rax)
+	mov TF_CS(%rsp), %rcx
+	mov %rcx, -32(%rax)
+	mov TF_RIP(%rsp), %rcx
+	mov %rcx, -40(%rax)
 #endif
-	TF_PUSH
+	pushq %gs:PC_TSS_IST2		/* 16-byte aligned now */
+	subq $IST_CHUNK, %gs:PC_TSS_IST2
 	cld
 .endm
 
@@ -329,7 +343,6 @@ dune_trap_common:
 	jnz dune_trap_user
 dune_trap_kernel:
 	KERNEL_TF_SAVE
-	/* 8 mod 16 less 168 bytes of struct dune_tf: 16-byte aligned at the call */
 	TRAP_CALL 0, 1
 
 /* #PF: the same, to the page-fault handler */
@@ -421,6 +434,7 @@ dune_jump_to_user:
 	push %r13
 	push %r14
 	push %r15
+	pushq %gs:PC_TSS_IST2		/* a ring-0 handler's chunk, if inside one */
 	pushq %gs:PC_JTU_RSP
 	mov %rsp, %gs:PC_JTU_RSP
 	movw $(GD_UT | 3), TF_CS(%rdi)
@@ -441,6 +455,7 @@ dune_ret_from_user:
 	movq $0, %gs:PC_IN_USER
 	mov %gs:PC_JTU_RSP, %rsp
 	popq %gs:PC_JTU_RSP
+	popq %gs:PC_TSS_IST2		/* the ring-0 traps left on the way are over */
 	pop %r15
 	pop %r14
 	pop %r13

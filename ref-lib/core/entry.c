@@ -35,7 +35,7 @@ static struct dune_percpu *live_areas;
 static volatile int live_lock;
 
 #define STACK_CRIT	(16UL << 10)	/* IST1: #DF, NMI, #MC */
-#define STACK_IST	(8UL << 10)	/* IST2: only a few instructions */
+#define STACK_IST	((size_t)IST_CHUNK * IST_CHUNKS)	/* IST2: ring-0 traps, nested */
 #define STACK_TRAP	(64UL << 10)	/* traps and syscalls from ring 3 */
 #define STACK_HOST	(256UL << 10)	/* run loop, forwarded syscalls, signals */
 

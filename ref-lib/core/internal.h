@@ -35,6 +35,8 @@
 #define PC_XL_ENTRY	0xb0	/* exitless.c: the syscall entry when exit-less, or 0 */
 #define PC_XL_SLOT	0xb8	/* exitless.c: this vCPU's struct dune_xl_slot */
 #define PC_GDT		0x100
+#define PC_TSS		(PC_GDT + NR_GDT_ENTRIES * 8)
+#define PC_TSS_IST2	(PC_TSS + 36 + 8 * (IST_TRAP - 1))	/* tss.ist[IST_TRAP - 1] */
 
 /* offsets into struct dune_tf */
 #define TF_RDI		0
@@ -100,7 +102,11 @@
 
 /* IST slots */
 #define IST_CRITICAL	1	/* #DF, NMI, #MC: stay on their own stack */
-#define IST_TRAP	2	/* everything else: moved off at once */
+#define IST_TRAP	2	/* everything else (from ring 3: moved off at once) */
+/* IST2: a trap from ring 0 and its handler run in one chunk, a trap in
+ * that handler in the next one down (dune.S) */
+#define IST_CHUNK	(32 << 10)
+#define IST_CHUNKS	8
 
 /*
  * Exit-less system calls (exitless.c, exitless_entry.S): the slot a vCPU
@@ -232,6 +238,9 @@ _Static_assert(__builtin_offsetof(struct dune_percpu, sc_nr) == PC_SC_NR, "PC_SC
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_arg) == PC_SC_A0, "PC_SC_A0");
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_rsp) == PC_SC_RSP, "PC_SC_RSP");
 _Static_assert(__builtin_offsetof(struct dune_percpu, gdt) == PC_GDT, "PC_GDT");
+_Static_assert(__builtin_offsetof(struct dune_percpu, tss) +
+	       __builtin_offsetof(struct dune_tss, ist) + 8 * (IST_TRAP - 1) == PC_TSS_IST2,
+	       "PC_TSS_IST2");
 _Static_assert(__builtin_offsetof(struct dune_percpu, ugs_base) == PC_UGS, "PC_UGS");
 _Static_assert(__builtin_offsetof(struct dune_percpu, syscall_user_entry) == PC_SYSCALL_USER, "PC_SYSCALL_USER");
 _Static_assert(__builtin_offsetof(struct dune_percpu, xl_entry) == PC_XL_ENTRY, "PC_XL_ENTRY");
