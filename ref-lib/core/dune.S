@@ -6,9 +6,11 @@
  *
  * Trap entry: every vector runs on an IST stack (IST1 for #DF, NMI, #MC;
  * IST2 for the rest).  Code in guest ring 0 is ordinary user code compiled
- * with a red zone, so a trap from ring 0 is moved off IST2 at once to
- * 128 bytes below the interrupted stack pointer (nesting works, the red
- * zone survives); a trap from ring 3 is moved to the per-CPU trap stack.
+ * with a red zone, so neither a trap's frame nor its handler may use the
+ * interrupted stack: both stay on the IST stack, and for the handler's
+ * time TSS.IST2 moves down one chunk, so a trap inside the handler gets a
+ * chunk of its own (nesting works, the red zone survives).  A system call
+ * from ring 3 runs on the per-CPU trap stack.
  */
 #include "internal.h"
 
@@ -113,9 +115,7 @@
 	sub $8, %rsp
 	call dune_trap_dispatch
 	add $8, %rsp
-	.if \ring0
 	popq %gs:PC_TSS_IST2
-	.endif
 	jmp __dune_pop_tf
 #else
 	.if \pf == 1
@@ -131,8 +131,8 @@
 	lea dune_trap_fast(%rip), %rax
 	call *(%rax,%rsi,8)
 	.endif
-	.if \ring0
 	popq %gs:PC_TSS_IST2		/* rsp = tf again */
+	.if \ring0
 	POP_KERNEL_TF
 	.else
 	jmp __dune_pop_tf
@@ -286,24 +286,6 @@ dune_trap_db:
 	iretq
 
 /*
- * Build struct dune_tf at rsp from the IST frame at rax (vec, err, rip, cs,
- * rflags, rsp, ss; the interrupted rax parked at -8(%rax)): rdi = tf,
- * esi = vector.
- */
-.macro TF_PUSH
-	pushq 48(%rax)			/* ss */
-	pushq 40(%rax)			/* rsp */
-	pushq 32(%rax)			/* rflags */
-	pushq 24(%rax)			/* cs */
-	pushq 16(%rax)			/* rip */
-	pushq 8(%rax)			/* err */
-	pushq -8(%rax)			/* rax */
-	GPR_PUSH
-	mov (%rax), %esi		/* vector */
-	mov %rsp, %rdi
-.endm
-
-/*
  * From ring 0.  rsp = IST2: vec, err, rip, cs, rflags, rsp, ss.  Code in
  * guest ring 0 is ordinary compiled code with a red zone (128 bytes below
  * its stack pointer), so neither the frame nor the handler may use the
@@ -313,28 +295,32 @@ dune_trap_db:
  * value is kept in the 8 bytes that align the stack for the call, and
  * put back before the frame is popped.
  */
-.macro KERNEL_TF_SAVE
+.macro IST_TF_SAVE
 	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
 	GPR_PUSH
 	mov %eax, %esi
 	mov %rsp, %rdi
+	pushq %gs:PC_TSS_IST2		/* 16-byte aligned now */
+	subq $IST_CHUNK, %gs:PC_TSS_IST2
+.endm
+
+.macro KERNEL_TF_SAVE
+	IST_TF_SAVE
 #ifdef DUNE_MUTANT_LIB_TRAP_REDZONE
 	/* mutant LIB_TRAP_REDZONE: the interrupted stack's red zone gets the
 	 * hardware frame, as an IDT gate without IST would put it there */
-	mov TF_RSP(%rsp), %rax
-	mov TF_SS(%rsp), %rcx
+	mov 8+TF_RSP(%rsp), %rax
+	mov 8+TF_SS(%rsp), %rcx
 	mov %rcx, -8(%rax)
-	mov TF_RSP(%rsp), %rcx
+	mov 8+TF_RSP(%rsp), %rcx
 	mov %rcx, -16(%rax)
-	mov TF_RFLAGS(%rsp), %rcx
+	mov 8+TF_RFLAGS(%rsp), %rcx
 	mov %rcx, -24(%rax)
-	mov TF_CS(%rsp), %rcx
+	mov 8+TF_CS(%rsp), %rcx
 	mov %rcx, -32(%rax)
-	mov TF_RIP(%rsp), %rcx
+	mov 8+TF_RIP(%rsp), %rcx
 	mov %rcx, -40(%rax)
 #endif
-	pushq %gs:PC_TSS_IST2		/* 16-byte aligned now */
-	subq $IST_CHUNK, %gs:PC_TSS_IST2
 	cld
 .endm
 
@@ -352,13 +338,13 @@ dune_trap_pf:
 	KERNEL_TF_SAVE
 	TRAP_CALL 1, 1
 
-/* from ring 3: the same on the per-CPU trap stack (8 mod 16, entry.c) */
+/*
+ * From ring 3: the same, where the CPU put the frame (IST2; IST1 for #DF,
+ * NMI, #MC), with TSS.IST2 moved down for the handler as from ring 0.
+ */
 dune_trap_user:
 	swapgs				/* GS is ring 0's */
-	mov %rax, -8(%rsp)
-	mov %rsp, %rax
-	mov %gs:PC_TRAP_TOP, %rsp
-	TF_PUSH
+	IST_TF_SAVE
 	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax

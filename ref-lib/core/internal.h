@@ -102,10 +102,10 @@
 
 /* IST slots */
 #define IST_CRITICAL	1	/* #DF, NMI, #MC: stay on their own stack */
-#define IST_TRAP	2	/* everything else (from ring 3: moved off at once) */
+#define IST_TRAP	2	/* everything else, and their handlers */
 /* IST2: a trap from ring 0 and its handler run in one chunk, a trap in
  * that handler in the next one down (dune.S) */
-#define IST_CHUNK	(32 << 10)
+#define IST_CHUNK	(64 << 10)
 #define IST_CHUNKS	8
 
 /*
