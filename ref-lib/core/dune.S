@@ -100,18 +100,24 @@
 .endm
 
 /*
- * Call the trap's handler: rdi = tf, esi = vector, the stack aligned.
- * dune_trap_fast (trap.c) holds, for each vector, the registered
- * dune_intr_cb or __dune_trap_slow (dune_trap_dispatch: no handler, the
- * page fault from ring 3, which may be a signal), so the call needs no
- * test; dune_pgflt_fast is the registered dune_pgflt_cb or
- * __dune_pgflt_slow.  \pf = 1: a page fault from ring 0; \ring0: the
- * frame is ring 0's (return inline).
+ * Call the trap's handler: rdi = tf, \vreg = vector (ring 0: rax, ring 3:
+ * rsi), the stack aligned, TSS.IST2 moved down (its old value on the
+ * stack: put back after the call).  dune_trap_fast holds, for each vector,
+ * the registered dune_intr_cb or that vector's thunk to dune_trap_dispatch
+ * (no handler; always for the page fault from ring 3, which may be a
+ * signal), so the call needs no test; dune_pgflt_fast is the registered
+ * dune_pgflt_cb or __dune_pgflt_slow.  \pf = 1: a page fault from ring 0;
+ * \ring0: the frame is ring 0's (return inline).
  */
-.macro TRAP_CALL pf, ring0
+.macro TRAP_CALL pf, ring0, vreg
 #ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
 	/* mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
 	 * 16-byte stack alignment */
+	.if \pf
+	mov $14, %esi
+	.else
+	mov \vreg, %rsi
+	.endif
 	sub $8, %rsp
 	call dune_trap_dispatch
 	add $8, %rsp
@@ -128,8 +134,8 @@
 #endif
 	call *dune_pgflt_fast(%rip)
 	.else
-	lea dune_trap_fast(%rip), %rax
-	call *(%rax,%rsi,8)
+	lea dune_trap_fast(%rip), %rcx
+	call *(%rcx,\vreg,8)
 	.endif
 	popq %gs:PC_TSS_IST2		/* rsp = tf again */
 	.if \ring0
@@ -140,14 +146,23 @@
 #endif
 .endm
 
-/* the fallbacks of dune_trap_fast and dune_pgflt_fast: dune_trap_dispatch */
-	.globl __dune_trap_slow
-	.hidden __dune_trap_slow
-	.type __dune_trap_slow, @function
-__dune_trap_slow:			/* (tf, vector) */
+/*
+ * dune_trap_fast's entries where no handler is registered: 256 thunks, 16
+ * bytes apart, each to dune_trap_dispatch(tf, its vector).
+ */
+	.p2align 4
+	.globl __dune_trap_thunks
+	.hidden __dune_trap_thunks
+__dune_trap_thunks:
+	.set vec, 0
+	.rept 256
+	.p2align 4
+	mov $vec, %esi
 	jmp dune_trap_dispatch
-	.size __dune_trap_slow, . - __dune_trap_slow
+	.set vec, vec + 1
+	.endr
 
+/* dune_pgflt_fast's fallback: dune_trap_dispatch */
 	.globl __dune_pgflt_slow
 	.hidden __dune_pgflt_slow
 	.type __dune_pgflt_slow, @function
@@ -156,6 +171,19 @@ __dune_pgflt_slow:			/* (cr2, error code, tf) */
 	mov $14, %esi
 	jmp dune_trap_dispatch
 	.size __dune_pgflt_slow, . - __dune_pgflt_slow
+
+	.section .data.rel.local, "aw"
+	.p2align 3
+	.globl dune_trap_fast
+	.hidden dune_trap_fast
+dune_trap_fast:
+	.set vec, 0
+	.rept 256
+	.quad __dune_trap_thunks + 16 * vec
+	.set vec, vec + 1
+	.endr
+	.size dune_trap_fast, . - dune_trap_fast
+	.text
 
 /* long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(pc)) */
 	.globl __dune_enter_asm
@@ -257,8 +285,6 @@ dune_idt_stubs:
 	jmp dune_trap_ist1
 	.elseif vec == 1
 	jmp dune_trap_db
-	.elseif vec == 14
-	jmp dune_trap_pf
 	.else
 	jmp dune_trap_common
 	.endif
@@ -295,48 +321,95 @@ dune_trap_db:
  * value is kept in the 8 bytes that align the stack for the call, and
  * put back before the frame is popped.
  */
-.macro IST_TF_SAVE
-	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+/*
+ * The rest of struct dune_tf once its RAX slot (the vector's, or the one
+ * just pushed) is filled and rsp points at it: rdi = tf; then TSS.IST2
+ * moves down for the handler, its old value pushed (16-byte aligned now).
+ */
+.macro TF_SAVE_REST kernel
 	GPR_PUSH
-	mov %eax, %esi
 	mov %rsp, %rdi
-	pushq %gs:PC_TSS_IST2		/* 16-byte aligned now */
-	subq $IST_CHUNK, %gs:PC_TSS_IST2
-.endm
-
-.macro KERNEL_TF_SAVE
-	IST_TF_SAVE
 #ifdef DUNE_MUTANT_LIB_TRAP_REDZONE
+	.if \kernel
 	/* mutant LIB_TRAP_REDZONE: the interrupted stack's red zone gets the
 	 * hardware frame, as an IDT gate without IST would put it there */
-	mov 8+TF_RSP(%rsp), %rax
-	mov 8+TF_SS(%rsp), %rcx
-	mov %rcx, -8(%rax)
-	mov 8+TF_RSP(%rsp), %rcx
-	mov %rcx, -16(%rax)
-	mov 8+TF_RFLAGS(%rsp), %rcx
-	mov %rcx, -24(%rax)
-	mov 8+TF_CS(%rsp), %rcx
-	mov %rcx, -32(%rax)
-	mov 8+TF_RIP(%rsp), %rcx
-	mov %rcx, -40(%rax)
+	mov TF_RSP(%rsp), %r8
+	mov TF_SS(%rsp), %r9
+	mov %r9, -8(%r8)
+	mov TF_RSP(%rsp), %r9
+	mov %r9, -16(%r8)
+	mov TF_RFLAGS(%rsp), %r9
+	mov %r9, -24(%r8)
+	mov TF_CS(%rsp), %r9
+	mov %r9, -32(%r8)
+	mov TF_RIP(%rsp), %r9
+	mov %r9, -40(%r8)
+	.endif
 #endif
+	pushq %gs:PC_TSS_IST2
+	subq $IST_CHUNK, %gs:PC_TSS_IST2
 	cld
 .endm
 
+/* from ring 0 through a stub: rax = vector */
 dune_trap_common:
 	testb $3, 24(%rsp)
 	jnz dune_trap_user
 dune_trap_kernel:
-	KERNEL_TF_SAVE
-	TRAP_CALL 0, 1
+	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+	TF_SAVE_REST 1
+	TRAP_CALL 0, 1, %rax
 
-/* #PF: the same, to the page-fault handler */
-dune_trap_pf:
-	testb $3, 24(%rsp)
-	jnz dune_trap_user
-	KERNEL_TF_SAVE
+/*
+ * The exceptions' own entries (entry.c puts them in the IDT; not #DB and
+ * the IST1 vectors): no vector to push, the handler's slot in
+ * dune_trap_fast known; from ring 3 the generic path.
+ */
+.macro EXC_ENTRY vec, err
+	.p2align 4
+dune_exc_\vec:
+	.if !\err
+	pushq $0
+	.endif
+	testb $3, 16(%rsp)
+	jnz 1f
+	push %rax
+	TF_SAVE_REST 1
+	.if \vec == 14
 	TRAP_CALL 1, 1
+	.else
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	mov $\vec, %eax
+	TRAP_CALL 0, 1, %rax
+#else
+	call *(dune_trap_fast + 8 * \vec)(%rip)
+	popq %gs:PC_TSS_IST2
+	POP_KERNEL_TF
+#endif
+	.endif
+1:	pushq $\vec
+	jmp dune_trap_user
+.endm
+
+	.irp v, 0, 3, 4, 5, 6, 7, 9, 16, 19, 20, 22, 23, 24, 25, 26, 27, 28, 31
+	EXC_ENTRY \v, 0
+	.endr
+	.irp v, 10, 11, 12, 13, 14, 17, 21, 29, 30
+	EXC_ENTRY \v, 1
+	.endr
+
+/* their addresses by vector (0: none, the stub) */
+	.section .data.rel.local, "aw"
+	.p2align 3
+	.globl dune_exc_entries
+	.hidden dune_exc_entries
+dune_exc_entries:
+	.quad dune_exc_0, 0, 0, dune_exc_3, dune_exc_4, dune_exc_5, dune_exc_6, dune_exc_7
+	.quad 0, dune_exc_9, dune_exc_10, dune_exc_11, dune_exc_12, dune_exc_13, dune_exc_14, 0
+	.quad dune_exc_16, dune_exc_17, 0, dune_exc_19, dune_exc_20, dune_exc_21, dune_exc_22, dune_exc_23
+	.quad dune_exc_24, dune_exc_25, dune_exc_26, dune_exc_27, dune_exc_28, dune_exc_29, dune_exc_30, dune_exc_31
+	.size dune_exc_entries, . - dune_exc_entries
+	.text
 
 /*
  * From ring 3: the same, where the CPU put the frame (IST2; IST1 for #DF,
@@ -344,15 +417,16 @@ dune_trap_pf:
  */
 dune_trap_user:
 	swapgs				/* GS is ring 0's */
-	IST_TF_SAVE
+	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+	TF_SAVE_REST 0
+	mov %eax, %esi
 	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax
 	mov %gs:PC_KFS+4, %edx
 	wrmsr
 	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
-	cld
-	TRAP_CALL 0, 0
+	TRAP_CALL 0, 0, %rsi
 
 /* IST1 (#DF, NMI, #MC): the frame stays on IST1; from ring 3 as above */
 dune_trap_ist1:

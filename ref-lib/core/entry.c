@@ -140,8 +140,11 @@ void dune_setup_idt(void)
 	for (vec = 0; vec < 256; vec++) {
 		int ist = (vec == 2 || vec == 8 || vec == 18) ? IST_CRITICAL : IST_TRAP;
 
-		set_gate(idt, vec, (uintptr_t)dune_idt_stubs + (uintptr_t)vec * 16, ist,
-			 vec == 3 ? 3 : 0);
+		uintptr_t fn = (uintptr_t)dune_idt_stubs + (uintptr_t)vec * 16;
+
+		if (vec < 32 && dune_exc_entries[vec])
+			fn = dune_exc_entries[vec];	/* an exception's own entry */
+		set_gate(idt, vec, fn, ist, vec == 3 ? 3 : 0);
 	}
 }
 

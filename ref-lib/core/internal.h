@@ -343,10 +343,11 @@ int dune_perm_of_va(uintptr_t va);
 void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec);
 extern dune_intr_cb dune_intr_cbs[256];	/* trap.c: the registered handlers */
 extern dune_pgflt_cb dune_pgflt_cb_fn;
-extern dune_intr_cb dune_trap_fast[256];	/* what dune.S's entry calls */
+extern dune_intr_cb dune_trap_fast[256];	/* dune.S: what the trap entries call */
 extern dune_pgflt_cb dune_pgflt_fast;
-void __dune_trap_slow(struct dune_tf *tf);	/* dune.S: to dune_trap_dispatch */
+extern const char __dune_trap_thunks[];	/* dune.S: 16 bytes a vector, to dune_trap_dispatch */
 void __dune_pgflt_slow(uintptr_t addr, uint64_t fec, struct dune_tf *tf);
+extern const uintptr_t dune_exc_entries[32];	/* dune.S: the exceptions' own entries, or 0 */
 extern dune_syscall_cb dune_syscall_cb_fn;
 void dune_syscall_dispatch_user(struct dune_tf *tf);
 void dune_bad_user_frame(struct dune_tf *tf);

@@ -15,14 +15,12 @@
 __attribute__((visibility("hidden"))) dune_intr_cb dune_intr_cbs[256];
 __attribute__((visibility("hidden"))) dune_pgflt_cb dune_pgflt_cb_fn;
 /*
- * What dune.S's trap entry calls, without a test: the registered handler,
- * or the fallback to dune_trap_dispatch (dune.S) where there is none.
- * Vector 14 from ring 3 always takes dune_trap_dispatch (a page fault there
- * may be a signal); from ring 0 the entry calls dune_pgflt_fast.
+ * What dune.S's trap entries call, without a test: dune_trap_fast (dune.S)
+ * holds the registered handler or the vector's thunk to
+ * dune_trap_dispatch; vector 14 from ring 3 always takes dune_trap_dispatch
+ * (a page fault there may be a signal); from ring 0 the entry calls
+ * dune_pgflt_fast.
  */
-__attribute__((visibility("hidden"))) dune_intr_cb dune_trap_fast[256] = {
-	[0 ... 255] = __dune_trap_slow,
-};
 __attribute__((visibility("hidden"))) dune_pgflt_cb dune_pgflt_fast = __dune_pgflt_slow;
 __attribute__((visibility("hidden"))) dune_syscall_cb dune_syscall_cb_fn;
 static sighandler_t sig_cbs[64];
@@ -39,7 +37,7 @@ static void set_intr(int vec, dune_intr_cb cb)
 {
 	dune_intr_cbs[vec] = cb;
 	if (vec != 14)
-		dune_trap_fast[vec] = cb ? cb : __dune_trap_slow;
+		dune_trap_fast[vec] = cb ? cb : (dune_intr_cb)(uintptr_t)(__dune_trap_thunks + 16 * vec);
 }
 
 int dune_register_intr_handler(int vec, dune_intr_cb cb)
