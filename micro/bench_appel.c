@@ -50,7 +50,6 @@
 static volatile char *mem;
 static int appel_variant;	/* 1 or 2: what the handler does */
 static int appel_dune;		/* guest page tables instead of mprotect */
-static int appel_vm_mprotect;	/* dune: the handler calls dune_vm_mprotect */
 
 #ifdef MICRO_HAVE_LIBDUNE
 #define PERM_RO		(PERM_R | PERM_U)
@@ -74,32 +73,73 @@ static ptent_t *appel_pte(uintptr_t a, struct dune_tf *tf)
 	return pte;
 }
 
-static void appel_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+/* the faulting page, which must be one of the protected 0..99 */
+static inline uintptr_t appel_fault_page(uintptr_t addr, struct dune_tf *tf)
 {
 	uintptr_t a = addr & ~(MICRO_PAGE - 1);
+
+	if (a - (uintptr_t)mem >= NPG * MICRO_PAGE)
+		appel_pgflt_die(addr, tf, "unexpected");
+	return a;
+}
+
+/*
+ * One handler per benchmark (the variant is no run-time test): appel2's
+ * unprotects the faulting page, appel1's protects its twin too.
+ */
+static void appel2_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	(void)fec;
+	*appel_pte(appel_fault_page(addr, tf), tf) |= PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+}
+
+static void appel1_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	uintptr_t a = appel_fault_page(addr, tf);
 	ptent_t *pte;
 	uint64_t old;
 
 	(void)fec;
-	if (a < (uintptr_t)mem || a >= (uintptr_t)mem + NPG * MICRO_PAGE)
-		appel_pgflt_die(addr, tf, "unexpected");
-	if (appel_vm_mprotect) {
-		dune_vm_mprotect(pgroot, (void *)a, MICRO_PAGE, PERM_RW);
-		if (appel_variant == 1)
-			dune_vm_mprotect(pgroot, (void *)(a + NPG * MICRO_PAGE), MICRO_PAGE, PERM_RO);
-		return;
-	}
-	pte = appel_pte(a, tf);
-	*pte |= PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
-	if (appel_variant != 1)
-		return;
+	*appel_pte(a, tf) |= PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
 	pte = appel_pte(a + NPG * MICRO_PAGE, tf);
 	old = *pte;
 	*pte = old & ~(PTE_W | PTE_A);
 	if (old & PTE_A)
 		dune_flush_tlb_one(a + NPG * MICRO_PAGE);
 }
+
+static void appel2_mprotect_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	(void)fec;
+	dune_vm_mprotect(pgroot, (void *)appel_fault_page(addr, tf), MICRO_PAGE, PERM_RW);
+}
+
+static void appel1_mprotect_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	uintptr_t a = appel_fault_page(addr, tf);
+
+	(void)fec;
+	dune_vm_mprotect(pgroot, (void *)a, MICRO_PAGE, PERM_RW);
+	dune_vm_mprotect(pgroot, (void *)(a + NPG * MICRO_PAGE), MICRO_PAGE, PERM_RO);
+}
 #endif
+
+/* the #PF handler of appel<variant>[-mprotect] (mode dune) */
+static void appel_set_handler(int variant, int vm_mprotect)
+{
+#ifdef MICRO_HAVE_LIBDUNE
+	static const dune_pgflt_cb handlers[2][2] = {
+		{ appel1_pgflt, appel1_mprotect_pgflt },
+		{ appel2_pgflt, appel2_mprotect_pgflt },
+	};
+
+	if (appel_dune)
+		dune_register_pgflt_handler(handlers[variant - 1][vm_mprotect]);
+#else
+	(void)variant;
+	(void)vm_mprotect;
+#endif
+}
 
 /* Protect len bytes at p read-only (prot 1) or read-write (prot 3). */
 static void protect(volatile char *p, size_t len, int rw)
@@ -139,7 +179,6 @@ static int appel_setup(enum micro_mode mode, int variant, int vm_mprotect, void 
 		return MICRO_UNAVAILABLE;
 	}
 	appel_dune = mode == MICRO_DUNE;
-	appel_vm_mprotect = vm_mprotect;
 	m = mmap(NULL, REGION, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
@@ -154,7 +193,7 @@ static int appel_setup(enum micro_mode mode, int variant, int vm_mprotect, void 
 	*priv = m;
 #ifdef MICRO_HAVE_LIBDUNE
 	if (appel_dune) {
-		dune_register_pgflt_handler(appel_pgflt);
+		appel_set_handler(variant, vm_mprotect);
 		return 0;
 	}
 #endif
@@ -198,9 +237,9 @@ static void touch_all(void)
 
 static void appel1_prepare_as(void *priv, int vm_mprotect)
 {
-	mem = priv;	/* four benchmarks, one handler: say whose turn it is */
+	mem = priv;	/* four benchmarks: say whose turn it is */
 	appel_variant = 1;
-	appel_vm_mprotect = vm_mprotect;
+	appel_set_handler(1, vm_mprotect);
 	protect(mem, NPG * MICRO_PAGE, 0);
 	protect(mem + NPG * MICRO_PAGE, NPG * MICRO_PAGE, 1);	/* the twins */
 }
@@ -271,7 +310,7 @@ static void appel2_prepare_as(void *priv, int vm_mprotect)
 {
 	mem = priv;
 	appel_variant = 2;
-	appel_vm_mprotect = vm_mprotect;
+	appel_set_handler(2, vm_mprotect);
 	protect(mem, REGION, 1);
 	for (unsigned long i = 0; i < 2 * NPG; i++)
 		mem[i * MICRO_PAGE] = (char)i;

@@ -70,9 +70,15 @@ static void __attribute__((noinline)) rz_use_stack(void)
 	rz_handled += buf[7] == (char)0xee;
 }
 
+static int rz_nest, rz_nest_changed;
+
 static void rz_on_divide(struct dune_tf *tf)
 {
 	rz_use_stack();
+	if (rz_nest) {		/* a #DE in this handler: its red zone too */
+		rz_nest = 0;
+		rz_nest_changed = ct_redzone_trap(NULL);
+	}
 	tf->rip += 2;		/* over `div %ecx` */
 }
 
@@ -90,7 +96,7 @@ static void rz_on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 CTEST(trap_red_zone,
       .id = "api.trap.red_zone",
       .profile = "traps",
-      .what = "(extension) a ring-0 exception without an error code (#DE) and with one (#PF) leaves the 128-byte red zone below the interrupted stack pointer as it was, while the handler itself uses 512 bytes of stack",
+      .what = "(extension) a ring-0 exception without an error code (#DE) and with one (#PF), and one taken inside a handler, leaves the 128-byte red zone below the interrupted stack pointer as it was, while the handler itself uses 512 bytes of stack",
       .needs = "dune")
 {
 	int changed;
@@ -112,7 +118,91 @@ CTEST(trap_red_zone,
 		changed = ct_redzone_trap(rz_page);
 		CT_EXPECT_EQ(rz_handled, 1);
 		CT_EXPECT(changed == 0, "#PF (round %d): %d of the 16 red-zone words changed", i, changed);
+
+		rz_handled = 0;
+		rz_nest = 1;
+		rz_nest_changed = -1;
+		changed = ct_redzone_trap(NULL);
+		CT_EXPECT_EQ(rz_handled, 2);
+		CT_EXPECT(changed == 0 && rz_nest_changed == 0,
+			  "#DE in a #DE handler (round %d): %d red-zone words of the code changed, %d of the handler's",
+			  i, changed, rz_nest_changed);
 	}
 	dune_register_intr_handler(T_DIVIDE, NULL);
 	dune_register_pgflt_handler(NULL);
+}
+
+/*
+ * Nested traps in ring 0: a #DE whose handler takes a #PF, whose handler
+ * takes #DEs nested NEST_DEPTH deep.  Each handler's frame and locals must
+ * survive the traps taken inside it, and every level must come back.
+ * Repeated more often than an implementation could leak a per-level
+ * resource (a stack) without running out.
+ */
+#define NEST_DEPTH	4
+#define NEST_ROUNDS	40
+
+static volatile int nest_depth, nest_max, nest_pf, nest_bad;
+static char *nest_page;
+
+static void nest_on_divide(struct dune_tf *tf)
+{
+	volatile uint64_t canary = 0x5a5a0000 + (uint64_t)nest_depth;
+	uint64_t rip = tf->rip, rsp = tf->rsp;
+	int depth = ++nest_depth;
+
+	if (depth > nest_max)
+		nest_max = depth;
+	rz_use_stack();
+	if (depth == 1)
+		nest_page[0] = 2;		/* #PF: its handler nests the rest */
+	else if (depth < NEST_DEPTH)
+		(void)ct_redzone_trap(NULL);	/* #DE from inside this handler */
+	if (canary != 0x5a5a0000 + (uint64_t)(depth - 1) || tf->rip != rip || tf->rsp != rsp)
+		nest_bad++;
+	nest_depth--;
+	tf->rip += 2;		/* over `div %ecx` */
+}
+
+static void nest_on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	volatile uint64_t canary = 0xa5a5a5a5;
+	uint64_t rip = tf->rip;
+
+	(void)fec;
+	nest_pf++;
+	if ((addr & ~(uintptr_t)(PGSIZE - 1)) != (uintptr_t)nest_page) {
+		nest_bad++;
+		return;
+	}
+	(void)ct_redzone_trap(NULL);		/* #DE inside the #PF handler */
+	dune_vm_mprotect(pgroot, nest_page, PGSIZE, PERM_R | PERM_W);
+	if (canary != 0xa5a5a5a5 || tf->rip != rip)
+		nest_bad++;
+}
+
+CTEST(trap_nested,
+      .id = "api.trap.nested",
+      .profile = "traps",
+      .what = "ring-0 traps nest: a #DE handler that takes a #PF whose handler takes #DEs 3 deep; every handler's frame and locals survive, every level returns, 40 times over",
+      .needs = "dune")
+{
+	ENTER();
+	dune_register_intr_handler(T_DIVIDE, nest_on_divide);
+	dune_register_pgflt_handler(nest_on_pgflt);
+	nest_page = mmap(NULL, PGSIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(nest_page != MAP_FAILED, "mmap: %s", strerror(errno));
+	nest_page[0] = 1;
+	for (int i = 0; i < NEST_ROUNDS; i++) {
+		CT_ASSERT_EQ(dune_vm_mprotect(pgroot, nest_page, PGSIZE, PERM_R), 0);
+		nest_max = nest_pf = nest_bad = 0;
+		(void)ct_redzone_trap(NULL);
+		CT_ASSERT(nest_max == NEST_DEPTH && nest_pf == 1 && !nest_bad && !nest_depth,
+			  "round %d: deepest #DE %d (want %d), #PFs %d (want 1), %d frames or locals changed, depth left %d",
+			  i, nest_max, NEST_DEPTH, nest_pf, nest_bad, nest_depth);
+		CT_EXPECT_EQ(nest_page[0], 2);
+	}
+	dune_register_intr_handler(T_DIVIDE, NULL);
+	dune_register_pgflt_handler(NULL);
+	munmap(nest_page, PGSIZE);
 }

@@ -6,23 +6,24 @@
  *
  * Trap entry: every vector runs on an IST stack (IST1 for #DF, NMI, #MC;
  * IST2 for the rest).  Code in guest ring 0 is ordinary user code compiled
- * with a red zone, so a trap from ring 0 is moved off IST2 at once to
- * 128 bytes below the interrupted stack pointer (nesting works, the red
- * zone survives); a trap from ring 3 is moved to the per-CPU trap stack.
+ * with a red zone, so neither a trap's frame nor its handler may use the
+ * interrupted stack: both stay on the IST stack, and for the handler's
+ * time TSS.IST2 moves down one chunk, so a trap inside the handler gets a
+ * chunk of its own (nesting works, the red zone survives).  A system call
+ * from ring 3 runs on the per-CPU trap stack.
  */
 #include "internal.h"
 
 
 	.text
 
-/* jump to bad unless the 64-bit value at mem is canonical (48-bit); uses rax, rdx */
+/* jump to bad unless the 64-bit value at mem is canonical (48-bit):
+ * mem + 2^47 is below 2^48; uses rax */
 .macro CANONICAL mem, bad
-	mov \mem, %rax
-	mov %rax, %rdx
-	shl $16, %rdx
-	sar $16, %rdx
-	cmp %rax, %rdx
-	jne \bad
+	mov $(1 << 47), %rax
+	add \mem, %rax
+	shr $48, %rax
+	jnz \bad
 .endm
 
 /*
@@ -35,28 +36,40 @@
  * KERNEL_GS_BASE itself would leave the guest); __dune_pop_tf loads
  * PC_UGS as the GS base last before IRETQ to ring 3.
  */
-.macro USER_GS_SAVE		/* after swapgs, from ring 3; uses rax rcx rdx r8 r9 */
+.macro USER_GS_SAVE		/* after swapgs, from ring 3; uses rax rcx rdx r8 */
 	mov %gs:PC_SELF, %r8
 	swapgs
 	mov $MSR_GS_BASE, %ecx
 	rdmsr
-	shl $32, %rdx
-	or %rdx, %rax
-	mov %rax, %r9
+	mov %eax, PC_UGS(%r8)
+	mov %edx, PC_UGS+4(%r8)
 	mov %r8, %rax
 	mov %r8, %rdx
 	shr $32, %rdx
 	wrmsr
-	mov %r9, %gs:PC_UGS
 .endm
 
-/*
- * Return from a handler to a ring-0 frame at rsp; __dune_pop_tf if the
- * handler made it a ring-3 one.
- */
-.macro POP_KERNEL_TF
-	testb $3, TF_CS(%rsp)
-	jnz __dune_pop_tf
+/* the general-purpose registers of struct dune_tf but rax (rcx's slot
+ * gets \rcx) */
+.macro GPR_PUSH rcx=%rcx
+	push %r15
+	push %r14
+	push %r13
+	push %r12
+	push %rbp
+	push %rbx
+	push %r11
+	push %r10
+	push %r9
+	push %r8
+	push \rcx
+	push %rdx
+	push %rsi
+	push %rdi
+.endm
+
+/* the registers of struct dune_tf at rsp, then IRETQ to its frame */
+.macro TF_POP_IRET
 	pop %rdi
 	pop %rsi
 	pop %rdx
@@ -77,22 +90,41 @@
 .endm
 
 /*
- * Call the trap's handler: rdi = tf, esi = vector, the stack aligned.
- * The common case goes straight to the registered dune_intr_cb (\pf = 0:
- * not a page fault) or dune_pgflt_cb (\pf = 1: a page fault from ring 0);
- * \pf = 2: either, from ring 3, where a page fault may be a signal (trap.c).
- * No handler, or anything else: dune_trap_dispatch (trap.c), which does
- * the same and more.  \ring0: the frame is ring 0's (return inline).
+ * Return from a handler to a ring-0 frame at rsp; __dune_pop_tf if the
+ * handler made it a ring-3 one.
  */
-.macro TRAP_CALL pf, ring0
-	.if \pf == 2
-	cmp $14, %esi
-	je 3f
+.macro POP_KERNEL_TF
+	testb $3, TF_CS(%rsp)
+	jnz __dune_pop_tf
+	TF_POP_IRET
+.endm
+
+/*
+ * Call the trap's handler: rdi = tf, \vreg = vector (ring 0: rax, ring 3:
+ * rsi), the stack aligned, TSS.IST2 moved down (its old value on the
+ * stack: put back after the call).  dune_trap_fast holds, for each vector,
+ * the registered dune_intr_cb or that vector's thunk to dune_trap_dispatch
+ * (no handler; always for the page fault from ring 3, which may be a
+ * signal), so the call needs no test; dune_pgflt_fast is the registered
+ * dune_pgflt_cb or __dune_pgflt_slow.  \pf = 1: a page fault from ring 0;
+ * \ring0: the frame is ring 0's (return inline).
+ */
+.macro TRAP_CALL pf, ring0, vreg
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	/* mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
+	 * 16-byte stack alignment */
+	.if \pf
+	mov $14, %esi
+	.else
+	mov \vreg, %rsi
 	.endif
+	sub $8, %rsp
+	call dune_trap_dispatch
+	add $8, %rsp
+	popq %gs:PC_TSS_IST2
+	jmp __dune_pop_tf
+#else
 	.if \pf == 1
-	mov dune_pgflt_cb_fn(%rip), %rax
-	test %rax, %rax
-	jz 3f
 	mov %rdi, %rdx			/* tf */
 	mov TF_ERR(%rdi), %esi		/* error code, zero-extended */
 #ifdef DUNE_MUTANT_LIB_PGFLT_CR2
@@ -100,21 +132,58 @@
 #else
 	mov %cr2, %rdi
 #endif
+	call *dune_pgflt_fast(%rip)
 	.else
-	lea dune_intr_cbs(%rip), %rax
-	mov (%rax,%rsi,8), %rax
-	test %rax, %rax
-	jz 3f
+	lea dune_trap_fast(%rip), %rcx
+	call *(%rcx,\vreg,8)
 	.endif
-	call *%rax
+	popq %gs:PC_TSS_IST2		/* rsp = tf again */
 	.if \ring0
 	POP_KERNEL_TF
 	.else
 	jmp __dune_pop_tf
 	.endif
-3:	call dune_trap_dispatch
-	jmp __dune_pop_tf
+#endif
 .endm
+
+/*
+ * dune_trap_fast's entries where no handler is registered: 256 thunks, 16
+ * bytes apart, each to dune_trap_dispatch(tf, its vector).
+ */
+	.p2align 4
+	.globl __dune_trap_thunks
+	.hidden __dune_trap_thunks
+__dune_trap_thunks:
+	.set vec, 0
+	.rept 256
+	.p2align 4
+	mov $vec, %esi
+	jmp dune_trap_dispatch
+	.set vec, vec + 1
+	.endr
+
+/* dune_pgflt_fast's fallback: dune_trap_dispatch */
+	.globl __dune_pgflt_slow
+	.hidden __dune_pgflt_slow
+	.type __dune_pgflt_slow, @function
+__dune_pgflt_slow:			/* (cr2, error code, tf) */
+	mov %rdx, %rdi
+	mov $14, %esi
+	jmp dune_trap_dispatch
+	.size __dune_pgflt_slow, . - __dune_pgflt_slow
+
+	.section .data.rel.local, "aw"
+	.p2align 3
+	.globl dune_trap_fast
+	.hidden dune_trap_fast
+dune_trap_fast:
+	.set vec, 0
+	.rept 256
+	.quad __dune_trap_thunks + 16 * vec
+	.set vec, vec + 1
+	.endr
+	.size dune_trap_fast, . - dune_trap_fast
+	.text
 
 /* long __dune_enter_asm(struct dune_percpu *pc, long (*loop)(pc)) */
 	.globl __dune_enter_asm
@@ -216,8 +285,6 @@ dune_idt_stubs:
 	jmp dune_trap_ist1
 	.elseif vec == 1
 	jmp dune_trap_db
-	.elseif vec == 14
-	jmp dune_trap_pf
 	.else
 	jmp dune_trap_common
 	.endif
@@ -245,148 +312,128 @@ dune_trap_db:
 	iretq
 
 /*
- * stack (IST2): vec, err, rip, cs, rflags, rsp, ss.  Code in guest ring 0
- * is ordinary compiled code with a red zone (128 bytes below its stack
- * pointer), so a trap from ring 0 builds its struct dune_tf below that
- * red zone on the interrupted stack (nesting works: IST2 is free again as
- * soon as the frame is copied); from ring 3, on the per-CPU trap stack.
- * The copy is seven pushes from IST2; RAX is the only register used
- * before it is saved, and it is parked just below IST2's frame.
+ * From ring 0.  rsp = IST2: vec, err, rip, cs, rflags, rsp, ss.  Code in
+ * guest ring 0 is ordinary compiled code with a red zone (128 bytes below
+ * its stack pointer), so neither the frame nor the handler may use the
+ * interrupted stack: both stay on IST2, the frame where the CPU put it.
+ * For the handler's time TSS.IST2 moves down by IST_CHUNK, so a trap
+ * inside it gets a chunk of its own (entry.c: IST_CHUNKS deep); the old
+ * value is kept in the 8 bytes that align the stack for the call, and
+ * put back before the frame is popped.
  */
-.macro KERNEL_TF_SAVE
-	mov %rax, -8(%rsp)
-	mov %rsp, %rax
-	mov 40(%rsp), %rsp		/* the interrupted rsp */
-#ifdef DUNE_MUTANT_LIB_TRAP_REDZONE
-	/* mutant LIB_TRAP_REDZONE: the frame goes right below the interrupted
-	 * stack pointer, over its red zone (as an IDT gate without IST would) */
-	sub $8, %rsp
-#else
-	sub $136, %rsp
-#endif
-	and $-16, %rsp
-	or $8, %rsp			/* at least 128 below, 8 mod 16: see below */
-	pushq 48(%rax)			/* ss */
-	pushq 40(%rax)			/* rsp */
-	pushq 32(%rax)			/* rflags */
-	pushq 24(%rax)			/* cs */
-	pushq 16(%rax)			/* rip */
-	pushq 8(%rax)			/* err */
-	pushq -8(%rax)			/* rax */
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	mov (%rax), %esi		/* vector */
+/*
+ * The rest of struct dune_tf once its RAX slot (the vector's, or the one
+ * just pushed) is filled and rsp points at it: rdi = tf; then TSS.IST2
+ * moves down for the handler, its old value pushed (16-byte aligned now).
+ */
+.macro TF_SAVE_REST kernel
+	GPR_PUSH
 	mov %rsp, %rdi
+#ifdef DUNE_MUTANT_LIB_TRAP_REDZONE
+	.if \kernel
+	/* mutant LIB_TRAP_REDZONE: the interrupted stack's red zone gets the
+	 * hardware frame, as an IDT gate without IST would put it there */
+	mov TF_RSP(%rsp), %r8
+	mov TF_SS(%rsp), %r9
+	mov %r9, -8(%r8)
+	mov TF_RSP(%rsp), %r9
+	mov %r9, -16(%r8)
+	mov TF_RFLAGS(%rsp), %r9
+	mov %r9, -24(%r8)
+	mov TF_CS(%rsp), %r9
+	mov %r9, -32(%r8)
+	mov TF_RIP(%rsp), %r9
+	mov %r9, -40(%r8)
+	.endif
+#endif
+	pushq %gs:PC_TSS_IST2
+	subq $IST_CHUNK, %gs:PC_TSS_IST2
 	cld
 .endm
 
+/* from ring 0 through a stub: rax = vector */
 dune_trap_common:
 	testb $3, 24(%rsp)
 	jnz dune_trap_user
 dune_trap_kernel:
-	KERNEL_TF_SAVE
-	/* 8 mod 16 less 168 bytes of struct dune_tf: 16-byte aligned at the call */
-#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
-	/* mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
-	 * 16-byte stack alignment */
-	sub $8, %rsp
-	call dune_trap_dispatch
-	add $8, %rsp
-	jmp __dune_pop_tf
-#else
-	TRAP_CALL 0, 1
-#endif
+	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+	TF_SAVE_REST 1
+	TRAP_CALL 0, 1, %rax
 
-/* #PF: the same, to the page-fault handler */
-dune_trap_pf:
-	testb $3, 24(%rsp)
-	jnz dune_trap_user
-	KERNEL_TF_SAVE
-#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
-	sub $8, %rsp
-	call dune_trap_dispatch
-	add $8, %rsp
-	jmp __dune_pop_tf
-#else
+/*
+ * The exceptions' own entries (entry.c puts them in the IDT; not #DB and
+ * the IST1 vectors): no vector to push, the handler's slot in
+ * dune_trap_fast known; from ring 3 the generic path.
+ */
+.macro EXC_ENTRY vec, err
+	.p2align 4
+dune_exc_\vec:
+	.if !\err
+	pushq $0
+	.endif
+	testb $3, 16(%rsp)
+	jnz 1f
+	push %rax
+	TF_SAVE_REST 1
+	.if \vec == 14
 	TRAP_CALL 1, 1
+	.else
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	mov $\vec, %eax
+	TRAP_CALL 0, 1, %rax
+#else
+	call *(dune_trap_fast + 8 * \vec)(%rip)
+	popq %gs:PC_TSS_IST2
+	POP_KERNEL_TF
 #endif
+	.endif
+1:	pushq $\vec
+	jmp dune_trap_user
+.endm
 
-/* from ring 3: the same on the per-CPU trap stack (8 mod 16, entry.c) */
+	.irp v, 0, 3, 4, 5, 6, 7, 9, 16, 19, 20, 22, 23, 24, 25, 26, 27, 28, 31
+	EXC_ENTRY \v, 0
+	.endr
+	.irp v, 10, 11, 12, 13, 14, 17, 21, 29, 30
+	EXC_ENTRY \v, 1
+	.endr
+
+/* their addresses by vector (0: none, the stub) */
+	.section .data.rel.local, "aw"
+	.p2align 3
+	.globl dune_exc_entries
+	.hidden dune_exc_entries
+dune_exc_entries:
+	.quad dune_exc_0, 0, 0, dune_exc_3, dune_exc_4, dune_exc_5, dune_exc_6, dune_exc_7
+	.quad 0, dune_exc_9, dune_exc_10, dune_exc_11, dune_exc_12, dune_exc_13, dune_exc_14, 0
+	.quad dune_exc_16, dune_exc_17, 0, dune_exc_19, dune_exc_20, dune_exc_21, dune_exc_22, dune_exc_23
+	.quad dune_exc_24, dune_exc_25, dune_exc_26, dune_exc_27, dune_exc_28, dune_exc_29, dune_exc_30, dune_exc_31
+	.size dune_exc_entries, . - dune_exc_entries
+	.text
+
+/*
+ * From ring 3: the same, where the CPU put the frame (IST2; IST1 for #DF,
+ * NMI, #MC), with TSS.IST2 moved down for the handler as from ring 0.
+ */
 dune_trap_user:
 	swapgs				/* GS is ring 0's */
-	mov %rax, -8(%rsp)
-	mov %rsp, %rax
-	mov %gs:PC_TRAP_TOP, %rsp
-	pushq 48(%rax)			/* ss */
-	pushq 40(%rax)			/* rsp */
-	pushq 32(%rax)			/* rflags */
-	pushq 24(%rax)			/* cs */
-	pushq 16(%rax)			/* rip */
-	pushq 8(%rax)			/* err */
-	pushq -8(%rax)			/* rax */
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	mov (%rax), %esi		/* vector */
-	mov %rsp, %rdi
+	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
+	TF_SAVE_REST 0
+	mov %eax, %esi
 	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax
 	mov %gs:PC_KFS+4, %edx
 	wrmsr
 	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
-	cld
-#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
-	sub $8, %rsp
-	call dune_trap_dispatch
-	add $8, %rsp
-	jmp __dune_pop_tf
-#else
-	TRAP_CALL 2, 0
-#endif
+	TRAP_CALL 0, 0, %rsi
 
 /* IST1 (#DF, NMI, #MC): the frame stays on IST1; from ring 3 as above */
 dune_trap_ist1:
 	testb $3, 24(%rsp)
 	jnz dune_trap_user
 	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
+	GPR_PUSH
 	mov %rax, %rsi
 	mov %rsp, %rdi
 	cld
@@ -419,23 +466,7 @@ __dune_pop_tf:
 	mov %gs:PC_UGS, %eax
 	mov %gs:PC_UGS+4, %edx
 	wrmsr
-1:	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %r8
-	pop %r9
-	pop %r10
-	pop %r11
-	pop %rbx
-	pop %rbp
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
-	pop %rax
-	add $8, %rsp
-	iretq
+1:	TF_POP_IRET
 9:	mov %rsp, %rdi			/* reported as a ring-3 #GP; may not return */
 	mov %rsp, %rbx
 	and $-16, %rsp
@@ -463,6 +494,7 @@ dune_jump_to_user:
 	push %r13
 	push %r14
 	push %r15
+	pushq %gs:PC_TSS_IST2		/* a ring-0 handler's chunk, if inside one */
 	pushq %gs:PC_JTU_RSP
 	mov %rsp, %gs:PC_JTU_RSP
 	movw $(GD_UT | 3), TF_CS(%rdi)
@@ -483,6 +515,7 @@ dune_ret_from_user:
 	movq $0, %gs:PC_IN_USER
 	mov %gs:PC_JTU_RSP, %rsp
 	popq %gs:PC_JTU_RSP
+	popq %gs:PC_TSS_IST2		/* the ring-0 traps left on the way are over */
 	pop %r15
 	pop %r14
 	pop %r13
@@ -505,28 +538,13 @@ dune_ret_from_user:
 	.globl __dune_syscall_kvm
 	.type __dune_syscall_kvm, @function
 __dune_syscall_kvm:
-	swapgs				/* see USER_GS_SAVE */
-	cmpq $0, %gs:PC_IN_USER
-	jne __dune_syscall_user
-	cmpq $0, %gs:PC_XL_ENTRY	/* exit-less mode: exitless_entry.S */
-	jne 3f
+	SYSCALL_ENTRY __dune_syscall_user, 3f
 	.globl __dune_syscall_kvm_exit
 __dune_syscall_kvm_exit:
-	mov %rax, %gs:PC_SC_NR
-	mov %rdi, %gs:PC_SC_A0
-	mov %rsi, %gs:PC_SC_A1
-	mov %rdx, %gs:PC_SC_A2
-	mov %r10, %gs:PC_SC_A3
-	mov %r8, %gs:PC_SC_A4
-	mov %r9, %gs:PC_SC_A5
-	outb %al, $DUNE_KVM_SYSCALL_PORT
-	mov %gs:PC_SC_NR, %rax
+	EXIT_CALL_KVM
 	cmpq $0, %gs:PC_FLUSH
 	jne 2f
-1:	lea -128(%rsp), %rsp
-	push %r11
-	popfq
-	lea 128(%rsp), %rsp
+1:	POPF_R11
 	jmp *%rcx
 2:	movq $0, %gs:PC_FLUSH		/* the page tables changed: flush */
 	mov %cr3, %rdi
@@ -543,15 +561,8 @@ __dune_syscall_kvm_exit:
 	.p2align 4
 	.globl __dune_syscall_vmx
 __dune_syscall_vmx:
-	swapgs				/* see USER_GS_SAVE */
-	cmpq $0, %gs:PC_IN_USER
-	jne 1f
-	cmpq $0, %gs:PC_XL_ENTRY	/* exit-less mode: exitless_entry.S */
-	jne 2f
-	lea -128(%rsp), %rsp
-	push %r11
-	popfq
-	lea 128(%rsp), %rsp
+	SYSCALL_ENTRY 1f, 2f
+	POPF_R11
 	vmcall
 	jmp *%rcx
 1:	jmp *%gs:PC_SYSCALL_USER
@@ -573,20 +584,7 @@ __dune_syscall_user:
 	push %rcx
 	pushq $0
 	push %rax
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %rbp
-	push %rbx
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %r10			/* rcx slot: syscall arg3 */
-	push %rdx
-	push %rsi
-	push %rdi
+	GPR_PUSH %r10			/* rcx slot: syscall arg3 */
 	USER_GS_SAVE
 	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_KFS, %eax

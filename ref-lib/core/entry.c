@@ -35,7 +35,7 @@ static struct dune_percpu *live_areas;
 static volatile int live_lock;
 
 #define STACK_CRIT	(16UL << 10)	/* IST1: #DF, NMI, #MC */
-#define STACK_IST	(8UL << 10)	/* IST2: only a few instructions */
+#define STACK_IST	((size_t)IST_CHUNK * IST_CHUNKS)	/* IST2: ring-0 traps, nested */
 #define STACK_TRAP	(64UL << 10)	/* traps and syscalls from ring 3 */
 #define STACK_HOST	(256UL << 10)	/* run loop, forwarded syscalls, signals */
 
@@ -140,8 +140,11 @@ void dune_setup_idt(void)
 	for (vec = 0; vec < 256; vec++) {
 		int ist = (vec == 2 || vec == 8 || vec == 18) ? IST_CRITICAL : IST_TRAP;
 
-		set_gate(idt, vec, (uintptr_t)dune_idt_stubs + (uintptr_t)vec * 16, ist,
-			 vec == 3 ? 3 : 0);
+		uintptr_t fn = (uintptr_t)dune_idt_stubs + (uintptr_t)vec * 16;
+
+		if (vec < 32 && dune_exc_entries[vec])
+			fn = dune_exc_entries[vec];	/* an exception's own entry */
+		set_gate(idt, vec, fn, ist, vec == 3 ? 3 : 0);
 	}
 }
 

@@ -32,18 +32,7 @@
 
 	.text
 
-/* a system call through the exit path: kvm */
-.macro EXIT_CALL_KVM
-	mov %rax, %gs:PC_SC_NR
-	mov %rdi, %gs:PC_SC_A0
-	mov %rsi, %gs:PC_SC_A1
-	mov %rdx, %gs:PC_SC_A2
-	mov %r10, %gs:PC_SC_A3
-	mov %r8, %gs:PC_SC_A4
-	mov %r9, %gs:PC_SC_A5
-	outb %al, $DUNE_KVM_SYSCALL_PORT
-	mov %gs:PC_SC_NR, %rax
-.endm
+/* a system call through the exit path: kvm is EXIT_CALL_KVM (internal.h) */
 
 /* a system call through the exit path: vmx */
 .macro EXIT_CALL_VMX

@@ -35,6 +35,8 @@
 #define PC_XL_ENTRY	0xb0	/* exitless.c: the syscall entry when exit-less, or 0 */
 #define PC_XL_SLOT	0xb8	/* exitless.c: this vCPU's struct dune_xl_slot */
 #define PC_GDT		0x100
+#define PC_TSS		(PC_GDT + NR_GDT_ENTRIES * 8)
+#define PC_TSS_IST2	(PC_TSS + 36 + 8 * (IST_TRAP - 1))	/* tss.ist[IST_TRAP - 1] */
 
 /* offsets into struct dune_tf */
 #define TF_RDI		0
@@ -100,7 +102,11 @@
 
 /* IST slots */
 #define IST_CRITICAL	1	/* #DF, NMI, #MC: stay on their own stack */
-#define IST_TRAP	2	/* everything else: moved off at once */
+#define IST_TRAP	2	/* everything else, and their handlers */
+/* IST2: a trap from ring 0 and its handler run in one chunk, a trap in
+ * that handler in the next one down (dune.S) */
+#define IST_CHUNK	(64 << 10)
+#define IST_CHUNKS	8
 
 /*
  * Exit-less system calls (exitless.c, exitless_entry.S): the slot a vCPU
@@ -124,6 +130,44 @@
 #define XL_NR_MAX	512	/* numbers at or above: exit path */
 #define XL_BATCH_NR	0x7fffffff	/* a batch: XL_A0 = requests, XL_A0+8 = count */
 #define XL_KICK_SIG	64	/* SIGRTMAX: interrupts the poller's call */
+
+#ifdef __ASSEMBLER__
+/* assembly shared by dune.S and exitless_entry.S */
+
+/*
+ * The start of both syscall trampolines (kvm and vmx): swapgs (see
+ * USER_GS_SAVE in dune.S), then to \user when the call came from ring 3,
+ * to \xl when the thread makes its calls exit-less.
+ */
+.macro SYSCALL_ENTRY user, xl
+	swapgs
+	cmpq $0, %gs:PC_IN_USER
+	jne \user
+	cmpq $0, %gs:PC_XL_ENTRY
+	jne \xl
+.endm
+
+/* RFLAGS = r11, as `syscall` saved them, the caller's red zone untouched */
+.macro POPF_R11
+	lea -128(%rsp), %rsp
+	push %r11
+	popfq
+	lea 128(%rsp), %rsp
+.endm
+
+/* kvm: a system call through the exit path (the run loop makes it) */
+.macro EXIT_CALL_KVM
+	mov %rax, %gs:PC_SC_NR
+	mov %rdi, %gs:PC_SC_A0
+	mov %rsi, %gs:PC_SC_A1
+	mov %rdx, %gs:PC_SC_A2
+	mov %r10, %gs:PC_SC_A3
+	mov %r8, %gs:PC_SC_A4
+	mov %r9, %gs:PC_SC_A5
+	outb %al, $DUNE_KVM_SYSCALL_PORT
+	mov %gs:PC_SC_NR, %rax
+.endm
+#endif /* __ASSEMBLER__ */
 
 #ifndef __ASSEMBLER__
 
@@ -194,6 +238,9 @@ _Static_assert(__builtin_offsetof(struct dune_percpu, sc_nr) == PC_SC_NR, "PC_SC
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_arg) == PC_SC_A0, "PC_SC_A0");
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_rsp) == PC_SC_RSP, "PC_SC_RSP");
 _Static_assert(__builtin_offsetof(struct dune_percpu, gdt) == PC_GDT, "PC_GDT");
+_Static_assert(__builtin_offsetof(struct dune_percpu, tss) +
+	       __builtin_offsetof(struct dune_tss, ist) + 8 * (IST_TRAP - 1) == PC_TSS_IST2,
+	       "PC_TSS_IST2");
 _Static_assert(__builtin_offsetof(struct dune_percpu, ugs_base) == PC_UGS, "PC_UGS");
 _Static_assert(__builtin_offsetof(struct dune_percpu, syscall_user_entry) == PC_SYSCALL_USER, "PC_SYSCALL_USER");
 _Static_assert(__builtin_offsetof(struct dune_percpu, xl_entry) == PC_XL_ENTRY, "PC_XL_ENTRY");
@@ -294,8 +341,13 @@ int dune_perm_of_va(uintptr_t va);
 
 /* traps */
 void dune_trap_dispatch(struct dune_tf *tf, uint64_t vec);
-extern dune_intr_cb dune_intr_cbs[256];	/* trap.c; dune.S calls them */
+extern dune_intr_cb dune_intr_cbs[256];	/* trap.c: the registered handlers */
 extern dune_pgflt_cb dune_pgflt_cb_fn;
+extern dune_intr_cb dune_trap_fast[256];	/* dune.S: what the trap entries call */
+extern dune_pgflt_cb dune_pgflt_fast;
+extern const char __dune_trap_thunks[];	/* dune.S: 16 bytes a vector, to dune_trap_dispatch */
+void __dune_pgflt_slow(uintptr_t addr, uint64_t fec, struct dune_tf *tf);
+extern const uintptr_t dune_exc_entries[32];	/* dune.S: the exceptions' own entries, or 0 */
 extern dune_syscall_cb dune_syscall_cb_fn;
 void dune_syscall_dispatch_user(struct dune_tf *tf);
 void dune_bad_user_frame(struct dune_tf *tf);

@@ -12,9 +12,16 @@
 
 #include "internal.h"
 
-/* read by dune.S's trap entry too (its fast path to a handler) */
 __attribute__((visibility("hidden"))) dune_intr_cb dune_intr_cbs[256];
 __attribute__((visibility("hidden"))) dune_pgflt_cb dune_pgflt_cb_fn;
+/*
+ * What dune.S's trap entries call, without a test: dune_trap_fast (dune.S)
+ * holds the registered handler or the vector's thunk to
+ * dune_trap_dispatch; vector 14 from ring 3 always takes dune_trap_dispatch
+ * (a page fault there may be a signal); from ring 0 the entry calls
+ * dune_pgflt_fast.
+ */
+__attribute__((visibility("hidden"))) dune_pgflt_cb dune_pgflt_fast = __dune_pgflt_slow;
 __attribute__((visibility("hidden"))) dune_syscall_cb dune_syscall_cb_fn;
 static sighandler_t sig_cbs[64];
 
@@ -26,11 +33,18 @@ static const char *const trap_names[] = {
 	"machine check", "SIMD error", "virtualization", "control protection",
 };
 
+static void set_intr(int vec, dune_intr_cb cb)
+{
+	dune_intr_cbs[vec] = cb;
+	if (vec != 14)
+		dune_trap_fast[vec] = cb ? cb : (dune_intr_cb)(uintptr_t)(__dune_trap_thunks + 16 * vec);
+}
+
 int dune_register_intr_handler(int vec, dune_intr_cb cb)
 {
 	if (vec < 0 || vec > 255)
 		return -EINVAL;
-	dune_intr_cbs[vec] = cb;
+	set_intr(vec, cb);
 	return 0;
 }
 
@@ -44,6 +58,7 @@ int dune_register_signal_handler(int signum, dune_intr_cb cb)
 void dune_register_pgflt_handler(dune_pgflt_cb cb)
 {
 	dune_pgflt_cb_fn = cb;
+	dune_pgflt_fast = cb ? cb : __dune_pgflt_slow;
 }
 
 void dune_register_syscall_handler(dune_syscall_cb cb)
@@ -254,11 +269,11 @@ sighandler_t dune_signal(int sig, sighandler_t cb)
 	memset(&sa, 0, sizeof(sa));
 	if (cb == SIG_IGN || cb == SIG_DFL) {
 		sa.sa_handler = cb;
-		dune_intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = NULL;
+		set_intr(DUNE_SIGNAL_INTR_BASE + sig, NULL);
 	} else {
 		sa.sa_handler = host_signal_handler;
 		sa.sa_flags = SA_RESTART;
-		dune_intr_cbs[DUNE_SIGNAL_INTR_BASE + sig] = sigvecs[sig];
+		set_intr(DUNE_SIGNAL_INTR_BASE + sig, sigvecs[sig]);
 	}
 	sig_cbs[sig] = cb;
 	if (sigaction(sig, &sa, &old) < 0)

@@ -154,11 +154,13 @@ int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
 	 * present on the way, none a big leaf, so nothing to create or split.
 	 * The same result as the full walk, in fewer steps.
 	 */
+	if (create >= CREATE_BIG)	/* CREATE_BIG, CREATE_BIG_1GB */
+		return vm_lookup_walk(root, va, create, pte_out);
 	e = root[PDX(3, va)];
-	if (!(e & PTE_P) || create == CREATE_BIG_1GB)
+	if (!(e & PTE_P))
 		return vm_lookup_walk(root, va, create, pte_out);
 	e = ((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(2, va)];
-	if ((e & (PTE_P | PTE_PS)) != PTE_P || create == CREATE_BIG)
+	if ((e & (PTE_P | PTE_PS)) != PTE_P)
 		return vm_lookup_walk(root, va, create, pte_out);
 	e = ((ptent_t *)(uintptr_t)PTE_ADDR(e))[PDX(1, va)];
 	if ((e & (PTE_P | PTE_PS)) != PTE_P)
@@ -326,25 +328,16 @@ struct page *dune_vm_lookup_page(ptent_t *root, void *va)
 	return dune_pa2page(PTE_ADDR(*pte));
 }
 
-/* dune_vm_mprotect's general case: one walk per 2 MiB of 4K pages (pt, the
- * level-0 table of the region being changed, is reused up to pt_end); ends
- * with the TLB flush */
+/* dune_vm_mprotect's general case: one walk per 2 MiB of 4K pages (the
+ * rest of that level-0 table in one tight loop); ends with the TLB flush */
 static int __attribute__((noinline)) mprotect_range(ptent_t *root, uintptr_t v, uintptr_t end,
 						    ptent_t flags)
 {
-	uintptr_t start = v, pt_end = 0;
-	ptent_t *pte, *pt = NULL;
+	uintptr_t start = v, run_end;
+	ptent_t *pte, *last;
 	int ret;
 
 	while (v < end) {
-		if (pt && v < pt_end) {
-			pte = &pt[PDX(0, v)];
-			if (*pte)
-				*pte = PTE_ADDR(*pte) | flags;
-			v += PGSIZE;
-			continue;
-		}
-		pt = NULL;
 		ret = dune_vm_lookup(root, (void *)v, CREATE_NONE, &pte);
 		if (ret || !*pte) {
 			v = PGROUNDDOWN(v) + PGSIZE;
@@ -371,10 +364,15 @@ static int __attribute__((noinline)) mprotect_range(ptent_t *root, uintptr_t v, 
 			v += size;
 			continue;
 		}
-		*pte = PTE_ADDR(*pte) | flags;
-		pt = pte - PDX(0, v);
-		pt_end = (v & ~(BIG_PGSIZE - 1)) + BIG_PGSIZE;
-		v += PGSIZE;
+		/* a 4K leaf: this page and the rest of its table up to end */
+		run_end = (v & ~(BIG_PGSIZE - 1)) + BIG_PGSIZE;
+		if (run_end > end)
+			run_end = end;
+		last = pte + ((run_end - v + PGSIZE - 1) >> PGSHIFT);
+		for (; pte < last; pte++)
+			if (*pte)
+				*pte = PTE_ADDR(*pte) | flags;
+		v = run_end;
 	}
 	dune_tlb_flush_range(start, end);
 	return 0;
