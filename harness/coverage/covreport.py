@@ -295,7 +295,7 @@ def update_list(path, srcfiles, lines, unreached):
         out.append("%s:%d\t%s  [%s]" % (f, ln, r, short))
     dropped = len(old) - kept
     with open(path + ".tmp", "w") as w:
-        w.write("".join(head) + "\n\n" + "\n".join(out) + "\n")
+        w.write("".join(head) + "\n" + "\n".join(out) + "\n")
     os.replace(path + ".tmp", path)
     return kept, new, max(dropped, 0)
 

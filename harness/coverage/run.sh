@@ -16,8 +16,10 @@
 #                    module tests, the conformance suite on vmx, its
 #                    exit-less run, the VMCS snapshot, the macro benchmarks,
 #                    then the robustness profile) and two CPUs
-#                    (lab-coverage-smp.list: the '@cpus 2' tests).  Their
-#                    serial logs are kept in build/coverage/suite/
+#                    (lab-coverage-smp.list: the '@cpus 2' tests), and a
+#                    third boot with the module's opt-in x2APIC part on
+#                    (lab-coverage-x2apic.list).  Their serial logs are
+#                    kept in build/coverage/suite/
 #   --soak MINUTES   `make soak COVERAGE=1`: the soak (lab.sh --soak MINUTES,
 #                    rounds of soak-coverage.list, a random seed each) with
 #                    the coverage build; the rounds' serial logs are kept in
@@ -58,7 +60,8 @@
 # Environment: LAB_CACHE, KABI as for harness/lab/lab.sh; COVERAGE_WORKDIR
 # (the lab's work directory, default build/lab-coverage; the module is built
 # in its module/); COVERAGE_TIMEOUT (each boot's wall-clock limit, default
-# 3600 s); COVERAGE_SMP=0 leaves out the two-CPU boot.
+# 3600 s); COVERAGE_SMP=0 leaves out the two-CPU boot, COVERAGE_X2APIC=0
+# the x2APIC one.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$TOP/build}
@@ -132,27 +135,39 @@ if [ ${#SERIALS[@]} = 0 ] && [ $REPORT_ONLY = 0 ]; then
 		keep soak "$LABDIR"-soak/soak/round-*.serial
 		[ $rc = 0 ] || echo "coverage: the soak failed (exit status $rc, $KEEP/soak.tap); reporting what it printed" >&2
 	else
-		smp=
-		if [ "${COVERAGE_SMP:-1}" != 0 ]; then
-			LAB_LISTS=$TOP/harness/coverage/lab-coverage-smp.list LAB_WORKDIR=$LABDIR-smp \
-				LAB_TAG=coverage-smp LAB_TESTS= LAB_FUZZ_SEED= "$TOP/harness/lab/lab.sh" \
-				--cpus 2 --module "$KO" --append "DUNE_FUZZ_STEER=$STEER" \
-				--timeout "$TIMEOUT" --tap "$KEEP/lab-smp.tap" > "$KEEP/lab-smp.log" 2>&1 &
-			smp=$!
-		fi
+		# the side boots, in the background: NAME CPUS
+		side=()
+		[ "${COVERAGE_SMP:-1}" = 0 ] || side+=("smp 2")
+		[ "${COVERAGE_X2APIC:-1}" = 0 ] || side+=("x2apic 1")
+		pids=()
+		for b in "${side[@]}"; do
+			set -- $b
+			LAB_LISTS=$TOP/harness/coverage/lab-coverage-$1.list LAB_WORKDIR=$LABDIR-$1 \
+				LAB_TAG=coverage-$1 LAB_TESTS= LAB_FUZZ_SEED= "$TOP/harness/lab/lab.sh" \
+				--cpus "$2" --module "$KO" --append "DUNE_FUZZ_STEER=$STEER" \
+				--timeout "$TIMEOUT" --tap "$KEEP/lab-$1.tap" > "$KEEP/lab-$1.log" 2>&1 &
+			pids+=($!)
+			echo "coverage: the $1 boot runs beside ($KEEP/lab-$1.log)" >&2
+		done
 		LAB_LISTS=$TOP/harness/coverage/lab-coverage.list LAB_WORKDIR=$LABDIR LAB_TAG=coverage \
 			LAB_TESTS= LAB_FUZZ_SEED= "$TOP/harness/lab/lab.sh" --module "$KO" \
 			--append "DUNE_FUZZ_STEER=$STEER" \
 			--timeout "$TIMEOUT" --tap "$KEEP/lab.tap" || rc=$?
 		[ $rc = 0 ] || echo "coverage: the lab failed (exit status $rc, $KEEP/lab.tap); reporting what it printed" >&2
-		if [ -n "$smp" ]; then
-			wait $smp || { r=$?; echo "coverage: the two-CPU lab failed (exit status $r, $KEEP/lab-smp.tap, $KEEP/lab-smp.log)" >&2; rc=$r; }
-		fi
+		logs=("$KEEP/lab.serial")
 		[ -f "$LABDIR/run-corei7_skylake_x/serial.clean" ] || { echo "coverage: the lab left no serial log" >&2; exit 1; }
 		cp "$LABDIR/run-corei7_skylake_x/serial.clean" "$KEEP/lab.serial"
-		[ -z "$smp" ] || cp "$LABDIR-smp/run-corei7_skylake_x/serial.clean" "$KEEP/lab-smp.serial" 2>/dev/null || true
-		keep suite "$KEEP/lab.serial" "$KEEP/lab-smp.serial"
-		rm -f "$KEEP/lab.serial" "$KEEP/lab-smp.serial"
+		i=0
+		for b in "${side[@]}"; do
+			set -- $b
+			wait "${pids[$i]}" || { r=$?; rc=$r
+				echo "coverage: the $1 boot failed (exit status $r, $KEEP/lab-$1.tap, $KEEP/lab-$1.log)" >&2; }
+			i=$((i + 1))
+			cp "$LABDIR-$1/run-corei7_skylake_x/serial.clean" "$KEEP/lab-$1.serial" 2>/dev/null &&
+				logs+=("$KEEP/lab-$1.serial")
+		done
+		keep suite "${logs[@]}"
+		rm -f "${logs[@]}"
 	fi
 fi
 if [ ${#SERIALS[@]} = 0 ]; then
