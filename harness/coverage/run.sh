@@ -139,13 +139,22 @@ if [ ${#SERIALS[@]} = 0 ] && [ $REPORT_ONLY = 0 ]; then
 		side=()
 		[ "${COVERAGE_SMP:-1}" = 0 ] || side+=("smp 2")
 		[ "${COVERAGE_X2APIC:-1}" = 0 ] || side+=("x2apic 1")
+		# their images first, one after the other (the builds share the
+		# tree), then the boots side by side (--reuse)
+		for b in "${side[@]}"; do
+			set -- $b
+			LAB_LISTS=$TOP/harness/coverage/lab-coverage-$1.list LAB_WORKDIR=$LABDIR-$1 \
+				LAB_TAG=coverage-$1 LAB_TESTS= LAB_FUZZ_SEED= "$TOP/harness/lab/lab.sh" \
+				--cpus "$2" --module "$KO" --build-only > "$KEEP/lab-$1.log" 2>&1 ||
+				{ echo "coverage: cannot build the $1 boot's images ($KEEP/lab-$1.log)" >&2; exit 1; }
+		done
 		pids=()
 		for b in "${side[@]}"; do
 			set -- $b
 			LAB_LISTS=$TOP/harness/coverage/lab-coverage-$1.list LAB_WORKDIR=$LABDIR-$1 \
 				LAB_TAG=coverage-$1 LAB_TESTS= LAB_FUZZ_SEED= "$TOP/harness/lab/lab.sh" \
-				--cpus "$2" --module "$KO" --append "DUNE_FUZZ_STEER=$STEER" \
-				--timeout "$TIMEOUT" --tap "$KEEP/lab-$1.tap" > "$KEEP/lab-$1.log" 2>&1 &
+				--cpus "$2" --module "$KO" --append "DUNE_FUZZ_STEER=$STEER" --reuse \
+				--timeout "$TIMEOUT" --tap "$KEEP/lab-$1.tap" >> "$KEEP/lab-$1.log" 2>&1 &
 			pids+=($!)
 			echo "coverage: the $1 boot runs beside ($KEEP/lab-$1.log)" >&2
 		done
