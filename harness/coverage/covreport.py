@@ -245,7 +245,9 @@ def update_list(path, srcfiles, lines, unreached):
     """Rewrite the unreached list at @path for this run's @unreached lines
     [(file, line, function, source text)]: the comment lines before the
     first entry stay; a function entry stays while its function has an
-    unreached line (it covers all of them); a line entry keeps its reason
+    unreached line and no reached one (it covers all of them; a function
+    now partly reached leaves, its unreached lines get REVIEW unless a line
+    entry explains them); a line entry keeps its reason
     when an old entry of that file shows the same source text (the nearest
     one: lines move when code above them changes), else it gets a REVIEW
     reason.  Returns (kept, new, dropped) counts."""
@@ -270,6 +272,10 @@ def update_list(path, srcfiles, lines, unreached):
     kept = new = 0
     done_funcs = set()
     used = set()
+    unr = {(f, ln) for f, ln, fn, text in unreached}
+    for f, fn in list(funcs):	# partly reached now: its lines need reasons of their own
+        if any((f, x) not in unr for x, g in lines.get(f, {}).items() if g == fn):
+            del funcs[(f, fn)]
     for f, ln, fn, text in unreached:
         if (f, fn) in funcs:
             if (f, fn) not in done_funcs:
