@@ -74,7 +74,8 @@ help: ## list the targets and the knobs
 	  echo "R LIBDUNE=<libdune.a>	test another library (with DUNE_INCLUDE=<dir>: its <dir>/dune/dune.h)"; \
 	  echo "R MODULE=<dune.ko>	make lab-conformance: test another module; make bench: measure it (and LIBDUNE=) in the lab in one boot with ours"; \
 	  echo "R CONFORM_ARGS='...'	make lab-conformance: -b vmx|kvm, -d DEPARTURES-FILE, -x GLOB, -t GLOB"; \
-	  echo "R COVERAGE_ARGS='...'	make coverage: --soak MINUTES, --reuse-serial FILE (harness/coverage/run.sh --help)"; \
+	  echo "R COVERAGE_ARGS='...'	make coverage: --update-list, --report-only, --no-steer, --save-corpus, --reuse-serial FILE (harness/coverage/run.sh --help)"; \
+	  echo "R COVERAGE=1	make soak: the soak with the coverage build of dune.ko (harness/coverage/run.sh --soak)"; \
 	  echo "R PREFIX=<dir>	make install: where to (default /usr/local); DESTDIR=<dir>: staging root"; \
 	  echo "T"; echo "T See README.md for what each host type can run; man dunebench after make install."; \
 	} | awk -F '\t' -v cols=$${COLUMNS:-80} ' \
@@ -117,11 +118,15 @@ lab-shell: deps-check ## build the lab images and print how to boot them by hand
 SOAK_MINUTES ?= 60
 SOAK_SCALE   ?= 1
 .PHONY: soak
-soak: deps-check ## fuzz with random seeds in the VMX lab for SOAK_MINUTES (60), vmx and kvm; prints every seed
-	@LAB_TAG=soak LAB_WORKDIR=$(BUILD)/lab-soak LAB_SOAK_SCALE=$(SOAK_SCALE) \
-		harness/lab/lab.sh --soak $(SOAK_MINUTES) --tap $(BUILD)/soak.tap
+soak: deps-check ## fuzz with random seeds in the VMX lab for SOAK_MINUTES (60), vmx and kvm; prints every seed; COVERAGE=1: with the coverage build, reported beside make coverage's run
+	@if [ "$(COVERAGE)" = 1 ]; then \
+		LAB_SOAK_SCALE=$(SOAK_SCALE) harness/coverage/run.sh --soak $(SOAK_MINUTES) $(COVERAGE_ARGS); \
+	else \
+		LAB_TAG=soak LAB_WORKDIR=$(BUILD)/lab-soak LAB_SOAK_SCALE=$(SOAK_SCALE) \
+			harness/lab/lab.sh --soak $(SOAK_MINUTES) --tap $(BUILD)/soak.tap; \
+	fi
 
-coverage: deps-check all ## line coverage of dune.ko in the VMX lab (suite, robustness, both) into build/report/coverage/; checks harness/coverage/unreached.list
+coverage: deps-check all ## line coverage of dune.ko in the VMX lab (suite, robustness, check, soak, both) into build/report/coverage/; checks harness/coverage/unreached.list
 	@harness/coverage/run.sh $(COVERAGE_ARGS)
 
 module: ## build build/module/dune.ko (KDIR=<headers>; default: running kernel's, else the lab kernel's)

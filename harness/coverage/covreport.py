@@ -18,9 +18,12 @@ __sanitizer_cov_trace_pc per block), so:
                        placed in its section with the section addresses the
                        guest printed ("@@COV NAME sect SECTION ADDRESS")
 
-Dumps are grouped by the part of NAME before the first '-': "init" (module
-load) counts for every group, and each run is init plus its groups:
-suite, robustness, soak, and "both" (all of them).
+Dumps are grouped by the part of NAME before the first '-' (suite-smp
+counts for suite): "init" (module load) counts for every group, and each
+run is init plus its groups: suite, robustness, check (suite and
+robustness: what `make check` reaches; only when there is a soak too),
+soak, and "both" (all of them).  --serial may be given more than once (the
+boots of one run, the rounds of a soak).
 
 Writes into --out: summary.txt (per file and function: lines reached /
 lines for each run), unreached.txt (the unreached lines of the widest run,
@@ -29,7 +32,9 @@ annotated with the source), annotated/<file>.txt (each source line marked
 format, results/schema/results-v1.json) and reached.txt (file:line of
 every reached line).  With --unreached LIST, checks that the unreached
 lines of the widest run are exactly those LIST accounts for (FILE:LINE or
-FILE:FUNCTION, TAB, reason): exit status 1 if not, saying which.
+FILE:FUNCTION, TAB, reason): exit status 1 if not, saying which; a reason
+starting with "REVIEW:" is no reason yet and fails too.  --update-list
+rewrites LIST first from this run (see update_list()).
 """
 import argparse
 import datetime
@@ -40,7 +45,8 @@ import subprocess
 import sys
 
 COV_SYM = "__sanitizer_cov_trace_pc"
-RUN_ORDER = ["suite", "robustness", "soak", "both"]
+RUN_ORDER = ["suite", "robustness", "check", "soak", "both"]
+REVIEW = "REVIEW:"
 
 
 class Error(Exception):
@@ -189,7 +195,9 @@ def runs_of(reached_by_dump):
     runs = {}
     for g, got in groups.items():
         runs[g] = init | got
-    if len(runs) > 1:
+    if "soak" in groups and ("suite" in groups or "robustness" in groups):
+        runs["check"] = init.union(groups.get("suite", set()), groups.get("robustness", set()))
+    if len(groups) > 1:
         runs["both"] = set(init).union(*groups.values())
     elif not runs:
         runs["init"] = init
@@ -221,6 +229,83 @@ def load_unreached(path, srcfiles):
     return entries
 
 
+TEXT_MAX = 60
+
+
+def split_reason(reason):
+    """(reason, source text) of an entry: the text in the trailing
+    "  [...]", which update_list() writes after a line entry's reason."""
+    i = reason.rfind("  [")
+    if i >= 0 and reason.endswith("]"):
+        return reason[:i], reason[i + 3:-1]
+    return reason, None
+
+
+def update_list(path, srcfiles, lines, unreached):
+    """Rewrite the unreached list at @path for this run's @unreached lines
+    [(file, line, function, source text)]: the comment lines before the
+    first entry stay; a function entry stays while its function has an
+    unreached line and no reached one (it covers all of them; a function
+    now partly reached leaves, its unreached lines get REVIEW unless a line
+    entry explains them); a line entry keeps its reason
+    when an old entry of that file shows the same source text (the nearest
+    one: lines move when code above them changes), else it gets a REVIEW
+    reason.  Returns (kept, new, dropped) counts."""
+    head = []
+    with open(path) as f:
+        for raw in f:
+            if raw.strip() and not raw.lstrip().startswith("#"):
+                break
+            head.append(raw)
+    while head and not head[-1].strip():
+        head.pop()
+    old = load_unreached(path, srcfiles)
+    funcs = {}
+    olines = {}
+    for n, f, ln, fn, reason in old:
+        if fn is not None:
+            funcs[(f, fn)] = reason
+        else:
+            r, text = split_reason(reason)
+            olines.setdefault(f, []).append((ln, text, r))
+    out = []
+    kept = new = 0
+    done_funcs = set()
+    used = set()
+    unr = {(f, ln) for f, ln, fn, text in unreached}
+    for f, fn in list(funcs):	# partly reached now: its lines need reasons of their own
+        if any((f, x) not in unr for x, g in lines.get(f, {}).items() if g == fn):
+            del funcs[(f, fn)]
+    for f, ln, fn, text in unreached:
+        if (f, fn) in funcs:
+            if (f, fn) not in done_funcs:
+                done_funcs.add((f, fn))
+                out.append("%s:%s\t%s" % (f, fn, funcs[(f, fn)]))
+                kept += 1
+            continue
+        short = text[:TEXT_MAX]
+        cands = [(abs(oln - ln), i, r) for i, (oln, otext, r) in enumerate(olines.get(f, []))
+                 if otext is not None and otext == short]
+        if not cands:	# an entry without the text: same line number
+            cands = [(0, i, r) for i, (oln, otext, r) in enumerate(olines.get(f, []))
+                     if otext is None and oln == ln]
+        free = [c for c in cands if (f, c[1]) not in used] or cands
+        if free:
+            d, i, r = min(free)
+            used.add((f, i))
+            kept += 1
+        else:
+            r = "%s not reached and not explained yet: reach it with a test, or write why the lab " \
+                "cannot reach it" % REVIEW
+            new += 1
+        out.append("%s:%d\t%s  [%s]" % (f, ln, r, short))
+    dropped = len(old) - kept
+    with open(path + ".tmp", "w") as w:
+        w.write("".join(head) + "\n" + "\n".join(out) + "\n")
+    os.replace(path + ".tmp", path)
+    return kept, new, max(dropped, 0)
+
+
 def pct(a, b):
     return 100.0 * a / b if b else 100.0
 
@@ -229,14 +314,19 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ko", required=True, help="the coverage build of dune.ko")
     ap.add_argument("--src", required=True, help="the module's source directory")
-    ap.add_argument("--serial", required=True, help="serial log of the coverage lab run")
+    ap.add_argument("--serial", required=True, action="append",
+                    help="serial log of a coverage lab run (repeatable)")
     ap.add_argument("--out", required=True, help="report directory")
     ap.add_argument("--unreached", help="the reviewed list of unreached lines to check")
+    ap.add_argument("--update-list", action="store_true",
+                    help="rewrite the --unreached list from this run first")
     ap.add_argument("--commit", default="unknown")
     a = ap.parse_args(argv)
-    for p in (a.ko, a.serial):
+    for p in [a.ko] + a.serial:
         if not os.path.isfile(p):
             raise Error("no such file: %s" % p)
+    if a.update_list and not a.unreached:
+        raise Error("--update-list wants --unreached LIST")
     if not os.path.isdir(a.src):
         raise Error("no such directory: %s" % a.src)
     srcfiles = {f for f in os.listdir(a.src) if re.search(r"\.[ch]$", f)}
@@ -244,9 +334,13 @@ def main(argv):
     secsize = sections(a.ko)
     sites = call_sites(a.ko)
     where = map_lines(a.ko, sites, srcfiles)
-    dumps = parse_serial(a.serial)
-    if not dumps:
-        raise Error("%s: no coverage dump (@@COV lines): did the coverage lab run reach cov.dump_*?" % a.serial)
+    dumps = {}
+    for i, path in enumerate(a.serial):
+        got = parse_serial(path)
+        if not got:
+            raise Error("%s: no coverage dump (@@COV lines): did the coverage lab run reach cov.dump_*?" % path)
+        for name, d in got.items():
+            dumps[name if i == 0 else "%s#f%d" % (name, i)] = d
     runs = runs_of(place(dumps, secsize, sites))
     order = [r for r in RUN_ORDER if r in runs] + sorted(r for r in runs if r not in RUN_ORDER)
 
@@ -355,6 +449,10 @@ def main(argv):
 
     if not a.unreached:
         return 0
+    if a.update_list:
+        kept, new, dropped = update_list(a.unreached, srcfiles, lines, unreached)
+        print("coverage: rewrote %s: %d entries kept, %d new (REVIEW: write their reasons), "
+              "%d left out (reached now, or merged)" % (a.unreached, kept, new, dropped))
     entries = load_unreached(a.unreached, srcfiles)
     bad = []
     accounted = set()
@@ -375,6 +473,9 @@ def main(argv):
                        % (a.unreached, n, "%s:%s" % (f, ln if ln is not None else fn),
                           ", ".join("%s:%d" % k for k in now_reached[:5])))
         accounted.update(keys)
+        if reason.startswith(REVIEW):
+            bad.append("%s:%d: %s:%s has no reason yet (%s): reach it with a test or write the reason"
+                       % (a.unreached, n, f, ln if ln is not None else fn, reason.split("  [")[0]))
     for f, ln, fn, text in unreached:
         if (f, ln) not in accounted:
             bad.append("%s:%d (%s) is unreached and not in %s: reach it with a test or list it with "

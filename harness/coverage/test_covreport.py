@@ -89,7 +89,7 @@ def run_tests(tmp):
         end = min(nxt) if nxt else 1 << 40
         return [s for s in sites if start < s <= end]
 
-    print("1..20")
+    print("1..24")
     ok(len(sites) >= 5 and all(sites_of(f) for f in ("covfix_init", "covfix_reached", "covfix_unreached")),
        "fixture: every function has coverage call sites", "sites %s, funcs %s" % (sites, funcs))
 
@@ -105,8 +105,10 @@ def run_tests(tmp):
             f.write(extra)
         return path
 
-    def report(ser, outdir, unreached=None):
+    def report(ser, outdir, unreached=None, more=()):
         cmd = [sys.executable, TOOL, "--ko", obj, "--src", FIX, "--serial", ser, "--out", outdir]
+        for m in more:
+            cmd += ["--serial", m] if not m.startswith("--") else [m]
         if unreached:
             cmd += ["--unreached", unreached]
         return sh(cmd)
@@ -201,6 +203,51 @@ def run_tests(tmp):
     rc, out = report(ser, os.path.join(tmp, "r6"), badf)
     ok(rc == 2 and "wants FILE:LINE" in out, "unreached list: a malformed line is an error", out)
 
+    # several logs: a second boot's suite-smp dump counts for suite, the
+    # soak's rounds for soak; check = suite + robustness, both = all
+    unreach = [TEXT + x for x in sites_of("covfix_unreached")]
+    serb = serial(os.path.join(tmp, "sb.txt"), [("init-smp", init), ("suite-smp", reach[1:2])])
+    sers = serial(os.path.join(tmp, "ss.txt"), [("soak", init + unreach[:1])])
+    sers2 = serial(os.path.join(tmp, "ss2.txt"), [("soak", init + unreach[1:])])
+    rc, out = report(ser, os.path.join(tmp, "r11"), more=[serb, sers, sers2])
+    m = re.search(r"^coverage: suite\s+(\d+) /", out, re.M)
+    m0 = re.search(r"^coverage: suite\s+(\d+) /", report(ser, os.path.join(tmp, "r11b"))[1], re.M)
+    mc = re.search(r"^coverage: check\s+(\d+) / (\d+)", out, re.M)
+    mb = re.search(r"^coverage: both\s+(\d+) / (\d+)", out, re.M)
+    ms = re.search(r"^coverage: soak\s+(\d+) /", out, re.M)
+    ok(rc == 0 and m and m0 and mc and mb and ms and int(m.group(1)) >= int(m0.group(1)) and
+       int(mc.group(1)) == len(got) and int(mb.group(1)) == int(mb.group(2)) and
+       int(ms.group(1)) < int(mb.group(1)),
+       "several --serial logs: suite-smp counts for suite, the soak's rounds for soak; check and both",
+       out)
+
+    # --update-list: a moved line keeps its reason (matched by its text), a
+    # new one gets REVIEW (and fails), a reached one leaves
+    src2 = os.path.join(tmp, "src2")
+    os.makedirs(src2)
+    text = open(os.path.join(FIX, "covfix.c")).read().split("\n")
+    ul = sorted(unr_lines)
+    upd = os.path.join(tmp, "upd.list")
+    with open(upd, "w") as f:
+        f.write("# head comment\n\n")
+        f.write("covfix.c:%d\tthe first reason  [%s]\n" % (ul[0] + 3, text[ul[0] - 1].strip()[:60]))
+        f.write("covfix.c:%d\tstale: reached\n" % min(got))
+    shutil.copy(os.path.join(FIX, "covfix.c"), src2)
+    rc, out = sh([sys.executable, TOOL, "--ko", obj, "--src", src2, "--serial", ser,
+                  "--out", os.path.join(tmp, "r12"), "--unreached", upd, "--update-list"])
+    new = open(upd).read()
+    ok(rc == 1 and new.startswith("# head comment\n") and
+       ("covfix.c:%d\tthe first reason  [" % ul[0]) in new and "stale: reached" not in new and
+       new.count("REVIEW:") == len(ul) - 1 and "has no reason yet" in out,
+       "--update-list: a moved line keeps its reason, a reached one leaves, new ones get REVIEW and fail",
+       out + "\n" + new)
+    with open(upd, "w") as f:
+        f.write(new.replace("REVIEW: ", "reviewed: "))
+    rc, out = sh([sys.executable, TOOL, "--ko", obj, "--src", src2, "--serial", ser,
+                  "--out", os.path.join(tmp, "r13"), "--unreached", upd, "--update-list"])
+    ok(rc == 0 and open(upd).read() == new.replace("REVIEW: ", "reviewed: "),
+       "--update-list: a list that matches stays as it is", out)
+
     # bad serial logs
     ser2 = serial(os.path.join(tmp, "s2.txt"), [("init", init + [TEXT + 0x3])])
     rc, out = report(ser2, os.path.join(tmp, "r7"))
@@ -219,6 +266,9 @@ def run_tests(tmp):
                   "--serial", ser, "--out", os.path.join(tmp, "r10")])
     ok(rc == 2 and "no such file" in out and not os.path.exists(os.path.join(tmp, "r10")),
        "a missing module is refused before any work", out)
+    rc, out = report(ser, os.path.join(tmp, "r14"), more=[os.path.join(tmp, "missing.txt")])
+    ok(rc == 2 and "no such file" in out and not os.path.exists(os.path.join(tmp, "r14")),
+       "a missing second serial log is refused before any work", out)
 
     # the steered fuzzing's inputs: a mutation XORs exactly its draw
     prog = os.path.join(tmp, "mut.c")

@@ -48,7 +48,10 @@
 #                     naming its seed.  LAB_SOAK_SCALE (default 1) is the
 #                     rounds' --fuzz-scale.  Replay a failure with
 #                     LAB_LISTS=conformance/lab/soak.list lab.sh --seed SEED
-#                     (plus the round's --fuzz-scale if not 1)
+#                     (plus the round's --fuzz-scale if not 1).  LAB_SOAK_LIST
+#                     replaces soak.list (`make soak COVERAGE=1`); --module
+#                     and --append reach every round; each round's serial
+#                     log is kept as soak/round-N.serial
 #   --reuse           boot the images of the previous run in this work
 #                     directory again, without rebuilding them (the soak's
 #                     later rounds); only --seed, --fuzz-scale, --append and
@@ -171,10 +174,13 @@ soak() {
 		args=(--cpu "$CPU" --cpus "$CPUS" --timeout "$TIMEOUT" --seed "$seed" --fuzz-scale "$scale" --tap "$rtap")
 		[ $r -gt 1 ] && args+=(--reuse)
 		[ $VERBOSE = 1 ] && args+=(-v)
+		[ -n "${LAB_MODULE:-}" ] && args+=(--module "$LAB_MODULE")
+		[ -n "${APPEND_EXTRA// /}" ] && args+=(--append "$APPEND_EXTRA")
 		for g in "${TEST_GLOBS[@]}"; do args+=(--tests "$g"); done
 		rc=0
-		LAB_LISTS=$TOP/conformance/lab/soak.list LAB_WORKDIR=$LAB LAB_SOAK_MINUTES= LAB_FUZZ_SEED= \
-			LAB_TESTS= LAB_TAG="${LAB_TAG:-soak} round $r" "$0" "${args[@]}" || rc=$?
+		LAB_LISTS=${LAB_SOAK_LIST:-$TOP/conformance/lab/soak.list} LAB_WORKDIR=$LAB LAB_SOAK_MINUTES= \
+			LAB_FUZZ_SEED= LAB_TESTS= LAB_APPEND= LAB_TAG="${LAB_TAG:-soak} round $r" "$0" "${args[@]}" || rc=$?
+		cp "$LAB/run-$CPU/serial.clean" "$dir/round-$r.serial" 2>/dev/null || true
 		if [ $rc = 2 ] && [ ! -s "$rtap" ]; then
 			[ $r = 1 ] && die "soak: the first round could not start (see above)"
 			echo "not ok - round $r, seed $seed: the lab could not start (exit status 2)" > "$rtap"
