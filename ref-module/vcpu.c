@@ -156,6 +156,14 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df,
 	layout_ext = df->layout_ext;
 	mutex_unlock(&df->lock);
 	r = dune_ept_init(v, layout_ext);
+	/*
+	 * mmu_notifier_register() gives up with -EINTR when a signal is
+	 * pending; nothing exists yet, so the call starts again after the
+	 * signal's handler instead of failing (the robustness fuzzer hit it
+	 * with its run-bound timer signal).
+	 */
+	if (r == -EINTR)
+		r = -ERESTARTNOINTR;
 	if (r)
 		goto err_ept;
 	r = dune_vmx_vcpu_setup(v, conf);
