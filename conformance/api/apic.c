@@ -15,6 +15,7 @@
  * window is a leaf function without locals.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #define VEC_A	0x50
 #define VEC_B	0x61	/* another priority class */
 #define WAIT_S	20	/* longest wait for the other thread, seconds */
+#define EOI_WINDOWS	20000	/* B's interrupt windows before its EOI */
 
 static volatile int got[256];		/* deliveries per vector on B */
 static volatile uint32_t got_id;	/* dune_apic_id() inside B's handler */
@@ -216,11 +218,15 @@ static void *eoi_thread(void *arg)
 	wait_for(&got[VEC_A], 1, true);
 	b_state = 2;
 	/* A has sent the second one; it must wait for our EOI.  The system
-	 * calls of now_ms() leave and re-enter the guest, so the vector is
-	 * pending in this vCPU's APIC during the window. */
+	 * calls leave and re-enter the guest, so the vector is pending in
+	 * this vCPU's APIC during the windows: interrupts allowed many times,
+	 * counted rather than timed (the VMX lab's guest clock is slow). */
 	wait_for(&a_cmd, 1, false);
-	for (long end = now_ms() + 300; now_ms() < end;)
+	for (int i = 0; i < EOI_WINDOWS; i++) {
 		irq_window();
+		if (!(i & 255))
+			(void)getppid();
+	}
 	b_state = 3 + got[VEC_A];	/* 4: held back, as it must be */
 	hold_eoi = 0;
 	dune_apic_eoi();
@@ -256,12 +262,34 @@ CTEST(apic_eoi,
 
 static int pipefd[2];
 static volatile int seen_after_read;
+static volatile pid_t b_tid;
+
+/* the state letter of thread @tid (/proc), or 0 */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
 
 static void *outside_thread(void *arg)
 {
 	char c;
 
 	(void)arg;
+	b_tid = (pid_t)syscall(SYS_gettid);
 	if (!b_enter())
 		return NULL;
 	/* blocks in the host: the vCPU is outside the guest */
@@ -286,12 +314,15 @@ CTEST(apic_outside,
 	CT_ASSERT_EQ(pipe(pipefd), 0);
 	seen_after_read = -1;
 	t = start_b(outside_thread);
-	/* let B reach its read(): it cannot take the IPI before it returns */
-	for (long end = now_s() + 1; now_s() <= end;)
+	/* B blocked in its read() (sleeping): it cannot take the IPI before
+	 * that returns */
+	for (long end = now_s() + WAIT_S; thread_state(b_tid) != 'S' && now_s() <= end;)
 		sched_yield();
+	CT_EXPECT_EQ(thread_state(b_tid), 'S');
 	CT_EXPECT_EQ(dune_apic_send_ipi_checked(VEC_A, b_id), 0);
-	for (long end = now_s() + 1; now_s() <= end;)
+	for (int i = 0; i < 100; i++)
 		sched_yield();
+	CT_EXPECT_EQ(thread_state(b_tid), 'S');
 	CT_EXPECT_EQ(got[VEC_A], 0);
 	CT_ASSERT_EQ(write(pipefd[1], "x", 1), 1);
 	CT_EXPECT(wait_for(&b_state, 2, false), "the IPI never arrived after B's read returned");
