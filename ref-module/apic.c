@@ -96,10 +96,10 @@ struct dune_apic_group {
 static LIST_HEAD(apic_groups);
 static DEFINE_MUTEX(apic_groups_lock);
 
-static bool x2apic;
+static bool x2apic = true;
 module_param(x2apic, bool, 0444);
 MODULE_PARM_DESC(x2apic,
-		 "give vCPUs the x2APIC of the original ABI (IPIs between the vCPUs of a process); default off");
+		 "give vCPUs the x2APIC of the original ABI (IPIs between the vCPUs of a process); default on");
 
 static bool apic_vid;
 module_param(apic_vid, bool, 0444);
