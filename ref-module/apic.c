@@ -396,10 +396,13 @@ static void soft_sync(struct dune_vcpu *v)
 	int irr, isr;
 
 	if (a->injected) {
+		/* not delivered: the exit came during its delivery, and the
+		 * guest is still where the injection found it */
 		info = vmcs_read(IDT_VECTORING_INFO_FIELD);
 		if ((info & VECTORING_INFO_VALID_MASK) &&
 		    (info & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_EXT_INTR &&
-		    (info & VECTORING_INFO_VECTOR_MASK) == a->injected) {
+		    (info & VECTORING_INFO_VECTOR_MASK) == a->injected &&
+		    vmcs_read(GUEST_RIP) == a->injected_rip) {
 			__clear_bit(a->injected, a->isr);
 			__set_bit(a->injected, a->irr);
 		}
@@ -431,6 +434,8 @@ static void soft_sync(struct dune_vcpu *v)
 	__clear_bit(irr, a->irr);
 	__set_bit(irr, a->isr);
 	a->injected = irr;
+	a->injected_rip = (v->regs_dirty & DUNE_REG_RIP) ? v->regs.ip :
+							    vmcs_read(GUEST_RIP);
 	v->event = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | irr;
 	v->event_error = 0;
 	v->regs_dirty |= DUNE_REG_EVENT;

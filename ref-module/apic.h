@@ -50,6 +50,7 @@ struct dune_apic {
 	 */
 	unsigned long irr[4], isr[4];
 	u8 injected;
+	unsigned long injected_rip;	/* the guest RIP it was injected at */
 	bool window;
 	bool soft_work;
 };
