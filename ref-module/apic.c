@@ -2,31 +2,41 @@
 /*
  * The original ABI's x2APIC part (docs/abi.md, "x2APIC and IPIs").
  *
- * Each vCPU has a virtual-APIC page and runs with "virtualize x2APIC
- * mode", APIC-register virtualization and virtual-interrupt delivery:
- * the guest's RDMSR of its x2APIC ID (and of the ESR) reads the page and
- * its WRMSR of EOI retires the in-service vector and lets the next
- * pending one in, all without a VM exit.  The ID is the vCPU's, not the
- * physical CPU's: vCPUs of one process get IDs 0, 1, 2, ... in creation
- * order (the lowest free one), and an IPI follows its vCPU when the
- * thread migrates.
+ * Each vCPU has a local x2APIC of its own, in one of two ways:
+ *
+ * soft (the default): the module keeps the APIC's request and in-service
+ *   registers itself.  The guest's RDMSR of its x2APIC ID or the ESR and
+ *   its WRMSR of EOI exit and are answered here; before each VM entry the
+ *   highest pending vector whose priority class is above the in-service
+ *   one is injected through the VM-entry interruption-information field
+ *   when the guest can take it (RFLAGS.IF set, no STI or MOV SS
+ *   blocking), else the interrupt-window exit is turned on until it can.
+ *   An injection that the exit interrupted (IDT-vectoring information) is
+ *   put back.  Needs nothing but VMX itself.
+ * vid (module parameter apic_vid=1, where the CPU has "use TPR shadow",
+ *   "virtualize x2APIC mode", APIC-register virtualization and
+ *   virtual-interrupt delivery): the guest's ID and ESR reads and EOI
+ *   writes go to a virtual-APIC page without a VM exit, and the CPU
+ *   delivers from the virtual IRR; with posted_intr (on by default) and
+ *   the CPU's posted-interrupt processing, a running destination takes
+ *   an IPI without an exit.  Bochs (the VMX lab) does not deliver from
+ *   the virtual IRR after VM entry, so this mode is left to hardware.
+ *
+ * The ID is the vCPU's, not the physical CPU's: vCPUs of one process get
+ * IDs 0, 1, 2, ... in creation order (the lowest free one), and an IPI
+ * follows its vCPU when the thread migrates.
  *
  * A WRMSR of the ICR exits.  The destination is looked up among the
  * vCPUs of the sender's process; the vector is posted into its software
  * posted-interrupt descriptor (struct dune_apic), and the destination
- * folds that into its virtual IRR and RVI before its next VM entry.  If
- * the destination is in the guest at that moment it is kicked with a
- * reschedule IPI, which makes it exit and re-enter (the fallback for
- * CPUs without posted interrupts; the module does not use the CPU's
- * posted-interrupt processing yet, see DUNE_APIC_POSTED).  A destination
- * whose thread is outside the guest (in a host system call, or between
- * DUNE_ENTER calls) takes the interrupt when it enters again.  The
- * guest must have RFLAGS.IF set to take it; until then it stays pending.
- *
- * Needs the VMX controls "use TPR shadow", "virtualize x2APIC mode",
- * "APIC-register virtualization" and "virtual-interrupt delivery"; on a
- * CPU without one of them the module offers no APIC (DUNE_APIC_INFO
- * reports flags 0) and the x2APIC MSRs exit as any other MSR does.
+ * folds that into its IRR (soft) or virtual IRR and RVI (vid) before its
+ * next VM entry.  If the destination is in the guest at that moment it
+ * is kicked with a reschedule IPI, which makes it exit and re-enter (or,
+ * vid with posted interrupts, sent the notification vector).  A
+ * destination whose thread is outside the guest (in a host system call,
+ * or between DUNE_ENTER calls) takes the interrupt when it enters again.
+ * The guest must have RFLAGS.IF set to take it; until then it stays
+ * pending.
  */
 #include <linux/bitops.h>
 #include <linux/gfp.h>
@@ -86,22 +96,28 @@ struct dune_apic_group {
 static LIST_HEAD(apic_groups);
 static DEFINE_MUTEX(apic_groups_lock);
 
-/*
- * Off by default: in the VMX lab (Bochs 2.7) an interrupt placed in the
- * virtual IRR before VM entry is not delivered (the emulator does not
- * evaluate pending virtual interrupts at VM entry), and a two-CPU lab
- * boot stops responding once vCPUs run with these controls; neither is
- * understood yet, so the APIC is opt-in until it passes there.
- */
-static bool x2apic;
+static bool x2apic = true;
 module_param(x2apic, bool, 0444);
 MODULE_PARM_DESC(x2apic,
-		 "experimental: give vCPUs the x2APIC of the original ABI where the CPU can (virtual-interrupt delivery); default off");
+		 "give vCPUs the x2APIC of the original ABI (IPIs between the vCPUs of a process); default on");
 
-/* dune_apic_usable - wanted, and the CPU has every control it needs. */
+static bool apic_vid;
+module_param(apic_vid, bool, 0444);
+MODULE_PARM_DESC(apic_vid,
+		 "with x2apic: use virtual-interrupt delivery where the CPU has it (ID and EOI without exits); default off (the module injects IPIs itself)");
+
+static bool vid;		/* virtual-interrupt delivery in use */
+
+/* dune_apic_usable - wanted, and the CPU can (soft needs window exits). */
 bool dune_apic_usable(void)
 {
-	return x2apic && vmx_ctl_allowed1(vmx_caps.proc, CPU_BASED_TPR_SHADOW) &&
+	return x2apic &&
+	       vmx_ctl_allowed1(vmx_caps.proc, CPU_BASED_INTR_WINDOW_EXITING);
+}
+
+static bool vid_usable(void)
+{
+	return apic_vid && vmx_ctl_allowed1(vmx_caps.proc, CPU_BASED_TPR_SHADOW) &&
 	       vmx_cap_secondary() &&
 	       vmx_ctl_allowed1(vmx_caps.proc2,
 				SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE) &&
@@ -114,7 +130,7 @@ bool dune_apic_usable(void)
 static bool posted_intr = true;
 module_param(posted_intr, bool, 0444);
 MODULE_PARM_DESC(posted_intr,
-		 "with x2apic=1: notify a running destination with the CPU's posted-interrupt processing where it has it (no exit); 0 = kick it out of the guest");
+		 "with apic_vid=1: notify a running destination with the CPU's posted-interrupt processing where it has it (no exit); 0 = kick it out of the guest");
 
 static bool posted;		/* posted-interrupt processing in use */
 static unsigned long apic_host_idt;
@@ -131,7 +147,8 @@ void dune_apic_controls(u32 *pin, u32 *proc, u32 *proc2, u32 *exit)
 	struct desc_ptr idt;
 
 	posted = false;
-	if (!dune_apic_usable())
+	vid = dune_apic_usable() && vid_usable();
+	if (!vid)
 		return;
 	*proc |= CPU_BASED_TPR_SHADOW;
 	*proc2 |= SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE |
@@ -177,7 +194,7 @@ void dune_apic_dispatch_irq(u32 intr_info)
  */
 void dune_apic_msr_passthrough(void (*pass)(u32 msr, bool read, bool write))
 {
-	if (!dune_apic_usable())
+	if (!vid)
 		return;
 	pass(DUNE_X2APIC_ID, true, false);
 	pass(DUNE_X2APIC_ESR, true, false);
@@ -305,7 +322,7 @@ int dune_apic_vmcs_setup(struct dune_vcpu *v)
 {
 	int err = 0;
 
-	if (!v->apic.page)
+	if (!v->apic.page || !vid)
 		return 0;
 	err |= vmcs_write(VIRTUAL_APIC_PAGE_ADDR, __pa(v->apic.page));
 	err |= vmcs_write(TPR_THRESHOLD, 0);
@@ -321,38 +338,137 @@ int dune_apic_vmcs_setup(struct dune_vcpu *v)
 	return err;
 }
 
+static int highest(const unsigned long *bits)
+{
+	int i;
+
+	for (i = 3; i >= 0; i--)
+		if (bits[i])
+			return i * BITS_PER_LONG + __fls(bits[i]);
+	return -1;
+}
+
+/* Posted vectors into @irr; the highest one moved, or -1. */
+static int fold_posted(struct dune_apic *a, unsigned long *irr)
+{
+	unsigned long bits;
+	int i, max = -1;
+
+	/* ON first: a vector posted after this sets it again */
+	if (!test_and_clear_bit(0, &a->pid->control))
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(a->pid->pir); i++) {
+		bits = xchg(&a->pid->pir[i], 0);
+		if (bits) {
+			irr[i] |= bits;
+			max = i * BITS_PER_LONG + __fls(bits);
+		}
+	}
+	return max;
+}
+
+static void set_window(struct dune_apic *a, bool on)
+{
+	unsigned long proc;
+
+	if (a->window == on)
+		return;
+	proc = vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
+	if (on)
+		proc |= CPU_BASED_INTR_WINDOW_EXITING;
+	else
+		proc &= ~CPU_BASED_INTR_WINDOW_EXITING;
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+	a->window = on;
+}
+
+/*
+ * soft: the vector injected at the last entry is in service unless the
+ * exit interrupted its delivery (then it is requested again); new posted
+ * vectors join the IRR; the highest requested one above the in-service
+ * priority class is injected now if the guest can take an interrupt, or
+ * the interrupt window is opened for it.
+ */
+static void soft_sync(struct dune_vcpu *v)
+{
+	struct dune_apic *a = &v->apic;
+	unsigned long flags, info;
+	int irr, isr;
+
+	if (a->injected) {
+		/* not delivered: the exit came during its delivery, and the
+		 * guest is still where the injection found it */
+		info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+		if ((info & VECTORING_INFO_VALID_MASK) &&
+		    (info & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_EXT_INTR &&
+		    (info & VECTORING_INFO_VECTOR_MASK) == a->injected &&
+		    vmcs_read(GUEST_RIP) == a->injected_rip) {
+			__clear_bit(a->injected, a->isr);
+			__set_bit(a->injected, a->irr);
+		}
+		a->injected = 0;
+	}
+	fold_posted(a, a->irr);
+	irr = highest(a->irr);
+	isr = highest(a->isr);
+	if (irr < 0 || (isr >= 0 && (irr & 0xf0) <= (isr & 0xf0))) {
+		/* nothing, or it waits for an EOI */
+		set_window(a, false);
+		a->soft_work = false;
+		return;
+	}
+	a->soft_work = true;
+	if ((v->regs_dirty & DUNE_REG_EVENT) && (v->event & INTR_INFO_VALID_MASK)) {
+		set_window(a, true);	/* an exception goes first */
+		return;
+	}
+	flags = (v->regs_dirty & DUNE_REG_RFLAGS) ? v->regs.flags :
+						    vmcs_read(GUEST_RFLAGS);
+	if (!(flags & X86_EFLAGS_IF) ||
+	    (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+	     (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+		set_window(a, true);
+		return;
+	}
+	set_window(a, false);
+	__clear_bit(irr, a->irr);
+	__set_bit(irr, a->isr);
+	a->injected = irr;
+	a->injected_rip = (v->regs_dirty & DUNE_REG_RIP) ? v->regs.ip :
+							    vmcs_read(GUEST_RIP);
+	v->event = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | irr;
+	v->event_error = 0;
+	v->regs_dirty |= DUNE_REG_EVENT;
+}
+
 /*
  * dune_apic_sync - before VM entry (VMCS current, interrupts off, mode
- * already DUNE_IN_GUEST), ON set: with posted interrupts, send this CPU
- * the notification vector; it stays pending until VM entry and the CPU
- * then processes the descriptor in the guest (as for a sender's
- * notification).  Without them, move the posted vectors into the virtual
- * IRR and raise RVI, so that the CPU delivers the highest one as soon as
- * the guest can take it; ON is cleared first: a vector posted after that
- * sets it again and is picked up at the next entry.
+ * already DUNE_IN_GUEST), ON set or soft work to do.  soft: soft_sync().
+ * vid with posted interrupts: send this CPU the notification vector; it
+ * stays pending until VM entry and the CPU then processes the descriptor
+ * in the guest (as for a sender's notification).  vid without them: move
+ * the posted vectors into the virtual IRR and raise RVI, so that the CPU
+ * delivers the highest one as soon as the guest can take it.
  */
 void dune_apic_sync(struct dune_vcpu *v)
 {
 	struct dune_apic *a = &v->apic;
-	unsigned long bits, status;
-	int i, vec, max = -1;
+	unsigned long status;
+	unsigned long virr[4] = { 0 };
+	int i, max;
 
+	if (!vid) {
+		soft_sync(v);
+		return;
+	}
 	if (posted) {
 		apic->send_IPI_self(POSTED_INTR_VECTOR);
 		return;
 	}
-	if (!test_and_clear_bit(0, &a->pid->control))
-		return;
-	for (i = 0; i < ARRAY_SIZE(a->pid->pir); i++) {
-		bits = xchg(&a->pid->pir[i], 0);
-		while (bits) {
-			vec = i * BITS_PER_LONG + __ffs(bits);
-			bits &= bits - 1;
-			*vapic_reg(a, VAPIC_IRR + (vec / 32) * 0x10) |=
-				BIT(vec % 32);
-			max = max_t(int, max, vec);
-		}
-	}
+	max = fold_posted(a, virr);
+	for (i = 0; i < 4 * BITS_PER_LONG; i++)
+		if (test_bit(i, virr))
+			*vapic_reg(a, VAPIC_IRR + (i / 32) * 0x10) |= BIT(i % 32);
 	if (max < 0)
 		return;
 	status = vmcs_read(GUEST_INTR_STATUS);
@@ -429,7 +545,8 @@ void dune_apic_wrmsr_info(struct dune_vcpu *v)
 	u32 msr = v->regs.cx;
 
 	v->apic.wrmsr_exit = v->apic.page &&
-			     (msr == DUNE_X2APIC_ICR || msr == DUNE_X2APIC_ESR);
+			     (msr == DUNE_X2APIC_ICR || msr == DUNE_X2APIC_ESR ||
+			      (!vid && msr == DUNE_X2APIC_EOI));
 	if (!v->apic.wrmsr_exit)
 		return;
 	v->exit.insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
@@ -466,6 +583,17 @@ bool dune_apic_handle_wrmsr(struct dune_vcpu *v)
 		WRITE_ONCE(*vapic_reg(a, VAPIC_ESR), 0);
 		return false;
 	}
+	if (v->regs.cx == DUNE_X2APIC_EOI) {
+		int isr = highest(a->isr);
+
+		/* soft: retire the highest in-service vector */
+		if (val)
+			return apic_wrmsr_gp(v);
+		if (isr >= 0)
+			__clear_bit(isr, a->isr);
+		a->soft_work = true;	/* the next one may go in */
+		return false;
+	}
 	if (val & ICR_RESERVED)
 		return apic_wrmsr_gp(v);
 	esr = apic_send_ipi(v, val);
@@ -475,11 +603,53 @@ bool dune_apic_handle_wrmsr(struct dune_vcpu *v)
 	return false;
 }
 
+/*
+ * dune_apic_rdmsr_info - read_exit_info() for a RDMSR exit, VMCS current:
+ * soft, the ID, version and ESR reads are answered here (RIP past the
+ * instruction); any other leaves rdmsr_exit false (the vCPU stops).
+ */
+void dune_apic_rdmsr_info(struct dune_vcpu *v)
+{
+	u32 msr = v->regs.cx;
+
+	v->apic.rdmsr_exit = v->apic.page && !vid &&
+			     (msr == DUNE_X2APIC_ID || msr == DUNE_X2APIC_VERSION ||
+			      msr == DUNE_X2APIC_ESR);
+	if (!v->apic.rdmsr_exit)
+		return;
+	v->exit.insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	v->regs.ip = vmcs_read(GUEST_RIP) + v->exit.insn_len;
+	v->regs_avail |= DUNE_REG_RIP;
+	v->regs_dirty |= DUNE_REG_RIP;
+}
+
+/* dune_apic_handle_rdmsr - the exit dune_apic_rdmsr_info() took.  false */
+bool dune_apic_handle_rdmsr(struct dune_vcpu *v)
+{
+	u32 val;
+
+	switch (v->regs.cx) {
+	case DUNE_X2APIC_ID:
+		val = *vapic_reg(&v->apic, VAPIC_ID);
+		break;
+	case DUNE_X2APIC_VERSION:
+		val = *vapic_reg(&v->apic, VAPIC_VERSION);
+		break;
+	default:
+		val = READ_ONCE(*vapic_reg(&v->apic, VAPIC_ESR));
+		break;
+	}
+	v->regs.ax = val;
+	v->regs.dx = 0;
+	return false;
+}
+
 /* DUNE_APIC_INFO */
 long dune_apic_get_info(void __user *uinfo)
 {
 	struct dune_apic_info info = {
 		.flags = (dune_apic_usable() ? DUNE_APIC_X2APIC : 0) |
+			 (vid ? DUNE_APIC_VIRT : 0) |
 			 (posted ? DUNE_APIC_POSTED : 0),
 	};
 

@@ -15,6 +15,7 @@ struct dune_apic_group;
 
 /* x2APIC MSRs the module handles */
 #define DUNE_X2APIC_ID		0x802
+#define DUNE_X2APIC_VERSION	0x803
 #define DUNE_X2APIC_EOI		0x80b
 #define DUNE_X2APIC_ESR		0x828
 #define DUNE_X2APIC_ICR		0x830
@@ -39,6 +40,19 @@ struct dune_apic {
 	u32 id;				/* x2APIC ID, unique in the process */
 	struct dune_apic_group *group;	/* the vCPUs of this process */
 	bool wrmsr_exit;		/* this exit is a WRMSR apic.c handles */
+	bool rdmsr_exit;		/* this exit is a RDMSR apic.c handles */
+	/*
+	 * Without virtual-interrupt delivery (apic.c, "soft"): the APIC's
+	 * request and in-service registers, kept by the module and touched
+	 * only by the vCPU's own thread before VM entry and in its exit
+	 * handlers; the vector injected at the last entry (0: none); the
+	 * interrupt-window exit is on; something above needs the next entry.
+	 */
+	unsigned long irr[4], isr[4];
+	u8 injected;
+	unsigned long injected_rip;	/* the guest RIP it was injected at */
+	bool window;
+	bool soft_work;
 };
 
 bool dune_apic_usable(void);
@@ -52,12 +66,14 @@ int dune_apic_vmcs_setup(struct dune_vcpu *v);
 void dune_apic_sync(struct dune_vcpu *v);
 void dune_apic_wrmsr_info(struct dune_vcpu *v);
 bool dune_apic_handle_wrmsr(struct dune_vcpu *v);
+void dune_apic_rdmsr_info(struct dune_vcpu *v);
+bool dune_apic_handle_rdmsr(struct dune_vcpu *v);
 long dune_apic_get_info(void __user *uinfo);
 
 /* Interrupts posted but not yet in the virtual IRR?  Before VM entry. */
 static inline bool dune_apic_pending(struct dune_apic *a)
 {
-	return a->pid && (READ_ONCE(a->pid->control) & 1);
+	return a->pid && ((READ_ONCE(a->pid->control) & 1) || a->soft_work);
 }
 
 #endif /* DUNE_APIC_H */

@@ -1122,10 +1122,17 @@ static void read_exit_info(struct dune_vcpu *v, u32 reason)
 			read_exit_dump_info(e);
 		break;
 	case EXIT_REASON_MSR_WRITE:
-		dune_apic_wrmsr_info(v);	/* x2APIC ICR and ESR */
+		dune_apic_wrmsr_info(v);	/* x2APIC ICR, ESR, EOI */
 		if (!v->apic.wrmsr_exit)
 			read_exit_dump_info(e);
 		break;
+	case EXIT_REASON_MSR_READ:
+		dune_apic_rdmsr_info(v);	/* x2APIC ID, version, ESR */
+		if (!v->apic.rdmsr_exit)
+			read_exit_dump_info(e);
+		break;
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		break;				/* apic.c opened it */
 	case EXIT_REASON_EXCEPTION_NMI:
 		e->intr_info = vmcs_read(VM_EXIT_INTR_INFO);
 		if ((e->intr_info & INTR_INFO_INTR_TYPE_MASK) ==
@@ -1289,6 +1296,13 @@ static bool handle_exit(struct dune_vcpu *v)
 			return dune_apic_handle_wrmsr(v);
 		dump_vcpu(v, "unhandled VM exit");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
+	case EXIT_REASON_MSR_READ:
+		if (v->apic.rdmsr_exit)
+			return dune_apic_handle_rdmsr(v);
+		dump_vcpu(v, "unhandled VM exit");
+		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		return false;	/* apic.c injects at the next entry */
 	case EXIT_REASON_TRIPLE_FAULT:
 		dump_vcpu(v, "triple fault");
 		return stop(v, DUNE_RET_UNHANDLED_VMEXIT, 0);

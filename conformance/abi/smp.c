@@ -11,6 +11,7 @@
  * while another runs, and the vCPU handle rules while the vCPU runs.
  */
 #include "abi_util.h"
+#include "ct_thread.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -108,14 +109,7 @@ ABI_GUEST(g_spin_flag,
 
 ABI_GUEST(g_smp_exit42, G_EXIT(42));
 
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
+#define pin ct_pin
 
 static void *map_page(size_t n)
 {

@@ -10,6 +10,7 @@
  * CPU (the library would fall back to the exit path there).
  */
 #include "common.h"
+#include "ct_thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,9 +178,7 @@ CTEST(exitless_blocking,
 	enter_exitless();
 	CT_ASSERT_EQ(pipe(block_pipe), 0);
 	CT_ASSERT_EQ(pipe(p), 0);
-	CT_ASSERT_EQ(pthread_create(&th, NULL, blocker, NULL), 0);
-	while (blocker_state == 0)
-		sched_yield();
+	CT_ASSERT_EQ(ct_thread_start(&th, blocker, NULL, &blocker_state, 60000), 0);
 	CT_ASSERT(blocker_state == 1, "the second thread could not enter Dune mode");
 	nanosleep(&ts, NULL);	/* let it reach its read */
 	for (i = 0; i < 200; i++) {

@@ -9,31 +9,18 @@
  * Each thread pins itself to its CPU before dune_enter.
  */
 #include "common.h"
+#include "ct_thread.h"
 
 #include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 
-static int pin(int cpu)
-{
-	cpu_set_t set;
+#define pin ct_pin
+#define wait_for ct_wait_ge
 
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
-/* spin until *@v >= @want; false after about @ms milliseconds */
-static bool wait_for(_Atomic int *v, int want, int ms)
+static void set_flag(volatile int *v, int val)
 {
-	for (long i = 0; i < (long)ms * 100; i++) {
-		if (atomic_load(v) >= want)
-			return true;
-		usleep(10);
-	}
-	return atomic_load(v) >= want;
+	__atomic_store_n(v, val, __ATOMIC_RELEASE);
 }
 
 /* ------------------------------------------------------ system calls */
@@ -42,7 +29,7 @@ static bool wait_for(_Atomic int *v, int want, int ms)
 
 struct calls_arg {
 	int cpu;
-	_Atomic int *meet;
+	volatile int *meet;
 	char err[160];
 };
 
@@ -61,7 +48,7 @@ static void *calls_thread(void *p)
 		snprintf(a->err, sizeof(a->err), "dune_enter failed");
 		return NULL;
 	}
-	atomic_fetch_add(a->meet, 1);
+	__atomic_fetch_add(a->meet, 1, __ATOMIC_ACQ_REL);
 	if (!wait_for(a->meet, 2, 60000)) {
 		snprintf(a->err, sizeof(a->err), "the other thread never got to Dune mode");
 		return NULL;
@@ -90,7 +77,7 @@ CTEST(smp_syscalls,
       .timeout = 180)
 {
 	struct calls_arg a[2];
-	_Atomic int meet = 0;
+	volatile int meet = 0;
 	pthread_t t[2];
 	int i;
 
@@ -118,7 +105,7 @@ enum outcome {
 };
 
 static volatile uint64_t *watched;
-static _Atomic int watch_ready, watch_go;
+static volatile int watch_ready, watch_go;
 static bool watch_store;
 
 static void watch_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
@@ -143,8 +130,8 @@ static void *watcher(void *p)
 		fprintf(stderr, "watcher: dune_enter failed\n");
 		_exit(OUT_SETUP);
 	}
-	atomic_store(&watch_ready, 1);
-	while (!atomic_load(&watch_go)) {
+	set_flag(&watch_ready, 1);
+	while (!__atomic_load_n(&watch_go, __ATOMIC_ACQUIRE)) {
 		if (watch_store)
 			*watched = 0x5a5a;
 		else
@@ -183,7 +170,7 @@ static void watch_child(void *arg)
 	if (watch_store ? mprotect((void *)watched, PGSIZE, PROT_READ) :
 			  munmap((void *)watched, PGSIZE))
 		_exit(OUT_SETUP);
-	atomic_store(&watch_go, 1);
+	set_flag(&watch_go, 1);
 	pthread_join(t, NULL);
 	_exit(OUT_SETUP);
 }
@@ -247,7 +234,7 @@ static void *exiter(void *p)
 }
 
 struct runner_arg {
-	_Atomic int ready, stop;
+	volatile int ready, stop;
 	long rounds;
 	char err[160];
 };
@@ -260,17 +247,17 @@ static void *busy(void *p)
 
 	if (pin(1) || dune_enter()) {
 		snprintf(a->err, sizeof(a->err), "pin or dune_enter failed");
-		atomic_store(&a->ready, 1);
+		set_flag(&a->ready, 1);
 		return NULL;
 	}
 	buf = malloc(64 * PGSIZE);
 	if (!buf) {
 		snprintf(a->err, sizeof(a->err), "malloc failed");
-		atomic_store(&a->ready, 1);
+		set_flag(&a->ready, 1);
 		return NULL;
 	}
-	atomic_store(&a->ready, 1);
-	while (!atomic_load(&a->stop)) {
+	set_flag(&a->ready, 1);
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
 		size_t k = (size_t)a->rounds % (64 * PGSIZE / 8);
 
 		buf[k] = (uint64_t)a->rounds;
@@ -309,7 +296,7 @@ CTEST(smp_thread_exit_running,
 		CT_ASSERT_EQ(pthread_join(e, &rv), 0);
 		CT_EXPECT(rv == NULL, "exiting thread %d: failed (%ld)", i, (long)(intptr_t)rv);
 	}
-	atomic_store(&a.stop, 1);
+	set_flag(&a.stop, 1);
 	CT_ASSERT_EQ(pthread_join(b, NULL), 0);
 	CT_EXPECT(!a.err[0], "the busy thread: %s", a.err);
 	CT_EXPECT(a.rounds > 0, "the busy thread never ran");

@@ -10,6 +10,9 @@
 #        departures: <impl>-kvm.txt, plus <impl>-kvm-amdlab.txt on AMD
 #
 # Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
+# LAB_KVM_INTEL_ARGS (module parameters for kvm-intel when this script
+# loads it, e.g. enable_apicv=0: Bochs does not deliver from the virtual
+# IRR, so KVM's local APIC delivers IPIs there only without APICv),
 # DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
 # (name of the departures file, default dunebench), LAB_CONFORM_SAVE (also
 # write the report to this file), LAB_SKIP_FILE (set by the lab's /init
@@ -49,7 +52,9 @@ kvm)
 	for m in irqbypass kvm kvm-$vendor; do
 		name=$(echo $m | tr - _)
 		grep -qw "^$name" /proc/modules && continue
-		insmod /mod/$m.ko || { echo "Bail out! insmod /mod/$m.ko failed"; exit 1; }
+		args=
+		[ "$m" = kvm-intel ] && args=${LAB_KVM_INTEL_ARGS:-}
+		insmod /mod/$m.ko $args || { echo "Bail out! insmod /mod/$m.ko failed"; exit 1; }
 		loaded="$name $loaded"
 	done
 	;;

@@ -263,14 +263,16 @@ struct dune_layout_ext {
  * DUNE_APIC_INFO (dunebench extension): what the module offers of the
  * original ABI's x2APIC part.  @flags:
  *   DUNE_APIC_X2APIC  the guest reads its x2APIC ID (MSR 0x802) and writes
- *                     EOI (MSR 0x80b) without a VM exit, and a write of the
- *                     ICR (MSR 0x830: fixed delivery, physical destination
+ *                     EOI (MSR 0x80b), and a write of the ICR (MSR 0x830: fixed delivery, physical destination
  *                     = another vCPU's x2APIC ID of the same process, or
  *                     the self shorthand) raises that vector in the
  *                     destination vCPU.  An IPI that cannot be sent sets the
  *                     sender's ESR (MSR 0x828, read without exit, cleared
  *                     by writing 0): bit 5 for a vector below 16, bit 2 for
  *                     a destination that names no vCPU.
+ *   DUNE_APIC_VIRT    the ID and ESR reads and the EOI write take no VM exit
+ *                     (virtual-interrupt delivery); without it the module
+ *                     answers them in an exit and injects the interrupts.
  *   DUNE_APIC_POSTED  the destination receives IPIs without a VM exit
  *                     (posted interrupts); without it a running
  *                     destination is kicked out of the guest once and
@@ -279,6 +281,7 @@ struct dune_layout_ext {
  */
 #define DUNE_APIC_X2APIC	(1U << 0)
 #define DUNE_APIC_POSTED	(1U << 1)
+#define DUNE_APIC_VIRT		(1U << 2)
 
 struct dune_apic_info {
 	__u32 flags;

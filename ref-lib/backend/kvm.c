@@ -1032,6 +1032,25 @@ static void __attribute__((noreturn)) run_failed(struct vcpu *v, long r)
 		     v->exits, last);
 }
 
+/*
+ * Has the guest run at all?  Not the same as "KVM_RUN has returned": a
+ * guest that makes no system call (no exit) after dune_enter returned in
+ * it can fail its first KVM_RUN long after that (an EPT violation on a
+ * page another thread unmapped): then dune_enter is long gone and the
+ * failure is the guest's.  Never ran = still at the first instruction
+ * with the stack dune_enter left.
+ */
+static bool guest_ran(struct vcpu *v, struct dune_percpu *pc)
+{
+	struct kvm_regs r;
+
+	if (v->exits)
+		return true;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		return true;	/* unknown: the safe answer (nothing to return to) */
+	return r.rip != (uintptr_t)__dune_enter_resume || r.rsp != pc->enter_rsp;
+}
+
 static long kvm_enter(struct dune_percpu *pc)
 {
 	struct vcpu *v = vcpu_get();
@@ -1076,7 +1095,7 @@ static long kvm_enter(struct dune_percpu *pc)
 			continue;
 		if (r == -EFAULT && grow_stack(v))
 			continue;
-		if (!v->exits) {
+		if (!guest_ran(v, pc)) {
 			/* the guest never ran: dune_enter fails and returns */
 			dune_err("kvm: dune_enter: first KVM_RUN failed: %s", strerror((int)-r));
 			kvm_release(pc);
