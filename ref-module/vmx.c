@@ -26,6 +26,7 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/smp.h>
+#include <linux/task_work.h>
 #include <asm/cpu_entry_area.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
@@ -1374,7 +1375,8 @@ static int run_once(struct dune_vcpu *v, struct host_segs *h)
 	if (unlikely(((flags & (_TIF_NEED_RESCHED | _TIF_SIGPENDING |
 				_TIF_NOTIFY_SIGNAL | _TIF_NOTIFY_RESUME)) &&
 		      (need_resched() || dune_signal_pending(current) ||
-		       (flags & _TIF_NOTIFY_RESUME))) ||
+		       ((flags & _TIF_NOTIFY_RESUME) &&
+			task_work_pending(current)))) ||
 		     READ_ONCE(v->ept.released))) {
 		WRITE_ONCE(v->mode, DUNE_OUTSIDE_GUEST);
 		local_irq_enable();
@@ -1448,14 +1450,15 @@ static int run_loop(struct dune_vcpu *v)
 				break;
 			}
 			/*
-			 * Work queued for the return to user space (the
-			 * release of a file closed by a system call run
-			 * here, task_work): Linux runs it only on that
-			 * return, so return (as for a signal: libdune
-			 * enters again) or the other end of a closed pipe
-			 * never sees the close.
+			 * Task work queued for the return to user space
+			 * (the release of a file closed by a system call
+			 * run here): Linux runs it only on that return, so
+			 * return (as for a signal: libdune enters again)
+			 * or the other end of a closed pipe never sees the
+			 * close.  TIF_NOTIFY_RESUME alone (rseq sets it on
+			 * every preemption) is no reason to leave.
 			 */
-			if (test_thread_flag(TIF_NOTIFY_RESUME)) {
+			if (task_work_pending(current)) {
 				stop(v, DUNE_RET_SIGNAL, 0);
 				break;
 			}
