@@ -238,12 +238,19 @@ static void *signaller(void *p)
 }
 
 /*
- * Run a guest that blocks in read(data_pipe) until a SIGUSR1 handler
- * (with @sa_flags) writes 'x'; returns after the first DUNE_ENTER.
+ * Set up @vm and a page for *@buf, and run a guest that blocks in
+ * read(data_pipe) until a SIGUSR1 handler (with @sa_flags) writes 'x';
+ * returns after the first DUNE_ENTER.
  */
-static int run_blocking_read(struct abi_vm *vm, struct dune_config *c, char *buf,
+static int run_blocking_read(struct abi_vm *vm, struct dune_config *c, char **bufp,
 			     int sa_flags, pthread_t *t)
 {
+	char *buf;
+
+	abi_vm_setup(vm);
+	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(buf != MAP_FAILED, "mmap: %s", strerror(errno));
+	*bufp = buf;
 	CT_ASSERT(pipe(data_pipe) == 0 && pipe(sync_pipe) == 0, "pipe: %s", strerror(errno));
 	handle(SIGUSR1, on_signal_write, sa_flags);
 	abi_conf(vm, c, g_sync_read);
@@ -270,10 +277,7 @@ CTEST(signal_blocking,
 	char *buf;
 	int r;
 
-	abi_vm_setup(&vm);
-	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CT_ASSERT(buf != MAP_FAILED, "mmap: %s", strerror(errno));
-	r = run_blocking_read(&vm, &c, buf, 0, &t);
+	r = run_blocking_read(&vm, &c, &buf, 0, &t);
 	if (r == 0 && c.ret == DUNE_RET_EXIT)
 		CT_ASSERT(0, "the run went on after the signal: read returned %lld to the guest",
 			  (long long)(int64_t)c.rbx);
@@ -303,10 +307,7 @@ CTEST(signal_restart,
 	char *buf;
 	int r;
 
-	abi_vm_setup(&vm);
-	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CT_ASSERT(buf != MAP_FAILED, "mmap: %s", strerror(errno));
-	r = run_blocking_read(&vm, &c, buf, SA_RESTART, &t);
+	r = run_blocking_read(&vm, &c, &buf, SA_RESTART, &t);
 	ABI_ASSERT_RET(r, &c, DUNE_RET_SIGNAL);
 	CT_EXPECT_EQ(sig_count, 1);
 	CT_EXPECT_EQ(c.rip, abi_gva(&vm, g_sync_read_vmcall));
