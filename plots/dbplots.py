@@ -661,6 +661,9 @@ def build_smp_table(d):
     ]
     for k, text in reasons.items():
         notes.append(f'{k}: {text}' if text.startswith(FAILED) else f'{k}: n/a: {text}')
+    src = sources_note(d, f'{d["host"]["hostname"]} [{d["implementation"]["name"]}]')
+    if src:
+        notes.append(src)
     return title, header, rows, notes
 
 
