@@ -602,7 +602,7 @@ def _smp_cell(r, what):
     if v is None:
         return NOT_RUN
     med, lo, hi = v
-    return fmt(med) + ('' if lo == hi else f' ({fmt(lo)}–{fmt(hi)})')
+    return fmt(med) + ('' if fmt(lo) == fmt(hi) else f' ({fmt(lo)}–{fmt(hi)})')
 
 
 def _smp_ratio(linux, dune):
