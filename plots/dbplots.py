@@ -540,10 +540,136 @@ def _ratio_text(v, rg):
     return f'{lo:.2f}' if abs(hi - lo) < 0.005 else f'{lo:.2f}–{hi:.2f}'
 
 
+def is_smp_lab(d):
+    """A results file of the lab's SMP table (dunebench bench --lab: its
+    two-CPU boot of micro/lab-bench-smp.list, host vmx-lab-smp): its rows
+    have a table of their own, never the one-CPU lab table's or the paper's."""
+    lab = d.get('host', {}).get('lab')
+    return isinstance(lab, dict) and lab.get('table') == 'smp'
+
+
 def lab_docs(docs):
-    """Results files in ticks (the VMX lab), newest last."""
-    return sorted([(f, d) for f, d in docs if doc_unit(d) == 'ticks'],
+    """Results files in ticks (the VMX lab, one CPU: not the SMP table's), newest last."""
+    return sorted([(f, d) for f, d in docs if doc_unit(d) == 'ticks' and not is_smp_lab(d)],
                   key=lambda x: x[1]['created'])
+
+
+# ---------------------------------------------------------------- SMP table
+
+UNSUPPORTED = 'unsupported by this backend'
+
+# (operation, Dune entry, Linux entry, which number: 'median' or 'oneway')
+SMP_ROWS = (
+    ('IPI round trip between two vCPUs (Linux: futex wake round trip between two threads)',
+     'ipi-rtt', 'futex-rtt', 'median'),
+    ('IPI round trip between two vCPUs (Linux: eventfd ping-pong between two threads)',
+     'ipi-rtt', 'eventfd-rtt', 'median'),
+    ('IPI one way: send to the other vCPU\'s handler (Linux: futex wake to the FUTEX_WAIT '
+     'return)', 'ipi-rtt', 'futex-rtt', 'oneway'),
+    ('IPI one way: send to the other vCPU\'s handler (Linux: eventfd write to the read '
+     'return)', 'ipi-rtt', 'eventfd-rtt', 'oneway'),
+    ('TLB shootdown of one page to one other CPU (Dune: PTE change, invlpg, IPI, the other '
+     'vCPU\'s invlpg and acknowledgment; Linux: mprotect of a page the other thread keeps '
+     'reading, and back)', 'shootdown', 'shootdown', 'median'),
+)
+
+
+def smp_pick(docs):
+    """The newest complete SMP-table run among @docs, or None."""
+    smp = sorted([(f, d) for f, d in docs if is_smp_lab(d) and not is_partial(d)],
+                 key=lambda x: (x[1]['created'], x[0]))
+    return smp[-1][1] if smp else None
+
+
+def _smp_value(r, what):
+    """(median, min, max) of an entry's round trip or one-way time, or None."""
+    if r is None or not r.get('available'):
+        return None
+    s = r if what == 'median' else r.get('oneway')
+    if not isinstance(s, dict) or 'median' not in s:
+        return None
+    return s['median'], s.get('min', s['median']), s.get('max', s['median'])
+
+
+def _smp_cell(r, what):
+    if r is None:
+        return NOT_RUN
+    if state(r) == 'failed':
+        return 'FAILED (see notes)'
+    if not r.get('available'):
+        return UNSUPPORTED if r.get('reason', '').startswith(UNSUPPORTED) else 'n/a (see notes)'
+    v = _smp_value(r, what)
+    if v is None:
+        return NOT_RUN
+    med, lo, hi = v
+    return fmt(med) + ('' if fmt(lo) == fmt(hi) else f' ({fmt(lo)}–{fmt(hi)})')
+
+
+def _smp_ratio(linux, dune):
+    if not linux or not dune or not dune[0]:
+        return NOT_RUN
+    return f'{linux[0] / dune[0]:.1f}x'
+
+
+def build_smp_table(d):
+    """(title, header, rows, notes) of the SMP table of one run: per row the
+    Dune medians (vmx, kvm) and Linux's, each with the min–max over the
+    repetitions, and Linux / Dune, all from the same boot."""
+    header = ['operation (ticks per op, two CPUs)', 'Dune vmx\n(ours: dune.ko)',
+              'Dune kvm\n(ours: libdune kvm)', 'Linux (lab)', 'Linux / Dune vmx',
+              'Linux / Dune kvm']
+    rows, reasons = [], {}
+    for op, dune_b, linux_b, what in SMP_ROWS:
+        line = [op]
+        rl = entry(d, linux_b, 'linux', None) or entry(d, linux_b, 'linux', Ellipsis)
+        lv = _smp_value(rl, what)
+        dv = {}
+        for be in ('vmx', 'kvm'):
+            r = entry(d, dune_b, 'dune', be)
+            line.append(_smp_cell(r, what))
+            dv[be] = _smp_value(r, what)
+            if r is not None and not r.get('available'):
+                reasons.setdefault(f'{dune_b}, Dune {be}', why_text(r))
+        line.append(_smp_cell(rl, what))
+        if rl is not None and not rl.get('available'):
+            reasons.setdefault(f'{linux_b}, Linux', why_text(rl))
+        line += [_smp_ratio(lv, dv['vmx']), _smp_ratio(lv, dv['kvm'])]
+        rows.append(line)
+    reps = d['run'].get('repetitions')
+    title = (f'VMX lab, two CPUs: IPIs and TLB shootdowns in Dune against Linux\'s nearest '
+             f'equivalents — {UNIT_LABEL["ticks"]}')
+    notes = [
+        f'Measured: {d["host"]["hostname"]} [{d["implementation"]["name"]}], {d["created"]}, '
+        f'one boot with two CPUs ({d["host"].get("lab", {}).get("list", "")}), the two threads '
+        f'of each row pinned one to each CPU: medians over {reps} repetitions (each the median '
+        'of its batches of ops) with the smallest and largest repetition in brackets; timer '
+        'overhead subtracted.',
+        'One way: per repetition the median over its round trips of the TSC at the other '
+        'side\'s wakeup (the IPI handler; the return from FUTEX_WAIT or read) minus the TSC '
+        'just before the send, less two back-to-back RDTSCs; the TSC is one clock for both '
+        'CPUs of the lab.',
+        'Linux / Dune > 1: the Dune path is shorter. Every number of a row comes from the same '
+        'boot.',
+        'Dune IPIs use the module\'s x2APIC in the mode it was loaded with (soft by default: '
+        'an ICR-write exit on the sender, a kick of the running receiver, an injection at its '
+        're-entry; docs/abi.md). The Linux rows wake a sleeping thread on the other CPU '
+        'through the scheduler.',
+        f'{UNSUPPORTED}: the backend\'s APIC is reported unsupported by libdune '
+        '(dune_apic_supported() false); the row fills in when it has one.',
+        'Ticks are emulated steps (Bochs TSC): deterministic path lengths, not speed; never '
+        'compare them with cycles.',
+    ]
+    for k, text in reasons.items():
+        notes.append(f'{k}: {text}' if text.startswith(FAILED) else f'{k}: n/a: {text}')
+    src = sources_note(d, f'{d["host"]["hostname"]} [{d["implementation"]["name"]}]')
+    if src:
+        notes.append(src)
+    return title, header, rows, notes
+
+
+def smp_markdown(d):
+    title, header, rows, notes = build_smp_table(d)
+    return markdown(title, header, rows, notes)
 
 
 def lab_pick(docs):

@@ -21,6 +21,10 @@ Writes into DIR (default build/report/):
                                      Linux, Dune vmx and kvm (ours), the original Dune
                                      in the same lab (reference) and ours/original
   lab-ticks.png                      the same as a chart
+  lab-smp-table.md                   the lab's SMP table (two CPUs: IPI round trip and
+                                     one way, TLB shootdown; Dune vmx and kvm beside
+                                     Linux, with Linux / Dune) of the newest run in
+                                     results/vmx-lab-smp/ (host vmx-lab-smp)
   repeatability.md                   per cycles run: CV per benchmark and what moved it
   fig3-<host>.png fig4-<host>.png macro.md   the macro workloads and lighttpd
                                      (plots/macro.py): Figures 3 and 4 in the paper's style
@@ -52,6 +56,9 @@ def main():
     docs = [(f, d) for f, d in loaded if not macroplots.is_macro(d)]
     if not args.all:
         docs = dbplots.latest(docs)
+    # the lab's SMP table (two CPUs) has a table of its own, below
+    smp_docs = [(f, d) for f, d in docs if dbplots.is_smp_lab(d)]
+    docs = [(f, d) for f, d in docs if not dbplots.is_smp_lab(d)]
     os.makedirs(args.out, exist_ok=True)
     clean(args.out)
     if not docs:
@@ -84,6 +91,11 @@ def main():
         made.append(('table', title, ('lab-table-ticks.png', html_table(header, rows, notes))))
         title = dbplots.lab_chart(os.path.join(args.out, 'lab-ticks.png'), lab)
         made.append(('chart', title, 'lab-ticks.png'))
+    smp = dbplots.smp_pick(smp_docs)
+    if smp:
+        with open(os.path.join(args.out, 'lab-smp-table.md'), 'w') as f:
+            f.write(dbplots.smp_markdown(smp))
+        made.append(('md', 'lab-smp-table', 'lab-smp-table.md'))
     for unit in units:
         title = dbplots.linux_chart(os.path.join(args.out, f'linux-{unit}.png'), docs, unit)
         if title:
@@ -95,7 +107,7 @@ def main():
             made.append(('note', f'No Dune/Linux ratio chart in {unit}: no run has Dune-mode '
                                   f'numbers yet (see the n/a reasons in the tables).', None))
     made += macroplots.render(loaded, args.out)
-    write_html(args.out, docs, made)
+    write_html(args.out, docs + smp_docs, made)
     for kind, title, fn in made:
         if fn:
             print(os.path.join(args.out, fn[0] if isinstance(fn, tuple) else fn))

@@ -244,19 +244,33 @@ static double fast_share(const double *v, size_t n)
  * as the counters, totals included so the host can recompute.
  */
 static void lab_line(struct slot *s, double per_op, uint64_t ops, uint64_t batches,
-		     uint64_t preempted, const struct sample *run, const struct sample *base)
+		     uint64_t preempted, const struct sample *run, const struct sample *base,
+		     const struct micro_info *info)
 {
 	const char *be = micro_mode_backend();
 
 	printf("@@BENCH {\"name\": \"%s\", \"mode\": \"%s\", \"backend\": %s%s%s, "
 	       "\"rep\": %d, \"per_op\": %.3f, \"ops\": %llu, \"batch\": %llu, "
 	       "\"batches\": %llu, \"preempted\": %llu, \"run_total\": %.0f, "
-	       "\"baseline_total\": %.0f, \"timer_overhead\": %llu}\n",
+	       "\"baseline_total\": %.0f, \"timer_overhead\": %llu",
 	       s->b->name, micro_mode_name(s->mode), be ? "\"" : "", be ? be : "null",
 	       be ? "\"" : "", ++s->rep, per_op, (unsigned long long)ops,
 	       (unsigned long long)s->batch, (unsigned long long)batches,
 	       (unsigned long long)preempted, run->cycles, base->cycles,
 	       (unsigned long long)overhead);
+	/* the benchmark's own numbers (e.g. oneway_cycles), this repetition's */
+	if (info->n) {
+		printf(", \"info\": {");
+		for (int i = 0; i < info->n; i++) {
+			printf("%s\"%s\": ", i ? ", " : "", info->kv[i].key);
+			if (isfinite(info->kv[i].value))
+				printf("%.3f", info->kv[i].value);
+			else
+				printf("null");
+		}
+		printf("}");
+	}
+	printf("}\n");
 	fflush(stdout);
 }
 
@@ -364,10 +378,11 @@ static void bench_fn(struct gb_state *st, void *arg)
 			snprintf(key, sizeof(key), "pmu_%s", pmu_event_name[i]);
 			gb_counter(st, key, (double)s->pmu.total[i] / all_ops);
 		}
-	if (micro_knobs.lab_lines)
-		lab_line(s, c, ops, batches, preempted, &run, &base);
-	if (o->report) {
+	if (o->report)
 		o->report(s->priv, &info);
+	if (micro_knobs.lab_lines)
+		lab_line(s, c, ops, batches, preempted, &run, &base, &info);
+	if (o->report) {
 		for (int i = 0; i < info.n; i++) {
 			char key[64];
 

@@ -45,7 +45,8 @@ for b in $BENCHES; do
 	grep '^@@BENCH ' /tmp/mb.out
 	got=$(grep -c '^@@BENCH ' /tmp/mb.out)
 	why=$(grep -v '^@@BENCH' /tmp/mb.out | grep -iE 'unavailable|error|libdune|fail' | head -1 |
-		tr -d '"\\' | cut -c1-200)
+		tr -d '"\\' | sed -e "s/.*ERROR OCCURRED: '//" -e "s/'[[:space:]]*\$//" \
+			-e 's/^unavailable: //' | cut -c1-200)
 	if [ "$rc" = 0 ] && [ "$got" -gt 0 ]; then
 		echo "ok $n - $MODE${BACKEND:+/$BACKEND} $b: $got repetitions (${t0}s..${t1}s uptime)"
 	else
