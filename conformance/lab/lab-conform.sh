@@ -11,8 +11,7 @@
 #
 # Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
 # LAB_KVM_INTEL_ARGS (module parameters for kvm-intel when this script
-# loads it, e.g. enable_apicv=0: Bochs does not deliver from the virtual
-# IRR, so KVM's local APIC delivers IPIs there only without APICv),
+# loads it, e.g. enable_apicv=0 to run KVM's local APIC without APICv),
 # DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
 # (name of the departures file, default dunebench), LAB_CONFORM_SAVE (also
 # write the report to this file), LAB_SKIP_FILE (set by the lab's /init
