@@ -22,6 +22,9 @@
 # (default /lab/conform-impl: the departures name when DUNE_CONFORM_IMPL is
 # not set; `dunebench conform --lab` writes "user" there when it tests
 # another implementation or is given -d: then only its -d files count).
+# LAB_RCU_EXPEDITED=1 makes the guest kernel's RCU grace periods expedited
+# (/sys/kernel/rcu_expedited) while the suite runs, and restores the
+# setting after: see conformance.kvm_smp in conformance/lab-tests.list.
 # The runner announces each test ("# begin ID") and its TAP lines reach the
 # serial console as each test ends: the lab sees which test was running.
 # The destructive tests run too (--allow-destructive).
@@ -62,6 +65,12 @@ kvm)
 	exit 1
 	;;
 esac
+rcu_old=
+if [ "${LAB_RCU_EXPEDITED:-}" = 1 ] && [ -w /sys/kernel/rcu_expedited ]; then
+	rcu_old=$(cat /sys/kernel/rcu_expedited)
+	echo 1 > /sys/kernel/rcu_expedited
+	echo "# RCU grace periods expedited for this run (/sys/kernel/rcu_expedited was $rcu_old)"
+fi
 dep=
 [ -f "/lab/departures/$impl-$backend.txt" ] && dep="-d /lab/departures/$impl-$backend.txt"
 # departures seen on the AMD lab boot only (kvm over kvm_amd)
@@ -105,6 +114,7 @@ else
 	$conform -b "$backend" $dep "$@" 2>&1
 	rc=$?
 fi
+[ -n "$rcu_old" ] && echo "$rcu_old" > /sys/kernel/rcu_expedited
 for m in $loaded; do
 	[ "$m" = irqbypass ] && continue
 	rmmod "$m" || { echo "not ok - rmmod $m after the suite"; rc=1; }
