@@ -22,6 +22,11 @@
 # (default /lab/conform-impl: the departures name when DUNE_CONFORM_IMPL is
 # not set; `dunebench conform --lab` writes "user" there when it tests
 # another implementation or is given -d: then only its -d files count).
+# LAB_CONFORM_KEEP=1 leaves the modules this run loaded in place for the
+# next lab-conform.sh run of the same boot, which takes them over (and
+# unloads them, unless it is given LAB_CONFORM_KEEP=1 too): two list
+# entries on one backend pay for one module load and unload (they keep the
+# first one's module parameters).
 # LAB_RCU_EXPEDITED=1 makes the guest kernel's RCU grace periods expedited
 # (/sys/kernel/rcu_expedited) while the suite runs, and restores the
 # setting after: see conformance.kvm_smp in conformance/lab-tests.list.
@@ -33,6 +38,7 @@
 # seed, the runner's built-in list (conformance/fuzz-seeds.list).
 backend=$1
 shift
+kept=/tmp/lab-conform-kept
 impl=${DUNE_CONFORM_IMPL:-}
 implfile=${LAB_CONFORM_IMPL_FILE:-/lab/conform-impl}
 [ -z "$impl" ] && [ -f "$implfile" ] && impl=$(cat "$implfile")
@@ -40,6 +46,13 @@ implfile=${LAB_CONFORM_IMPL_FILE:-/lab/conform-impl}
 ko=${DUNE_KO:-/mod/dune.ko}
 conform=${DUNE_CONFORM:-dune-conform}
 loaded=
+# modules a previous run of this boot left loaded for us (LAB_CONFORM_KEEP)
+if [ -f "$kept" ]; then
+	for m in $(cat "$kept"); do
+		grep -qw "^$m" /proc/modules && loaded="$loaded $m"
+	done
+	rm -f "$kept"
+fi
 case "$backend" in
 vmx)
 	if ! grep -qw '^dune' /proc/modules; then
@@ -115,6 +128,10 @@ else
 	rc=$?
 fi
 [ -n "$rcu_old" ] && echo "$rcu_old" > /sys/kernel/rcu_expedited
+if [ "${LAB_CONFORM_KEEP:-}" = 1 ]; then
+	echo "$loaded" > "$kept"
+	loaded=
+fi
 for m in $loaded; do
 	[ "$m" = irqbypass ] && continue
 	rmmod "$m" || { echo "not ok - rmmod $m after the suite"; rc=1; }
