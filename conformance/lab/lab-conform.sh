@@ -11,8 +11,7 @@
 #
 # Environment: DUNE_KO (module to load for vmx, default /mod/dune.ko),
 # LAB_KVM_INTEL_ARGS (module parameters for kvm-intel when this script
-# loads it, e.g. enable_apicv=0: Bochs does not deliver from the virtual
-# IRR, so KVM's local APIC delivers IPIs there only without APICv),
+# loads it, e.g. enable_apicv=0 to run KVM's local APIC without APICv),
 # DUNE_CONFORM (runner binary, default dune-conform), DUNE_CONFORM_IMPL
 # (name of the departures file, default dunebench), LAB_CONFORM_SAVE (also
 # write the report to this file), LAB_SKIP_FILE (set by the lab's /init
@@ -23,6 +22,14 @@
 # (default /lab/conform-impl: the departures name when DUNE_CONFORM_IMPL is
 # not set; `dunebench conform --lab` writes "user" there when it tests
 # another implementation or is given -d: then only its -d files count).
+# LAB_CONFORM_KEEP=1 leaves the modules this run loaded in place for the
+# next lab-conform.sh run of the same boot, which takes them over (and
+# unloads them, unless it is given LAB_CONFORM_KEEP=1 too): two list
+# entries on one backend pay for one module load and unload (they keep the
+# first one's module parameters).
+# LAB_RCU_EXPEDITED=1 makes the guest kernel's RCU grace periods expedited
+# (/sys/kernel/rcu_expedited) while the suite runs, and restores the
+# setting after: see conformance.kvm_smp in conformance/lab-tests.list.
 # The runner announces each test ("# begin ID") and its TAP lines reach the
 # serial console as each test ends: the lab sees which test was running.
 # The destructive tests run too (--allow-destructive).
@@ -31,6 +38,7 @@
 # seed, the runner's built-in list (conformance/fuzz-seeds.list).
 backend=$1
 shift
+kept=/tmp/lab-conform-kept
 impl=${DUNE_CONFORM_IMPL:-}
 implfile=${LAB_CONFORM_IMPL_FILE:-/lab/conform-impl}
 [ -z "$impl" ] && [ -f "$implfile" ] && impl=$(cat "$implfile")
@@ -38,6 +46,13 @@ implfile=${LAB_CONFORM_IMPL_FILE:-/lab/conform-impl}
 ko=${DUNE_KO:-/mod/dune.ko}
 conform=${DUNE_CONFORM:-dune-conform}
 loaded=
+# modules a previous run of this boot left loaded for us (LAB_CONFORM_KEEP)
+if [ -f "$kept" ]; then
+	for m in $(cat "$kept"); do
+		grep -qw "^$m" /proc/modules && loaded="$loaded $m"
+	done
+	rm -f "$kept"
+fi
 case "$backend" in
 vmx)
 	if ! grep -qw '^dune' /proc/modules; then
@@ -63,6 +78,12 @@ kvm)
 	exit 1
 	;;
 esac
+rcu_old=
+if [ "${LAB_RCU_EXPEDITED:-}" = 1 ] && [ -w /sys/kernel/rcu_expedited ]; then
+	rcu_old=$(cat /sys/kernel/rcu_expedited)
+	echo 1 > /sys/kernel/rcu_expedited
+	echo "# RCU grace periods expedited for this run (/sys/kernel/rcu_expedited was $rcu_old)"
+fi
 dep=
 [ -f "/lab/departures/$impl-$backend.txt" ] && dep="-d /lab/departures/$impl-$backend.txt"
 # departures seen on the AMD lab boot only (kvm over kvm_amd)
@@ -105,6 +126,11 @@ if [ -n "${LAB_CONFORM_SAVE:-}" ]; then
 else
 	$conform -b "$backend" $dep "$@" 2>&1
 	rc=$?
+fi
+[ -n "$rcu_old" ] && echo "$rcu_old" > /sys/kernel/rcu_expedited
+if [ "${LAB_CONFORM_KEEP:-}" = 1 ]; then
+	echo "$loaded" > "$kept"
+	loaded=
 fi
 for m in $loaded; do
 	[ "$m" = irqbypass ] && continue

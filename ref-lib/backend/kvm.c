@@ -432,11 +432,11 @@ static int kvm_setup(void)
 		 */
 		struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 0 } };
 
-		/* without it (an old KVM), dune_apic_supported() is false.
-		 * Opt-in (DUNE_KVM_APIC=1) until it passes in every lab boot */
+		/* without it (an old KVM), dune_apic_supported() is false;
+		 * DUNE_KVM_APIC=0 leaves the APIC out */
 		const char *on = getenv("DUNE_KVM_APIC");
 
-		vm_apic = on && !strcmp(on, "1") && ioctl(vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+		vm_apic = !(on && !strcmp(on, "0")) && ioctl(vm_fd, KVM_ENABLE_CAP, &cap) == 0;
 	}
 	next_vcpu_id = 0;
 	if (vm_apic) {
@@ -521,6 +521,7 @@ static int apic_setup(struct vcpu *v)
 		struct kvm_msr_entry e[1];
 	} m;
 	struct kvm_lapic_state la;
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 	uint32_t *reg = (uint32_t *)la.regs;
 
 	memset(&m, 0, sizeof(m));
@@ -539,6 +540,13 @@ static int apic_setup(struct vcpu *v)
 	reg[0x350 / 4] = 0x700;			/* LVT0: ExtINT */
 	if (ioctl(v->fd, KVM_SET_LAPIC, &la) < 0)
 		return vcpu_fail("KVM_SET_LAPIC", errno);
+	/*
+	 * With KVM's local APIC, every vCPU but the first (the BSP) starts
+	 * as an application processor waiting for INIT and SIPI: its
+	 * KVM_RUN would block and never enter the guest.  Ours run at once.
+	 */
+	if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
+		return vcpu_fail("KVM_SET_MP_STATE (runnable)", errno);
 	return 0;
 }
 
