@@ -251,6 +251,21 @@ static const struct vmcs_bitset intrbl_set = { intrbl_bits, 0 };
 #define FB(e, n, m, s)		{ e, n, m, DEC_BITS, &s }
 #define FD(e, n, m, d)		{ e, n, m, d, 0 }
 
+/*
+ * The guest's eight segment registers in encoding order: X(i, name) for
+ * each; a field of theirs is at its group's first encoding + 2 * i.
+ */
+#define GUEST_SEGS(X)							\
+	X(0, "ES") X(1, "CS") X(2, "SS") X(3, "DS")			\
+	X(4, "FS") X(5, "GS") X(6, "LDTR") X(7, "TR")
+/* the host's: no LDTR */
+#define HOST_SEGS(X)							\
+	X(0, "ES") X(1, "CS") X(2, "SS") X(3, "DS")			\
+	X(4, "FS") X(5, "GS") X(6, "TR")
+#define GUEST_SEL(i, s)		F(0x0800 + 2 * (i), "Guest " s " selector", "guest " s),
+#define GUEST_LIMIT(i, s)	F(0x4800 + 2 * (i), "Guest " s " limit", "guest " s " limit"),
+#define HOST_SEL(i, s)		F(0x0c00 + 2 * (i), "Host " s " selector", s " loaded at VM exit"),
+
 static const struct vmcs_field vmcs_fields[] = {
 	/* 16-bit control */
 	F(0x0000, "Virtual-processor identifier (VPID)", "tag of the guest's TLB entries"),
@@ -259,25 +274,12 @@ static const struct vmcs_field vmcs_fields[] = {
 	F(0x0006, "HLAT prefix size", "HLAT prefix size"),
 	F(0x0008, "Last PID-pointer index", "last index of the PID-pointer table"),
 	/* 16-bit guest state */
-	F(0x0800, "Guest ES selector", "guest ES"),
-	F(0x0802, "Guest CS selector", "guest CS"),
-	F(0x0804, "Guest SS selector", "guest SS"),
-	F(0x0806, "Guest DS selector", "guest DS"),
-	F(0x0808, "Guest FS selector", "guest FS"),
-	F(0x080a, "Guest GS selector", "guest GS"),
-	F(0x080c, "Guest LDTR selector", "guest LDTR"),
-	F(0x080e, "Guest TR selector", "guest TR"),
+	GUEST_SEGS(GUEST_SEL)			/* 0x0800 - 0x080e */
 	F(0x0810, "Guest interrupt status", "RVI/SVI of virtual-interrupt delivery"),
 	F(0x0812, "PML index", "next free entry of the page-modification log"),
 	F(0x0814, "Guest UINV", "guest user-interrupt notification vector"),
 	/* 16-bit host state */
-	F(0x0c00, "Host ES selector", "ES loaded at VM exit"),
-	F(0x0c02, "Host CS selector", "CS loaded at VM exit"),
-	F(0x0c04, "Host SS selector", "SS loaded at VM exit"),
-	F(0x0c06, "Host DS selector", "DS loaded at VM exit"),
-	F(0x0c08, "Host FS selector", "FS loaded at VM exit"),
-	F(0x0c0a, "Host GS selector", "GS loaded at VM exit"),
-	F(0x0c0c, "Host TR selector", "TR loaded at VM exit"),
+	HOST_SEGS(HOST_SEL)			/* 0x0c00 - 0x0c0c */
 	/* 64-bit control */
 	F(0x2000, "Address of I/O bitmap A", "ports 0-0x7fff that exit"),
 	F(0x2002, "Address of I/O bitmap B", "ports 0x8000-0xffff that exit"),
@@ -360,14 +362,7 @@ static const struct vmcs_field vmcs_fields[] = {
 	F(0x440c, "VM-exit instruction length", "length of the instruction that exited"),
 	F(0x440e, "VM-exit instruction information", "operands of the instruction that exited"),
 	/* 32-bit guest state */
-	F(0x4800, "Guest ES limit", "guest ES limit"),
-	F(0x4802, "Guest CS limit", "guest CS limit"),
-	F(0x4804, "Guest SS limit", "guest SS limit"),
-	F(0x4806, "Guest DS limit", "guest DS limit"),
-	F(0x4808, "Guest FS limit", "guest FS limit"),
-	F(0x480a, "Guest GS limit", "guest GS limit"),
-	F(0x480c, "Guest LDTR limit", "guest LDTR limit"),
-	F(0x480e, "Guest TR limit", "guest TR limit"),
+	GUEST_SEGS(GUEST_LIMIT)			/* 0x4800 - 0x480e */
 	F(0x4810, "Guest GDTR limit", "guest GDT size"),
 	F(0x4812, "Guest IDTR limit", "guest IDT size"),
 	FD(0x4814, "Guest ES access rights", "guest ES type, DPL, present", DEC_AR),
@@ -447,6 +442,11 @@ static const struct vmcs_field vmcs_fields[] = {
 #undef F
 #undef FB
 #undef FD
+#undef GUEST_SEGS
+#undef GUEST_SEL
+#undef GUEST_LIMIT
+#undef HOST_SEGS
+#undef HOST_SEL
 
 /* basic exit reasons (SDM Vol. 3D, Appendix C) */
 static const char *const exit_reason_names[] = {

@@ -1,25 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
  * cov_paths.c - paths of the module that no other test took (`make
- * coverage`, harness/coverage/unreached.list): a trap's regs buffer across
- * a page boundary, DUNE_ENTER from the guest of a threaded process, an
- * execve() from the guest, a guest reading a lazily populated VM_PFNMAP
- * mapping (the vDSO data page), a vCPU whose CPU goes offline, and the
- * caller's non-zero segment selectors and hardware breakpoints around
- * DUNE_ENTER.
+ * coverage`, harness/coverage/unreached.list): DUNE_ENTER from the guest
+ * of a threaded process, an execve() from the guest, a guest reading a
+ * lazily populated VM_PFNMAP mapping (the vDSO data page), a vCPU whose
+ * CPU goes offline, and the caller's non-zero segment selectors and
+ * hardware breakpoints around DUNE_ENTER.  (The other one, a trap's regs
+ * buffer across a page boundary, is in trap.c with the trap helpers.)
  *
- * The trap and the selector/breakpoint tests check the ABI (docs/abi.md
- * section 2: regs is any writable buffer of regs_size bytes; section 3:
+ * The selector/breakpoint tests check the ABI (docs/abi.md section 3:
  * DUNE_ENTER is an ioctl, which leaves the caller's state alone).  The others check what only
  * dunebench's module promises (docs/abi.md, "What ref-module/ does
  * differently"): extension tests, which SKIP on a module without the
  * dunebench extensions (DUNE_LAYOUT_EXT answers ENOTTY).
  */
 #include "abi_util.h"
+#include "ct_thread.h"
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,141 +61,6 @@ static int exit_code(pid_t pid, int *sig)
 		return WEXITSTATUS(st);
 	*sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* A trap's regs buffer across a page boundary                          */
-/* ------------------------------------------------------------------ */
-
-#define XTRAP_OK	42
-#define XTRAP_BAD_ARGS	50	/* notify_func's arguments are not regs and priv */
-#define XTRAP_BAD_RIP	52	/* snapshot rip (second page) is not the trigger */
-#define XTRAP_BAD_RAX	53	/* snapshot rax/rbx (first page) are wrong */
-#define XTRAP_EFAIL	61
-#define XTRAP_SETUP	63
-
-#define XMARK_RAX	0x7171717171717171ULL
-#define XMARK_RBX	0x2828282828282828ULL
-#define XPRIV		((void *)0xc0ffee)
-
-void cov_trap_spin(uint64_t rax, uint64_t rbx) __attribute__((noreturn));
-void cov_trap_notify(struct dune_trap_regs *regs, void *priv);
-extern const unsigned char cov_trap_spin_at[];
-
-static struct dune_trap_regs *cov_trap_regs;
-
-static void __attribute__((used, noreturn, noinline))
-cov_trap_notified(struct dune_trap_regs *regs, void *priv)
-{
-	if (regs != cov_trap_regs || priv != XPRIV)
-		_exit(XTRAP_BAD_ARGS);
-	if (regs->rip != (uint64_t)(uintptr_t)cov_trap_spin_at)
-		_exit(XTRAP_BAD_RIP);
-	if (regs->rax != XMARK_RAX || regs->rbx != XMARK_RBX)
-		_exit(XTRAP_BAD_RAX);
-	_exit(XTRAP_OK);
-}
-
-__asm__(".text\n"
-	"cov_trap_spin:\n"
-	"	mov %rdi, %rax\n"
-	"	mov %rsi, %rbx\n"
-	"cov_trap_spin_at:\n"
-	"	jmp cov_trap_spin_at\n"
-	"cov_trap_notify:\n"
-	"	and $-16, %rsp\n"
-	"	call cov_trap_notified\n"
-	"	ud2\n");
-
-CTEST(trap_regs_cross_page,
-      .id = "abi.trap.regs_cross_page",
-      .profile = "traps",
-      .what = "a DUNE_TRAP_ENABLE regs buffer that crosses a page boundary (rax on the first page, rip on the second) gets the whole snapshot: notify_func sees the spinning thread's rax, rbx and rip; one whose second page is read-only fails with EFAULT",
-      .needs = "dev-dune",
-      .backends = "vmx",
-      .timeout = 60)
-{
-	int ready[2], st = -1, i, cpu = sched_getcpu();
-	cpu_set_t set;
-	uint8_t *buf;
-	pid_t pid;
-	char c;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu < 0 ? 0 : cpu, &set);
-	CT_ASSERT(sched_setaffinity(0, sizeof(set), &set) == 0, "sched_setaffinity: %s", strerror(errno));
-	buf = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CT_ASSERT(buf != MAP_FAILED, "mmap: %s", strerror(errno));
-	/* rax..rbx in the first page, rip (offset 128) in the second */
-	cov_trap_regs = (struct dune_trap_regs *)(buf + 4096 - 72);
-	{
-		/* the same across a read-only second page: not writable memory */
-		uint8_t *ro = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		struct dune_trap_config t;
-		int fd = abi_open(), r;
-
-		CT_ASSERT(ro != MAP_FAILED && fd >= 0, "mmap, open: %s", strerror(errno));
-		ro[0] = ro[4096] = 1;
-		CT_ASSERT(mprotect(ro + 4096, 4096, PROT_READ) == 0, "mprotect: %s", strerror(errno));
-		memset(&t, 0, sizeof(t));
-		t.trigger_rip = (uint64_t)(uintptr_t)cov_trap_spin_at;
-		t.notify_func = cov_trap_notify;
-		t.regs = (struct dune_trap_regs *)(ro + 4096 - 72);
-		t.regs_size = sizeof(struct dune_trap_regs);
-		errno = 0;
-		r = ioctl(fd, DUNE_TRAP_ENABLE, &t);
-		CT_EXPECT(r == -1 && errno == EFAULT, "regs across a read-only second page: got %s, want EFAULT",
-			  r ? strerror(errno) : "success");
-		close(fd);
-		munmap(ro, 2 * 4096);
-	}
-	CT_ASSERT_EQ(pipe(ready), 0);
-	pid = fork();
-	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct dune_trap_config t;
-		int fd;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		fd = abi_open();
-		if (fd < 0)
-			_exit(XTRAP_SETUP);
-		memset(&t, 0, sizeof(t));
-		t.trigger_rip = (uint64_t)(uintptr_t)cov_trap_spin_at;
-		t.notify_func = cov_trap_notify;
-		t.regs = cov_trap_regs;
-		t.regs_size = sizeof(*cov_trap_regs);
-		t.priv = XPRIV;
-		if (ioctl(fd, DUNE_TRAP_ENABLE, &t))
-			_exit(XTRAP_EFAIL);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(XTRAP_SETUP);
-		cov_trap_spin(XMARK_RAX, XMARK_RBX);
-	}
-	close(ready[1]);
-	if (read(ready[0], &c, 1) == 1) {
-		for (i = 0; i < 3000 && st == -1; i++) {
-			sched_yield();	/* the child is scheduled in at the trigger */
-			if (waitpid(pid, &st, WNOHANG) != pid)
-				st = -1;
-			if (i % 100 == 99)
-				usleep(1000);
-		}
-	} else {
-		CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
-	}
-	if (st == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	CT_ASSERT(st != -1, "the trap never fired (the child kept spinning at trigger_rip)");
-	CT_ASSERT(WIFEXITED(st), "child status %#x", st);
-	CT_EXPECT(WEXITSTATUS(st) == XTRAP_OK, "child exit %d: %s", WEXITSTATUS(st),
-		  WEXITSTATUS(st) == XTRAP_BAD_ARGS ? "notify_func's arguments are not regs and priv" :
-		  WEXITSTATUS(st) == XTRAP_BAD_RIP ? "the snapshot's rip (on the second page) is not trigger_rip" :
-		  WEXITSTATUS(st) == XTRAP_BAD_RAX ? "the snapshot's rax/rbx (on the first page) are not the thread's" :
-		  WEXITSTATUS(st) == XTRAP_EFAIL ? "DUNE_TRAP_ENABLE failed" : "setup failed");
-	munmap(buf, 2 * 4096);
 }
 
 /* ------------------------------------------------------------------ */
@@ -435,15 +299,6 @@ static int set_online(const char *v)
 	return r;
 }
 
-static int pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
 /* Re-enter the vCPU of @c (the config its last run returned) at g_cov_incr. */
 static int reenter(struct abi_vm *vm, struct dune_config *c, uint64_t x, struct dune_config *out)
 {
@@ -472,14 +327,14 @@ CTEST(ext_cpu_offline,
 	need_dunebench_module();
 	if (access(CPU1_ONLINE, W_OK))
 		CT_SKIP("%s is not writable (no CPU hotplug here, or not root)", CPU1_ONLINE);
-	CT_ASSERT(pin_to(1) == 0, "pin to CPU 1: %s", strerror(errno));
+	CT_ASSERT(ct_pin(1) == 0, "pin to CPU 1: %s", strerror(errno));
 	abi_vm_setup(&vm);
 	abi_conf(&vm, &c, g_cov_incr);
 	c.r12 = 41;
 	c.r13 = 41 ^ 0x5a5a;
 	r1 = abi_enter(&vm, &c);	/* the vCPU is now loaded on CPU 1 */
 	ABI_ASSERT_RET(r1, &c, DUNE_RET_EXIT);
-	CT_ASSERT(pin_to(0) == 0, "pin to CPU 0: %s", strerror(errno));
+	CT_ASSERT(ct_pin(0) == 0, "pin to CPU 0: %s", strerror(errno));
 	off = set_online("0");
 	r2 = off ? 0 : reenter(&vm, &c, 100, &c2);
 	on = set_online("1");	/* back online before any assertion */
@@ -490,7 +345,7 @@ CTEST(ext_cpu_offline,
 		  "on CPU 0 after CPU 1 went offline: rbx %#llx rbp %#llx, want 101 and %#x",
 		  (unsigned long long)c2.rbx, (unsigned long long)c2.rbp, 100 ^ 0x5a5a);
 	CT_EXPECT_EQ(c2.vcpu, c.vcpu);
-	CT_ASSERT(pin_to(1) == 0, "pin to CPU 1 again: %s", strerror(errno));
+	CT_ASSERT(ct_pin(1) == 0, "pin to CPU 1 again: %s", strerror(errno));
 	r3 = reenter(&vm, &c2, 200, &c3);
 	ABI_ASSERT_RET(r3, &c3, DUNE_RET_EXIT);
 	CT_EXPECT(c3.rbx == 201 && c3.rbp == (200 ^ 0x5a5a),

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -173,6 +174,12 @@ static void on_signal_write(int sig)
 		_exit(3);
 }
 
+static void on_signal_count(int sig)
+{
+	(void)sig;
+	sig_count++;
+}
+
 static void on_signal_flag(int sig)
 {
 	(void)sig;
@@ -231,12 +238,19 @@ static void *signaller(void *p)
 }
 
 /*
- * Run a guest that blocks in read(data_pipe) until a SIGUSR1 handler
- * (with @sa_flags) writes 'x'; returns after the first DUNE_ENTER.
+ * Set up @vm and a page for *@buf, and run a guest that blocks in
+ * read(data_pipe) until a SIGUSR1 handler (with @sa_flags) writes 'x';
+ * returns after the first DUNE_ENTER.
  */
-static int run_blocking_read(struct abi_vm *vm, struct dune_config *c, char *buf,
+static int run_blocking_read(struct abi_vm *vm, struct dune_config *c, char **bufp,
 			     int sa_flags, pthread_t *t)
 {
+	char *buf;
+
+	abi_vm_setup(vm);
+	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(buf != MAP_FAILED, "mmap: %s", strerror(errno));
+	*bufp = buf;
 	CT_ASSERT(pipe(data_pipe) == 0 && pipe(sync_pipe) == 0, "pipe: %s", strerror(errno));
 	handle(SIGUSR1, on_signal_write, sa_flags);
 	abi_conf(vm, c, g_sync_read);
@@ -263,10 +277,7 @@ CTEST(signal_blocking,
 	char *buf;
 	int r;
 
-	abi_vm_setup(&vm);
-	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CT_ASSERT(buf != MAP_FAILED, "mmap: %s", strerror(errno));
-	r = run_blocking_read(&vm, &c, buf, 0, &t);
+	r = run_blocking_read(&vm, &c, &buf, 0, &t);
 	if (r == 0 && c.ret == DUNE_RET_EXIT)
 		CT_ASSERT(0, "the run went on after the signal: read returned %lld to the guest",
 			  (long long)(int64_t)c.rbx);
@@ -296,10 +307,7 @@ CTEST(signal_restart,
 	char *buf;
 	int r;
 
-	abi_vm_setup(&vm);
-	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CT_ASSERT(buf != MAP_FAILED, "mmap: %s", strerror(errno));
-	r = run_blocking_read(&vm, &c, buf, SA_RESTART, &t);
+	r = run_blocking_read(&vm, &c, &buf, SA_RESTART, &t);
 	ABI_ASSERT_RET(r, &c, DUNE_RET_SIGNAL);
 	CT_EXPECT_EQ(sig_count, 1);
 	CT_EXPECT_EQ(c.rip, abi_gva(&vm, g_sync_read_vmcall));
@@ -387,6 +395,123 @@ CTEST(signal_kill,
 	c.r12 = (uint64_t)(uintptr_t)never;
 	r = abi_enter(&vm, &c);
 	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
+}
+
+/* ------------------------------------- a signal during vCPU creation */
+
+/* exit(42) */
+ABI_GUEST(g_exit42, G_EXIT(42));
+
+/* What the traced child of abi.signal.pending_at_create saw (shared). */
+struct create_sig {
+	int r;				/* abi_run's result: 0 or -errno */
+	int nsignals;			/* SIGNAL returns abi_run re-entered on */
+	int64_t ret, status;
+	int handled;			/* SIGUSR1 handler runs */
+};
+
+/*
+ * The child: stop for the tracer, then create a vCPU whose guest exits
+ * with 42, SIGUSR1 caught by a handler without SA_RESTART.
+ */
+static void __attribute__((noreturn)) create_sig_child(struct create_sig *out)
+{
+	struct abi_vm vm;
+	struct dune_config c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(20);
+	raise(SIGSTOP);
+	abi_vm_setup(&vm);	/* fails the child (exit 1) with a message */
+	handle(SIGUSR1, on_signal_count, 0);
+	abi_conf(&vm, &c, g_exit42);
+	out->r = abi_run(&vm, &c, 3, &out->nsignals);
+	out->ret = c.ret;
+	out->status = c.status;
+	out->handled = sig_count;
+	_exit(0);
+}
+
+/*
+ * The tracer: resume @pid from its syscall stops; at the entry of its
+ * first DUNE_ENTER ioctl, resume it with SIGUSR1, which the kernel queues
+ * (the tracer's signal at a syscall-entry stop) before the ioctl runs: the
+ * ioctl starts with that signal pending, before any vCPU exists.  Signals
+ * are passed on.  Returns the wait status of the child's end; *@entries
+ * counts the DUNE_ENTER entries, *@first_rval is the first one's result.
+ */
+static int create_sig_trace(pid_t pid, int *entries, int64_t *first_rval)
+{
+	struct __ptrace_syscall_info si;
+	int st = 0, sig = 0, stops;
+
+	*entries = 0;
+	*first_rval = 0;
+	CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 20)
+		CT_SKIP("PTRACE_TRACEME refused in the child (e.g. Yama ptrace_scope 3): no way to queue the signal before the ioctl runs");
+	CT_ASSERT(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP, "child status %#x, want stopped by SIGSTOP", st);
+	CT_ASSERT(ptrace(PTRACE_SETOPTIONS, pid, NULL,
+			 (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) == 0,
+		  "PTRACE_SETOPTIONS: %s", strerror(errno));
+	for (stops = 0; stops < 100000; stops++) {
+		CT_ASSERT(ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig) == 0,
+			  "PTRACE_SYSCALL: %s", strerror(errno));
+		sig = 0;
+		CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+		if (!WIFSTOPPED(st))
+			return st;
+		if (WSTOPSIG(st) != (SIGTRAP | 0x80)) {
+			sig = WSTOPSIG(st);	/* a signal-delivery stop */
+			continue;
+		}
+		CT_ASSERT(ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si), &si) > 0,
+			  "PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
+		if (si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_ioctl &&
+		    (unsigned int)si.entry.args[1] == DUNE_ENTER) {
+			if (++*entries == 1)
+				sig = SIGUSR1;
+		} else if (si.op == PTRACE_SYSCALL_INFO_EXIT && *entries == 1 && !*first_rval) {
+			*first_rval = si.exit.rval;
+		}
+	}
+	CT_ASSERT(0, "the child made no end after %d ptrace stops", stops);
+	return -1;
+}
+
+CTEST(signal_pending_at_create,
+      .id = "abi.signal.pending_at_create",
+      .profile = "signals",
+      .what = "a DUNE_ENTER that creates a vCPU while a caught signal is pending (queued before the ioctl runs) does not fail: the handler runs once and the guest runs to its exit (status 42), the signal's SA_RESTART (not set here) notwithstanding",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	struct create_sig *out;
+	int64_t first_rval;
+	int st, entries;
+	pid_t pid;
+
+	out = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(out != MAP_FAILED, "mmap: %s", strerror(errno));
+	out->r = -ENODATA;
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		create_sig_child(out);
+	st = create_sig_trace(pid, &entries, &first_rval);
+	ct_log("DUNE_ENTER entered %d times, the first returned %lld", entries, (long long)first_rval);
+	CT_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x, want exit 0", st);
+	CT_ASSERT(entries >= 1, "the child never entered DUNE_ENTER");
+	CT_EXPECT(out->r == 0, "DUNE_ENTER failed with %s (the first one returned %lld to the tracer)",
+		  strerror(-out->r), (long long)first_rval);
+	if (out->r == 0) {
+		CT_EXPECT(out->ret == DUNE_RET_EXIT && out->status == 42,
+			  "ret %lld (%s) status %lld, want EXIT with 42",
+			  (long long)out->ret, abi_ret_name(out->ret), (long long)out->status);
+	}
+	CT_EXPECT_EQ(out->handled, 1);
 }
 
 /* ------------------------------------------------------ vCPUs at once */

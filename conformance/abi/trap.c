@@ -8,14 +8,17 @@
  * A child process arms the trap and spins at the trigger; the parent, pinned
  * to the same CPU, yields so that the child is scheduled in again and again.
  * The child reports by its exit status: TRAP_OK when notify_func ran with
- * the right arguments and snapshot.
+ * the right arguments and snapshot.  Also a regs buffer across a page
+ * boundary (a module path no other test took: `make coverage`).
  */
 #include "abi_util.h"
+#include "ct_thread.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -42,14 +45,16 @@ void trap_spin2(void) __attribute__((noreturn));
 void trap_notify(struct dune_trap_regs *regs, void *priv);
 extern const unsigned char trap_spin_at[], trap_spin2_at[];
 
-static struct dune_trap_regs trap_regs;
+static struct dune_trap_regs trap_regs_buf;
+/* The configs' regs (abi.trap.regs_cross_page moves it). */
+static struct dune_trap_regs *trap_regs = &trap_regs_buf;
 static void *trap_want_priv;
 
 /* Called (stack aligned) by trap_notify; never returns. */
 static void __attribute__((used, noreturn, noinline))
 trap_notified(struct dune_trap_regs *regs, void *priv)
 {
-	if (regs != &trap_regs)
+	if (regs != trap_regs)
 		_exit(TRAP_BAD_REGS);
 	if (priv != trap_want_priv)
 		_exit(TRAP_BAD_PRIV);
@@ -79,8 +84,8 @@ static void trap_config(struct dune_trap_config *t, const void *trigger, void *p
 	memset(t, 0, sizeof(*t));
 	t->trigger_rip = (uint64_t)(uintptr_t)trigger;
 	t->notify_func = trap_notify;
-	t->regs = &trap_regs;
-	t->regs_size = sizeof(trap_regs);
+	t->regs = trap_regs;
+	t->regs_size = sizeof(*trap_regs);
 	t->priv = priv;
 	t->delay = 0;
 }
@@ -107,13 +112,9 @@ static int trap_arm(const void *trigger, void *priv, int then_disable)
 /* Pin this process (and its future children) to the CPU it is on. */
 static void pin_here(void)
 {
-	cpu_set_t set;
 	int cpu = sched_getcpu();
 
-	CPU_ZERO(&set);
-	CPU_SET(cpu < 0 ? 0 : cpu, &set);
-	CT_ASSERT(sched_setaffinity(0, sizeof(set), &set) == 0, "sched_setaffinity: %s",
-		  strerror(errno));
+	CT_ASSERT(ct_pin(cpu < 0 ? 0 : cpu) == 0, "sched_setaffinity: %s", strerror(errno));
 }
 
 /*
@@ -163,6 +164,69 @@ static void wait_ready(int fd, pid_t pid)
 		  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
 }
 
+/*
+ * Fork a child that runs @arm (which arms its trap, or exits with a
+ * TRAP_* code), then spins at trap_spin_at; returns its pid once it is
+ * about to spin.
+ */
+static pid_t spawn_spinner(void (*arm)(void))
+{
+	int ready[2];
+	pid_t pid;
+
+	CT_ASSERT_EQ(pipe(ready), 0);
+	pid = fork();
+	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		arm();
+		if (write(ready[1], "r", 1) != 1)
+			_exit(TRAP_SETUP);
+		trap_spin(MARK_RAX, MARK_RBX);
+	}
+	close(ready[1]);
+	wait_ready(ready[0], pid);
+	close(ready[0]);
+	return pid;
+}
+
+/*
+ * yield_to(@pid, @rounds), then kill @pid if it still runs: its wait
+ * status, or -1 when it had to be killed (it kept spinning).
+ */
+static int yield_or_kill(pid_t pid, int rounds)
+{
+	int st = yield_to(pid, rounds);
+
+	if (st != -1)
+		return st;
+	kill(pid, SIGKILL);
+	CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? -1 : st;
+}
+
+/* What spawn_spinner's children arm. */
+static void arm_a(void)
+{
+	trap_arm(trap_spin_at, PRIV_A, 0);
+}
+
+static void arm_a_disabled(void)
+{
+	trap_arm(trap_spin_at, PRIV_A, 1);
+}
+
+/* Arm at trap_spin2_at with PRIV_B, then again at trap_spin_at with PRIV_A. */
+static void arm_b_then_a(void)
+{
+	struct dune_trap_config t;
+	int fd = trap_arm(trap_spin2_at, PRIV_B, 0);
+
+	trap_config(&t, trap_spin_at, PRIV_A);
+	trap_want_priv = PRIV_A;
+	if (ioctl(fd, DUNE_TRAP_ENABLE, &t))
+		_exit(TRAP_EFAIL);
+}
+
 /* Expect @st to be exit(TRAP_OK). */
 #define EXPECT_FIRED(st, who)						\
 	do {								\
@@ -181,26 +245,10 @@ CTEST(trap_enable,
       .backends = "vmx",
       .timeout = 60)
 {
-	int ready[2], st;
-	pid_t pid;
+	int st;
 
 	pin_here();
-	CT_ASSERT_EQ(pipe(ready), 0);
-	pid = fork();
-	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		trap_arm(trap_spin_at, PRIV_A, 0);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(TRAP_SETUP);
-		trap_spin(MARK_RAX, MARK_RBX);
-	}
-	close(ready[1]);
-	wait_ready(ready[0], pid);
-	st = yield_to(pid, 3000);
-	if (st == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	st = yield_or_kill(spawn_spinner(arm_a), 3000);
 	EXPECT_FIRED(st, "armed thread");
 }
 
@@ -212,29 +260,11 @@ CTEST(trap_disable,
       .backends = "vmx",
       .timeout = 60)
 {
-	int ready[2], st;
-	pid_t pid;
+	int st;
 
 	pin_here();
-	CT_ASSERT_EQ(pipe(ready), 0);
-	pid = fork();
-	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		trap_arm(trap_spin_at, PRIV_A, 1);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(TRAP_SETUP);
-		trap_spin(MARK_RAX, MARK_RBX);
-	}
-	close(ready[1]);
-	wait_ready(ready[0], pid);
-	st = yield_to(pid, 1000);
-	if (st == -1) {
-		kill(pid, SIGKILL);
-		CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		CT_EXPECT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
-		return;
-	}
-	CT_EXPECT(0, "the disabled trap's thread stopped spinning: status %#x: %s", st,
+	st = yield_or_kill(spawn_spinner(arm_a_disabled), 1000);
+	CT_EXPECT(st == -1, "the disabled trap's thread stopped spinning: status %#x: %s", st,
 		  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
 }
 
@@ -246,39 +276,10 @@ CTEST(trap_rearm,
       .backends = "vmx",
       .timeout = 60)
 {
-	int ready[2], st;
-	pid_t pid;
+	int st;
 
 	pin_here();
-	CT_ASSERT_EQ(pipe(ready), 0);
-	pid = fork();
-	CT_ASSERT(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct dune_trap_config t;
-		int fd;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		fd = abi_open();
-		if (fd < 0)
-			_exit(TRAP_SETUP);
-		trap_config(&t, trap_spin2_at, PRIV_B);
-		if (ioctl(fd, DUNE_TRAP_ENABLE, &t))
-			_exit(errno == ENOTTY ? TRAP_ENOTTY : TRAP_EFAIL);
-		trap_config(&t, trap_spin_at, PRIV_A);
-		trap_want_priv = PRIV_A;
-		if (ioctl(fd, DUNE_TRAP_ENABLE, &t))
-			_exit(TRAP_EFAIL);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(TRAP_SETUP);
-		trap_spin(MARK_RAX, MARK_RBX);
-	}
-	close(ready[1]);
-	wait_ready(ready[0], pid);
-	st = yield_to(pid, 3000);
-	if (st == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	st = yield_or_kill(spawn_spinner(arm_b_then_a), 3000);
 	EXPECT_FIRED(st, "re-armed thread");
 }
 
@@ -319,14 +320,49 @@ CTEST(trap_per_process,
 	close(ready_b[1]);
 	wait_ready(ready_b[0], b);
 	CT_ASSERT_EQ(write(go[1], "g", 1), 1);
-	st = yield_to(a, 3000);
-	if (st == -1) {
-		kill(a, SIGKILL);
-		waitpid(a, NULL, 0);
-	}
+	st = yield_or_kill(a, 3000);
 	kill(b, SIGKILL);
 	waitpid(b, NULL, 0);
 	EXPECT_FIRED(st, "process A (armed before B)");
+}
+
+CTEST(trap_regs_cross_page,
+      .id = "abi.trap.regs_cross_page",
+      .profile = "traps",
+      .what = "a DUNE_TRAP_ENABLE regs buffer that crosses a page boundary (rax on the first page, rip on the second) gets the whole snapshot: notify_func sees the spinning thread's rax, rbx and rip; one whose second page is read-only fails with EFAULT",
+      .needs = "dev-dune",
+      .backends = "vmx",
+      .timeout = 60)
+{
+	struct dune_trap_config t;
+	uint8_t *buf, *ro;
+	int fd, r, st;
+
+	pin_here();
+	buf = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ro = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CT_ASSERT(buf != MAP_FAILED && ro != MAP_FAILED, "mmap: %s", strerror(errno));
+
+	/* across a read-only second page: not writable memory */
+	fd = abi_open();
+	CT_ASSERT(fd >= 0, "open %s: %s", abi_dev_path(), strerror(errno));
+	ro[0] = ro[4096] = 1;
+	CT_ASSERT(mprotect(ro + 4096, 4096, PROT_READ) == 0, "mprotect: %s", strerror(errno));
+	trap_config(&t, trap_spin_at, PRIV_A);
+	t.regs = (struct dune_trap_regs *)(ro + 4096 - 72);
+	errno = 0;
+	r = ioctl(fd, DUNE_TRAP_ENABLE, &t);
+	CT_EXPECT(r == -1 && errno == EFAULT, "regs across a read-only second page: got %s, want EFAULT",
+		  r ? strerror(errno) : "success");
+	close(fd);
+	munmap(ro, 2 * 4096);
+
+	/* rax..rbx in the first page, rip (offset 128) in the second */
+	trap_regs = (struct dune_trap_regs *)(buf + 4096 - 72);
+	st = yield_or_kill(spawn_spinner(arm_a), 3000);
+	EXPECT_FIRED(st, "thread whose regs cross a page boundary");
+	trap_regs = &trap_regs_buf;
+	munmap(buf, 2 * 4096);
 }
 
 /* /sys/module/dune/refcnt, or -1 when the module does not say. */
@@ -432,15 +468,9 @@ CTEST(trap_release_other_thread,
 	}
 	close(ready[1]);
 	wait_ready(ready[0], pid);	/* the armed thread is about to spin */
-	st = yield_to(pid, 3000);	/* as long as abi.trap.enable waits */
-	if (st == -1) {
-		kill(pid, SIGKILL);
-		CT_ASSERT_EQ(waitpid(pid, &st, 0), pid);
-		CT_EXPECT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %#x", st);
-	} else {
-		CT_EXPECT(0, "the trap of a released file still fired: status %#x: %s", st,
-			  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
-	}
+	st = yield_or_kill(pid, 3000);	/* as long as abi.trap.enable waits */
+	CT_EXPECT(st == -1, "the trap of a released file still fired: status %#x: %s", st,
+		  WIFEXITED(st) ? trap_why(WEXITSTATUS(st)) : "killed");
 	expect_refcnt_back(base);
 }
 
