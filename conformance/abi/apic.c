@@ -4,7 +4,8 @@
  * 6, "x2APIC and IPIs"): RDMSR of the ID and the version, and what the
  * module does with an ICR write it cannot send (an ESR bit), a non-zero
  * ESR or EOI write and ICR reserved bits (#GP at the WRMSR), also while an
- * IPI is pending.  dunebench's module gives each vCPU an x2APIC of its own
+ * IPI is pending, and where a self-IPI arrives (right after the WRMSR).
+ * dunebench's module gives each vCPU an x2APIC of its own
  * (extension: DUNE_APIC_INFO says so); these tests SKIP on a module
  * without it.  The api.apic.* tests check delivery through libdune.
  *
@@ -22,6 +23,7 @@
 
 #define X2APIC_ID	0x802
 #define X2APIC_VERSION	0x803
+#define X2APIC_TPR	0x808
 #define X2APIC_EOI	0x80b
 #define X2APIC_ESR	0x828
 #define X2APIC_ICR	0x830
@@ -64,6 +66,12 @@ ABI_GUEST(g_apic_ipi_gp, G_TABLES
 	  "mov $0x828, %ecx\n mov $1, %eax\n xor %edx, %edx\n"
 	  "g_apic_ipi_gp_insn:\n wrmsr\n" G_EXIT(0));
 ABI_GUEST_LABEL(g_apic_ipi_gp_insn);
+
+/* a self-IPI of vector 0x40 (interrupts on); exit(0) if it never comes */
+ABI_GUEST(g_apic_self, G_TABLES
+	  "mov $0x830, %ecx\n mov $0x40040, %eax\n xor %edx, %edx\n wrmsr\n"
+	  "g_apic_self_next:\n nop\n nop\n" G_EXIT(0));
+ABI_GUEST_LABEL(g_apic_self_next);
 
 /* #GP: rbx = error code, r12 = RIP; exit(GP_STATUS) */
 ABI_GUEST(g_apic_gp, "pop %rbx\n pop %r12\n" G_EXIT(113));
@@ -154,12 +162,14 @@ static void guest_rdmsr(struct apic_vm *a, uint32_t msr, uint64_t *lo, uint64_t 
 CTEST(abi_apic_rdmsr,
       .id = "abi.apic.rdmsr",
       .profile = "apic",
-      .what = "with the x2APIC (extension, DUNE_APIC_INFO), a guest's RDMSR of its x2APIC ID (0x802) gives an ID below 0xffff, of the version (0x803) an integrated APIC's version (0x1X) with the LVT count, and of the ESR (0x828) of a new vCPU 0; the high halves (rdx) are 0",
+      .what = "with the x2APIC (extension, DUNE_APIC_INFO), a guest's RDMSR of its x2APIC ID (0x802) gives an ID below 0xffff, of the version (0x803) an integrated APIC's version (0x1X) with the LVT count, and of the ESR (0x828) of a new vCPU 0; the high halves (rdx) are 0; a RDMSR of a register the module does not emulate (TPR, 0x808) stops the run with UNHANDLED_VMEXIT",
       .needs = "dev-dune",
       .backends = "vmx")
 {
+	struct dune_config c;
 	struct apic_vm a;
 	uint64_t lo, hi;
+	int r;
 
 	apic_setup(&a);
 	guest_rdmsr(&a, X2APIC_ID, &lo, &hi);
@@ -172,6 +182,11 @@ CTEST(abi_apic_rdmsr,
 	guest_rdmsr(&a, X2APIC_ESR, &lo, &hi);
 	CT_EXPECT(lo == 0 && hi == 0, "ESR of a new vCPU: rax %#llx rdx %#llx", (unsigned long long)lo,
 		  (unsigned long long)hi);
+	/* a register the module does not answer (TPR) stops the vCPU */
+	apic_conf(&a, &c, g_apic_rd);
+	c.r8 = X2APIC_TPR;
+	r = abi_enter(&a.vm, &c);
+	ABI_ASSERT_RET(r, &c, DUNE_RET_UNHANDLED_VMEXIT);
 }
 
 /* ICR <- @icr: the ESR the guest reads after it (and 0 once cleared). */
@@ -262,4 +277,26 @@ CTEST(abi_apic_wrmsr_gp,
 		  "ICR <- self-IPI with bit 12 (reserved in x2APIC mode)");
 	expect_gp(&a, g_apic_ipi_gp, g_apic_ipi_gp_insn, X2APIC_ESR, 1,
 		  "ESR <- 1 with a self-IPI pending");
+}
+
+CTEST(abi_apic_self_ipi,
+      .id = "abi.apic.self_ipi",
+      .profile = "apic",
+      .what = "with the x2APIC (extension), a self-IPI (ICR write, self shorthand) of a guest running with interrupts on is delivered through its IDT at once: the handler's frame holds the RIP of the instruction after the WRMSR",
+      .needs = "dev-dune",
+      .backends = "vmx")
+{
+	struct dune_config c;
+	struct apic_vm a;
+	int r;
+
+	apic_setup(&a);
+	apic_conf(&a, &c, g_apic_self);
+	c.rflags = 0x202;
+	r = abi_enter(&a.vm, &c);
+	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
+	CT_EXPECT(c.status == IRQ_STATUS && c.r12 == abi_gva(&a.vm, g_apic_self_next),
+		  "want vector 0x40 delivered at %#llx (after the WRMSR), got exit status %lld (%d: delivered, 0: never), RIP %#llx",
+		  (unsigned long long)abi_gva(&a.vm, g_apic_self_next), (long long)c.status, IRQ_STATUS,
+		  (unsigned long long)c.r12);
 }

@@ -1103,6 +1103,101 @@ static int t_migrate(int fd, char *msg)
 
 #define THP_VA	0x32000000UL	/* 2 MiB aligned, inside the first GiB */
 
+/* ---- preempted anywhere: a real-time thread on the same CPU ---- */
+
+#define RT_ROUNDS	400
+
+static volatile int rt_stop;
+static volatile long rt_wakeups;
+
+/* Wake every 20 us (SCHED_FIFO: each wakeup preempts the Dune thread). */
+static void *rt_ticker(void *p)
+{
+	struct timespec ts = { 0, 20000 };
+
+	(void)p;
+	while (!rt_stop) {
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		rt_wakeups++;
+	}
+	return NULL;
+}
+
+static void rt_notify(struct dune_trap_regs *regs, void *priv)
+{
+	(void)regs;
+	(void)priv;
+}
+
+/*
+ * A SCHED_FIFO thread on the same CPU wakes every 20 us, so the Dune
+ * thread is preempted wherever a wakeup finds it: in the module's short
+ * preempt-off sections too (vCPU setup, the preempt notifier's
+ * registration around each run, the trap's), which then reschedule at
+ * their preempt_enable().  Every vCPU creation, run (getpid VMCALLs) and
+ * trap enable/disable still gives the right result.
+ */
+static int t_rt_preempt(int fd, char *msg)
+{
+	static struct dune_trap_regs tregs;
+	struct sched_param sp = { .sched_priority = 1 };
+	struct dune_trap_config tc;
+	struct dune_config c;
+	pthread_attr_t attr;
+	pthread_t t;
+	int i, r, f, fail = 0;
+
+	if (pin_to(0))
+		FAIL("sched_setaffinity(CPU 0): %s", strerror(errno));
+	pthread_attr_init(&attr);
+	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+	pthread_attr_setschedparam(&attr, &sp);
+	r = pthread_create(&t, &attr, rt_ticker, NULL);
+	if (r) {
+		snprintf(msg, MSGLEN, "cannot start a SCHED_FIFO thread: %s", strerror(r));
+		return 2;
+	}
+	memset(&tc, 0, sizeof(tc));
+	tc.trigger_rip = (uint64_t)(uintptr_t)guest_spin;	/* never reached */
+	tc.notify_func = rt_notify;
+	tc.regs = &tregs;
+	tc.regs_size = sizeof(tregs);
+	for (i = 0; i < RT_ROUNDS && !fail; i++) {
+		f = dune_open();
+		if (f < 0) {
+			snprintf(msg, MSGLEN, "round %d: open: %s", i, strerror(errno));
+			fail = 1;
+			break;
+		}
+		conf_init(&c, guest_getpid_loop);
+		c.r12 = 4;
+		r = enter(f, &c);
+		if (r || c.ret != DUNE_RET_EXIT || c.status != getpid()) {
+			snprintf(msg, MSGLEN, "round %d: expected ret=EXIT status=%d, got %d (%s) ret=%lld status=%lld",
+				 i, getpid(), r, r ? strerror(errno) : "ok", (long long)c.ret,
+				 (long long)c.status);
+			fail = 1;
+		} else if (ioctl(f, DUNE_TRAP_ENABLE, &tc) || ioctl(f, DUNE_TRAP_ENABLE, &tc) ||
+			   ioctl(f, DUNE_TRAP_DISABLE, 0)) {
+			snprintf(msg, MSGLEN, "round %d: DUNE_TRAP_ENABLE twice, then DISABLE: %s",
+				 i, strerror(errno));
+			fail = 1;
+		}
+		close(f);
+	}
+	rt_stop = 1;
+	pthread_join(t, NULL);
+	(void)fd;
+	if (fail)
+		return 1;
+	if (rt_wakeups < RT_ROUNDS)
+		FAIL("the SCHED_FIFO thread woke only %ld times in %d rounds: it did not run beside the Dune thread",
+		     rt_wakeups, RT_ROUNDS);
+	snprintf(msg, MSGLEN, "%d rounds, %ld wakeups of the real-time thread", RT_ROUNDS, rt_wakeups);
+	return 3;
+}
+
 static int t_ept_thp(int fd, char *msg)
 {
 	struct dune_config c;
@@ -1429,6 +1524,7 @@ static const struct {
 	{ "module.enter.threads", t_threads, 60 },
 	{ "module.ept.thp", t_ept_thp, 30 },
 	{ "module.enter.migrate", t_migrate, 30 },
+	{ "module.enter.rt_preempt", t_rt_preempt, 120 },
 	{ "module.exit.kill_running", t_kill_running, 30 },
 	{ "module.debugfs.vcpu", t_debugfs_vcpu, 20 },
 	{ "module.debugfs.vmcs", t_debugfs_vmcs, 30 },
