@@ -179,7 +179,7 @@ if [ ${#SERIALS[@]} = 0 ] && [ $REPORT_ONLY = 0 ]; then
 fi
 if [ ${#SERIALS[@]} = 0 ]; then
 	# the kept logs of this dune.ko (a suite run's and a soak's)
-	[ -f "$KO" ] || KO=$(ls "$KEEP"/{suite,soak}/dune.ko 2>/dev/null | head -1)
+	[ -f "$KO" ] || KO=$(ls "$KEEP"/{suite,soak}/dune.ko 2>/dev/null | head -1 || true)
 	[ -n "$KO" ] && [ -f "$KO" ] || { echo "coverage: no coverage build and no kept logs: run make coverage" >&2; exit 2; }
 	for kind in suite soak; do
 		[ -f "$KEEP/$kind/dune.ko" ] || continue
