@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -664,6 +666,155 @@ static int t_pause_eintr(int fd, char *msg)
 	return 0;
 }
 
+/* ---- a blocking VMCALL in a frozen cgroup (cgroup v2 freezer) ---- */
+
+static int read_text(const char *path, char *buf, size_t size);
+
+#define CG_MNT	"/tmp/dune-cg2"
+#define CG_DIR	CG_MNT "/dune-freeze"
+
+static int put_text(const char *path, const char *text)
+{
+	int f = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (f < 0)
+		return -1;
+	n = write(f, text, strlen(text));
+	close(f);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Wait (at most 10 s) for "frozen @want" in the cgroup's events. */
+static int wait_frozen(int want)
+{
+	char text[256], line[16];
+	int i;
+
+	snprintf(line, sizeof(line), "frozen %d", want);
+	for (i = 0; i < 1000; i++) {
+		if (read_text(CG_DIR "/cgroup.events", text, sizeof(text)) == 0 &&
+		    strstr(text, line))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* The state letter of /proc/@pid/stat, or 0. */
+static char proc_state(pid_t pid)
+{
+	char path[64], text[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_text(path, text, sizeof(text)))
+		return 0;
+	p = strrchr(text, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * The controller: once the Dune process sleeps (in the guest's read),
+ * freeze its cgroup, thaw it, then write @data into the pipe.  Exit 0,
+ * or 2 when the freezer did not report the cgroup frozen.
+ */
+static void freeze_controller(pid_t dune, int go, int wr, const char *data, size_t len)
+{
+	char b;
+	int i, frozen;
+
+	if (read(go, &b, 1) != 1)
+		_exit(1);
+	for (i = 0; i < 500 && proc_state(dune) != 'S'; i++)
+		usleep(10000);
+	usleep(100000);
+	frozen = put_text(CG_DIR "/cgroup.freeze", "1") == 0 && wait_frozen(1) == 0;
+	put_text(CG_DIR "/cgroup.freeze", "0");
+	wait_frozen(0);
+	if (write(wr, data, len) != (ssize_t)len)
+		_exit(1);
+	_exit(frozen ? 0 : 2);
+}
+
+/*
+ * The guest blocks in a read() VMCALL; its process's cgroup is frozen
+ * (cgroup v2: the freezer wakes the task with no signal pending, so the
+ * read ends with a restart code) and thawed, then the data arrives: the
+ * read restarts on its own and returns the data, and the runs in between
+ * end with DUNE_RET_SIGNAL only (libdune enters again).
+ */
+static int t_freeze(int fd, char *msg)
+{
+	static const char data[] = "after the thaw";
+	static char buf[64];
+	struct dune_config c;
+	int p[2], go[2], r, st, signals = 0, mounted = 0;
+	char pid[24];
+	pid_t ctl;
+
+	if (access(CG_MNT "/cgroup.controllers", F_OK)) {
+		mkdir(CG_MNT, 0755);
+		if (mount("none", CG_MNT, "cgroup2", 0, NULL)) {
+			snprintf(msg, MSGLEN, "cannot mount cgroup2 on %s: %s", CG_MNT,
+				 strerror(errno));
+			return 2;
+		}
+		mounted = 1;
+	}
+	if (mkdir(CG_DIR, 0755) && errno != EEXIST)
+		FAIL("mkdir %s: %s", CG_DIR, strerror(errno));
+	if (access(CG_DIR "/cgroup.freeze", W_OK)) {
+		rmdir(CG_DIR);
+		if (mounted)
+			umount(CG_MNT);
+		snprintf(msg, MSGLEN, "no cgroup v2 freezer (%s/cgroup.freeze): %s", CG_DIR,
+			 strerror(errno));
+		return 2;
+	}
+	if (pipe(p) || pipe(go))
+		FAIL("pipe: %s", strerror(errno));
+	ctl = fork();
+	if (ctl < 0)
+		FAIL("fork: %s", strerror(errno));
+	if (ctl == 0)
+		freeze_controller(getppid(), go[0], p[1], data, sizeof(data));
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (put_text(CG_DIR "/cgroup.procs", pid))
+		FAIL("moving this process into %s: %s", CG_DIR, strerror(errno));
+	conf_init(&c, guest_read);
+	c.rdi = p[0];
+	c.rsi = (uint64_t)(uintptr_t)buf;
+	c.rdx = sizeof(buf);
+	if (write(go[1], "g", 1) != 1)
+		FAIL("write: %s", strerror(errno));
+	r = enter(fd, &c);
+	while (r == 0 && c.ret == DUNE_RET_SIGNAL && signals < 100) {
+		signals++;
+		r = enter(fd, &c);
+	}
+	put_text(CG_MNT "/cgroup.procs", pid);
+	rmdir(CG_DIR);
+	if (mounted)
+		umount(CG_MNT);
+	if (waitpid(ctl, &st, 0) != ctl || !WIFEXITED(st))
+		FAIL("the controller process did not exit");
+	if (r || c.ret != DUNE_RET_EXIT)
+		FAIL("expected the run to end with ret=EXIT after %d SIGNAL returns, got %d (%s) ret=%lld",
+		     signals, r, r ? strerror(errno) : "ok", (long long)c.ret);
+	if (c.rbx != sizeof(data) || memcmp(buf, data, sizeof(data)))
+		FAIL("expected the restarted read() to return %zu ('%s'), got %lld ('%.20s')",
+		     sizeof(data), data, (long long)c.rbx, buf);
+	if (WEXITSTATUS(st) == 2) {
+		snprintf(msg, MSGLEN, "the cgroup never reported 'frozen 1': the read was not frozen (%d SIGNAL returns)",
+			 signals);
+		return 2;
+	}
+	if (WEXITSTATUS(st))
+		FAIL("the controller failed (exit %d)", WEXITSTATUS(st));
+	snprintf(msg, MSGLEN, "frozen and thawed in the read; %d SIGNAL returns", signals);
+	return 3;
+}
+
 static int t_nested_enter(int fd, char *msg)
 {
 	struct dune_config c, inner;
@@ -952,6 +1103,101 @@ static int t_migrate(int fd, char *msg)
 
 #define THP_VA	0x32000000UL	/* 2 MiB aligned, inside the first GiB */
 
+/* ---- preempted anywhere: a real-time thread on the same CPU ---- */
+
+#define RT_ROUNDS	400
+
+static volatile int rt_stop;
+static volatile long rt_wakeups;
+
+/* Wake every 20 us (SCHED_FIFO: each wakeup preempts the Dune thread). */
+static void *rt_ticker(void *p)
+{
+	struct timespec ts = { 0, 20000 };
+
+	(void)p;
+	while (!rt_stop) {
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		rt_wakeups++;
+	}
+	return NULL;
+}
+
+static void rt_notify(struct dune_trap_regs *regs, void *priv)
+{
+	(void)regs;
+	(void)priv;
+}
+
+/*
+ * A SCHED_FIFO thread on the same CPU wakes every 20 us, so the Dune
+ * thread is preempted wherever a wakeup finds it: in the module's short
+ * preempt-off sections too (vCPU setup, the preempt notifier's
+ * registration around each run, the trap's), which then reschedule at
+ * their preempt_enable().  Every vCPU creation, run (getpid VMCALLs) and
+ * trap enable/disable still gives the right result.
+ */
+static int t_rt_preempt(int fd, char *msg)
+{
+	static struct dune_trap_regs tregs;
+	struct sched_param sp = { .sched_priority = 1 };
+	struct dune_trap_config tc;
+	struct dune_config c;
+	pthread_attr_t attr;
+	pthread_t t;
+	int i, r, f, fail = 0;
+
+	if (pin_to(0))
+		FAIL("sched_setaffinity(CPU 0): %s", strerror(errno));
+	pthread_attr_init(&attr);
+	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+	pthread_attr_setschedparam(&attr, &sp);
+	r = pthread_create(&t, &attr, rt_ticker, NULL);
+	if (r) {
+		snprintf(msg, MSGLEN, "cannot start a SCHED_FIFO thread: %s", strerror(r));
+		return 2;
+	}
+	memset(&tc, 0, sizeof(tc));
+	tc.trigger_rip = (uint64_t)(uintptr_t)guest_spin;	/* never reached */
+	tc.notify_func = rt_notify;
+	tc.regs = &tregs;
+	tc.regs_size = sizeof(tregs);
+	for (i = 0; i < RT_ROUNDS && !fail; i++) {
+		f = dune_open();
+		if (f < 0) {
+			snprintf(msg, MSGLEN, "round %d: open: %s", i, strerror(errno));
+			fail = 1;
+			break;
+		}
+		conf_init(&c, guest_getpid_loop);
+		c.r12 = 4;
+		r = enter(f, &c);
+		if (r || c.ret != DUNE_RET_EXIT || c.status != getpid()) {
+			snprintf(msg, MSGLEN, "round %d: expected ret=EXIT status=%d, got %d (%s) ret=%lld status=%lld",
+				 i, getpid(), r, r ? strerror(errno) : "ok", (long long)c.ret,
+				 (long long)c.status);
+			fail = 1;
+		} else if (ioctl(f, DUNE_TRAP_ENABLE, &tc) || ioctl(f, DUNE_TRAP_ENABLE, &tc) ||
+			   ioctl(f, DUNE_TRAP_DISABLE, 0)) {
+			snprintf(msg, MSGLEN, "round %d: DUNE_TRAP_ENABLE twice, then DISABLE: %s",
+				 i, strerror(errno));
+			fail = 1;
+		}
+		close(f);
+	}
+	rt_stop = 1;
+	pthread_join(t, NULL);
+	(void)fd;
+	if (fail)
+		return 1;
+	if (rt_wakeups < RT_ROUNDS)
+		FAIL("the SCHED_FIFO thread woke only %ld times in %d rounds: it did not run beside the Dune thread",
+		     rt_wakeups, RT_ROUNDS);
+	snprintf(msg, MSGLEN, "%d rounds, %ld wakeups of the real-time thread", RT_ROUNDS, rt_wakeups);
+	return 3;
+}
+
 static int t_ept_thp(int fd, char *msg)
 {
 	struct dune_config c;
@@ -1137,6 +1383,116 @@ static int t_debugfs_vcpu(int fd, char *msg)
 	return 0;
 }
 
+/* Read vcpus/<vcpu>/vmcs: 0 with its text, or -1 with errno. */
+static int vmcs_read_snap(const char *path, char *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+	int f = open(path, O_RDONLY);
+
+	if (f < 0)
+		return -1;
+	while (got + 1 < size && (n = read(f, buf + got, size - 1 - got)) > 0)
+		got += n;
+	if (n < 0 && got == 0) {
+		int e = errno;
+
+		close(f);
+		errno = e;
+		return -1;
+	}
+	close(f);
+	buf[got] = 0;
+	return 0;
+}
+
+/* Write @req to vcpus/<vcpu>/vmcs: 0, or -1 with errno. */
+static int vmcs_request(const char *path, const char *req)
+{
+	ssize_t n;
+	int f = open(path, O_WRONLY), e;
+
+	if (f < 0)
+		return -1;
+	n = write(f, req, strlen(req));
+	e = errno;
+	close(f);
+	errno = e;
+	return n == (ssize_t)strlen(req) ? 0 : -1;
+}
+
+/* One more run of guest_getpid (two VMCALL exits). */
+static int run_getpid(int fd, struct dune_config *c)
+{
+	c->rip = (uint64_t)(uintptr_t)guest_getpid;
+	c->rsp = (uint64_t)(uintptr_t)(guest_stack + sizeof(guest_stack));
+	return enter(fd, c) || c->ret != DUNE_RET_EXIT ? -1 : 0;
+}
+
+/*
+ * The requests of vcpus/<vcpu>/vmcs (vmcs_dump.c): nothing to read
+ * (ENODATA) before a request and while the requested exit reason has not
+ * come; "every 18" takes a snapshot at each VMCALL exit (seq counts
+ * them), "off" stops them (seq stays), "next 18" takes one more; a
+ * malformed request is refused with EINVAL.
+ */
+static int t_debugfs_vmcs(int fd, char *msg)
+{
+	static const char *const bad[] = { "off 18", "sometimes", "every -1",
+					   "next 100000", "" };
+	char dir[128], path[192], text[65536];
+	struct dune_config c;
+	long long seq;
+	int i;
+
+	conf_init(&c, guest_getpid);
+	if (run_getpid(fd, &c))
+		FAIL("expected ret=EXIT, got %lld (%s)", (long long)c.ret, strerror(errno));
+	if (find_vcpu_dir(c.vcpu, dir, sizeof(dir)))
+		FAIL("no /sys/kernel/debug/dune/vcpus/%d.%d.<file>.%llu/ for this vCPU",
+		     getpid(), (int)syscall(SYS_gettid), (unsigned long long)c.vcpu);
+	snprintf(path, sizeof(path), "%s/vmcs", dir);
+	if (vmcs_read_snap(path, text, sizeof(text)) == 0 || errno != ENODATA)
+		FAIL("expected ENODATA reading vcpus/*/vmcs before any request, got %s",
+		     errno == ENODATA ? "data" : strerror(errno));
+	/* 12: HLT, an exit guest_getpid never takes */
+	if (vmcs_request(path, "next 12"))
+		FAIL("write 'next 12': %s", strerror(errno));
+	if (run_getpid(fd, &c))
+		FAIL("run after 'next 12': ret %lld", (long long)c.ret);
+	if (vmcs_read_snap(path, text, sizeof(text)) == 0 || errno != ENODATA)
+		FAIL("expected ENODATA while no HLT exit came after 'next 12', got %s",
+		     errno == ENODATA ? "data" : strerror(errno));
+	if (vmcs_request(path, "every 18"))
+		FAIL("write 'every 18': %s", strerror(errno));
+	if (run_getpid(fd, &c))
+		FAIL("run after 'every 18': ret %lld", (long long)c.ret);
+	if (vmcs_read_snap(path, text, sizeof(text)))
+		FAIL("read after 'every 18' and a run: %s", strerror(errno));
+	if ((seq = field(text, "seq")) != 2 || field(text, "exit_reason") != 18)
+		FAIL("expected seq 2 (both VMCALL exits) and exit_reason 0x12 after 'every 18', got seq %lld exit_reason %lld",
+		     seq, field(text, "exit_reason"));
+	if (vmcs_request(path, "off"))
+		FAIL("write 'off': %s", strerror(errno));
+	if (run_getpid(fd, &c))
+		FAIL("run after 'off': ret %lld", (long long)c.ret);
+	if (vmcs_read_snap(path, text, sizeof(text)) || (seq = field(text, "seq")) != 2)
+		FAIL("expected the snapshot of seq 2 to stay after 'off' and a run, got seq %lld (%s)",
+		     seq, strerror(errno));
+	if (vmcs_request(path, "next 18"))
+		FAIL("write 'next 18': %s", strerror(errno));
+	if (run_getpid(fd, &c))
+		FAIL("run after 'next 18': ret %lld", (long long)c.ret);
+	if (vmcs_read_snap(path, text, sizeof(text)) || (seq = field(text, "seq")) != 3)
+		FAIL("expected seq 3 (one more snapshot) after 'next 18' and a run of two VMCALLs, got seq %lld (%s)",
+		     seq, strerror(errno));
+	for (i = 0; bad[i][0]; i++)
+		if (vmcs_request(path, bad[i]) == 0 || errno != EINVAL)
+			FAIL("expected EINVAL for the request '%s', got %s", bad[i],
+			     errno == EINVAL ? "success" : strerror(errno));
+	return 0;
+}
+
 /* ---------------------------------------------------------------- */
 
 static const struct {
@@ -1164,11 +1520,14 @@ static const struct {
 	{ "module.vmcall.fork", t_fork, 20 },
 	{ "module.vmcall.restart", t_restart, 30 },
 	{ "module.vmcall.pause_eintr", t_pause_eintr, 30 },
+	{ "module.vmcall.freeze", t_freeze, 60 },
 	{ "module.enter.threads", t_threads, 60 },
 	{ "module.ept.thp", t_ept_thp, 30 },
 	{ "module.enter.migrate", t_migrate, 30 },
+	{ "module.enter.rt_preempt", t_rt_preempt, 120 },
 	{ "module.exit.kill_running", t_kill_running, 30 },
 	{ "module.debugfs.vcpu", t_debugfs_vcpu, 20 },
+	{ "module.debugfs.vmcs", t_debugfs_vmcs, 30 },
 	{ "module.enter.thread_exit_frees", t_thread_exit_frees, 30 },
 	{ "module.vmcall.path_length", t_path_length, 60 },
 	{ "module.enter.seccomp_refused", t_seccomp, 20 },
