@@ -13,7 +13,7 @@
 #define PC_SELF		0x00
 #define PC_KFS		0x08
 #define PC_UFS		0x10
-#define PC_IN_USER	0x18
+#define PC_SPARE	0x18	/* unused */
 #define PC_TRAP_TOP	0x20
 #define PC_HOST_TOP	0x28
 #define PC_ENTER_RSP	0x30
@@ -37,6 +37,9 @@
 #define PC_GDT		0x100
 #define PC_TSS		(PC_GDT + NR_GDT_ENTRIES * 8)
 #define PC_TSS_IST2	(PC_TSS + 36 + 8 * (IST_TRAP - 1))	/* tss.ist[IST_TRAP - 1] */
+/* bit 0 of TSS.IST2, which the CPU ignores (it aligns the stack to 16
+ * bytes): set while ring 3 runs (dune.S) */
+#define PC_IN_USER_BIT	1
 
 /* offsets into struct dune_tf */
 #define TF_RDI		0
@@ -141,8 +144,8 @@
  */
 .macro SYSCALL_ENTRY user, xl
 	swapgs
-	cmpq $0, %gs:PC_IN_USER
-	jne \user
+	testb $PC_IN_USER_BIT, %gs:PC_TSS_IST2
+	jnz \user
 	cmpq $0, %gs:PC_XL_ENTRY
 	jne \xl
 .endm
@@ -193,7 +196,7 @@ struct dune_percpu {
 	uint64_t self;
 	uint64_t kfs_base;		/* FS base in ring 0 (the thread's TLS) */
 	uint64_t ufs_base;		/* FS base in ring 3 */
-	uint64_t in_usermode;
+	uint64_t spare;
 	uint64_t trap_stack_top;	/* tss.rsp[0] - 8 */
 	uint64_t host_stack_top;	/* where the backend's run loop runs */
 	uint64_t enter_rsp;
@@ -229,6 +232,12 @@ struct dune_percpu {
 	struct dune_percpu *live_next;	/* the areas of this process's threads */
 	struct dune_percpu **live_pprev;
 } __attribute__((aligned(64)));
+
+/* ring 3 runs on pc's vCPU (or ring 0 is between that and IRETQ) */
+static inline bool dune_percpu_in_user(const struct dune_percpu *pc)
+{
+	return pc->tss.ist[IST_TRAP - 1] & PC_IN_USER_BIT;
+}
 
 /* the mapping that holds a struct dune_percpu */
 #define DUNE_PERCPU_MAP_SIZE	PGROUNDUP(sizeof(struct dune_percpu))
@@ -347,7 +356,12 @@ extern dune_intr_cb dune_trap_fast[256];	/* dune.S: what the trap entries call *
 extern dune_pgflt_cb dune_pgflt_fast;
 extern const char __dune_trap_thunks[];	/* dune.S: 16 bytes a vector, to dune_trap_dispatch */
 void __dune_pgflt_slow(uintptr_t addr, uint64_t fec, struct dune_tf *tf);
-extern const uintptr_t dune_exc_entries[32];	/* dune.S: the exceptions' own entries, or 0 */
+/* dune.S: the exceptions' own entries, or 0: [0] with the MSRs, [1] with the
+ * FSGSBASE instructions for the GS and FS bases of ring 3 */
+extern const uintptr_t dune_exc_entries[2][32];
+/* the guest has CR4.FSGSBASE (dune_enter sees it): dune.S uses RDGSBASE,
+ * WRGSBASE and WRFSBASE instead of the MSRs */
+extern bool dune_fsgsbase __attribute__((visibility("hidden")));
 extern dune_syscall_cb dune_syscall_cb_fn;
 void dune_syscall_dispatch_user(struct dune_tf *tf);
 void dune_bad_user_frame(struct dune_tf *tf);
