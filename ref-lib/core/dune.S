@@ -66,14 +66,14 @@
  * KERNEL_GS_BASE = the per-CPU area): ring 0's GS and FS bases, ring 3's
  * GS base in PC_UGS and, with \fsgs, in r12 (callee-saved: still there
  * when the handler returns).  \fsgs = 1: with RDGSBASE/WRGSBASE/WRFSBASE (CR4.FSGSBASE,
- * dune_fsgsbase); 0: with the MSRs.  Uses rax rcx rdx r8 r12.
+ * dune_fsgsbase), the per-CPU area from SGDT (internal.h: PC_GDT); 0: with
+ * the MSRs.  Uses rax rcx rdx r8 r12 and 16 bytes below rsp.
  */
 .macro USER_ENTER fsgs
 	.if \fsgs
 	rdgsbase %r12
-	swapgs
-	mov %gs:PC_SELF, %rax
-	swapgs
+	sgdt -16(%rsp)			/* the GDT's base is the per-CPU area */
+	mov -14(%rsp), %rax
 	wrgsbase %rax
 	mov %r12, %gs:PC_UGS
 	mov %gs:PC_KFS, %rax
