@@ -474,7 +474,6 @@ CTEST(user_bad_frame,
 	struct dune_tf tf;
 	int st;
 
-	NEED_EXT(dune_is_in_guest);
 	st = run_capturing_stderr(bf_child, NULL, err, sizeof(err));
 	CT_EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 139,
 		  "without a #GP handler: wait status %#x, want exit 139", st);
