@@ -246,3 +246,263 @@ CTEST(user_fs,
 	dune_set_user_fs(old);
 	(void)user_fs_seen;
 }
+
+/*
+ * A trap from ring 3 and back: ring 3 sets every general-purpose register
+ * and DF, runs ud2, and stores what it has after the handler returned.
+ */
+static volatile uint64_t ts_regs[15], ts_flags, ts_rsp, ts_fs0;
+static volatile uint64_t ts_h_flags, ts_h_cs;
+static volatile int ts_h_tls;
+static __thread int ts_tls = 7;
+
+#define TS_VAL(i) (0x0123456789ab0000ULL + 0x1111 * (i))
+void ts_user(void);
+__asm__(".text\n"
+	"ts_user:\n"
+	"	std\n"
+	"	movabs $0x0123456789ab0000, %rax\n"
+	"	movabs $0x0123456789ab1111, %rbx\n"
+	"	movabs $0x0123456789ab2222, %rcx\n"
+	"	movabs $0x0123456789ab3333, %rdx\n"
+	"	movabs $0x0123456789ab4444, %rsi\n"
+	"	movabs $0x0123456789ab5555, %rdi\n"
+	"	movabs $0x0123456789ab6666, %rbp\n"
+	"	movabs $0x0123456789ab7777, %r8\n"
+	"	movabs $0x0123456789ab8888, %r9\n"
+	"	movabs $0x0123456789ab9999, %r10\n"
+	"	movabs $0x0123456789abaaaa, %r11\n"
+	"	movabs $0x0123456789abbbbb, %r12\n"
+	"	movabs $0x0123456789abcccc, %r13\n"
+	"	movabs $0x0123456789abdddd, %r14\n"
+	"	movabs $0x0123456789abeeee, %r15\n"
+	"	ud2\n"
+	"	mov %rax, ts_regs+0(%rip)\n"
+	"	mov %rbx, ts_regs+8(%rip)\n"
+	"	mov %rcx, ts_regs+16(%rip)\n"
+	"	mov %rdx, ts_regs+24(%rip)\n"
+	"	mov %rsi, ts_regs+32(%rip)\n"
+	"	mov %rdi, ts_regs+40(%rip)\n"
+	"	mov %rbp, ts_regs+48(%rip)\n"
+	"	mov %r8, ts_regs+56(%rip)\n"
+	"	mov %r9, ts_regs+64(%rip)\n"
+	"	mov %r10, ts_regs+72(%rip)\n"
+	"	mov %r11, ts_regs+80(%rip)\n"
+	"	mov %r12, ts_regs+88(%rip)\n"
+	"	mov %r13, ts_regs+96(%rip)\n"
+	"	mov %r14, ts_regs+104(%rip)\n"
+	"	mov %r15, ts_regs+112(%rip)\n"
+	"	mov %rsp, ts_rsp(%rip)\n"
+	"	pushfq\n"
+	"	pop %rax\n"
+	"	mov %rax, ts_flags(%rip)\n"
+	"	cld\n"
+	"	mov %fs:0, %rax\n"
+	"	mov %rax, ts_fs0(%rip)\n"
+	"	mov $1000, %eax\n"		/* MAGIC_DONE */
+	"	mov $9, %edi\n"
+	"	syscall\n"
+	"1:	jmp 1b\n");
+
+static void ts_handler(struct dune_tf *tf)
+{
+	uint64_t fl;
+
+	__asm__ volatile("pushfq; pop %0" : "=r"(fl));
+	ts_h_flags = fl;
+	ts_h_cs = tf->cs;
+	ts_h_tls = ts_tls;
+	tf->rip += 2;
+}
+
+CTEST(user_trap_state,
+      .id = "api.user.trap_state",
+      .profile = "user",
+      .what = "an exception from ring 3 whose handler returns resumes ring 3 after it with every general-purpose register, the stack pointer, RFLAGS.DF and the FS base set with dune_set_user_fs as they were; the handler runs with ring 0's TLS and DF clear",
+      .needs = "dune")
+{
+	struct dune_tf tf;
+	unsigned long old;
+
+	ENTER();
+	dune_register_syscall_handler(syscall_handler);
+	dune_register_intr_handler(T_ILLOP, ts_handler);
+	old = dune_get_user_fs();
+	dune_set_user_fs((uintptr_t)fake_tls);
+	user_tf(&tf, ts_user);
+	CT_ASSERT_EQ(dune_jump_to_user(&tf), 9);
+	dune_set_user_fs(old);
+	for (int i = 0; i < 15; i++)
+		CT_EXPECT(ts_regs[i] == TS_VAL(i), "register %d after the trap: %#lx, want %#llx", i,
+			  (unsigned long)ts_regs[i], TS_VAL(i));
+	CT_EXPECT_EQ(ts_rsp, tf.rsp);
+	CT_EXPECT(ts_flags & 0x400, "DF is clear in ring 3 after the trap (rflags %#lx)",
+		  (unsigned long)ts_flags);
+	CT_EXPECT_EQ(ts_fs0, 0x1234abcdUL);
+	CT_EXPECT_EQ(ts_h_cs & 3, 3);
+	CT_EXPECT(!(ts_h_flags & 0x400), "the handler ran with DF set (rflags %#lx)",
+		  (unsigned long)ts_h_flags);
+	CT_EXPECT_EQ(ts_h_tls, 7);
+	CT_EXPECT_EQ(ts_tls, 7);
+}
+
+/*
+ * dunebench: ring 3's GS base is its own and survives a trap (ring 3 sets
+ * it with WRGSBASE where the guest has CR4.FSGSBASE).
+ */
+static volatile uint64_t tg_after;
+static volatile int tg_count;
+static char tg_area[64];
+
+void tg_user(void);
+__asm__(".text\n"
+	"tg_user:\n"
+	"	lea tg_area(%rip), %rax\n"
+	"	wrgsbase %rax\n"
+	"	ud2\n"
+	"	ud2\n"
+	"	rdgsbase %rax\n"
+	"	mov %rax, tg_after(%rip)\n"
+	"	mov $1000, %eax\n"		/* MAGIC_DONE */
+	"	mov $10, %edi\n"
+	"	syscall\n"
+	"1:	jmp 1b\n");
+
+static void tg_handler(struct dune_tf *tf)
+{
+	tg_count++;
+	tf->rip += 2;
+}
+
+CTEST(user_trap_gs,
+      .id = "api.user.trap_gs_base",
+      .profile = "user",
+      .what = "(extension) ring 3's own GS base (set with WRGSBASE where the guest has CR4.FSGSBASE) is the same after two exceptions from ring 3 whose handlers return, and ring 0 keeps its own",
+      .needs = "dune")
+{
+	struct dune_tf tf;
+	uint64_t cr4;
+
+	ENTER();
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	if (!(cr4 & (1UL << 16)))
+		CT_SKIP("the guest has no CR4.FSGSBASE here: ring 3 cannot set its GS base with WRGSBASE");
+	dune_register_syscall_handler(syscall_handler);
+	dune_register_intr_handler(T_ILLOP, tg_handler);
+	user_tf(&tf, tg_user);
+	CT_ASSERT_EQ(dune_jump_to_user(&tf), 10);
+	CT_EXPECT_EQ(tg_count, 2);
+	CT_EXPECT_EQ(tg_after, (uintptr_t)tg_area);
+	CT_EXPECT_EQ(ts_tls, 7);
+	CT_EXPECT_EQ(syscall(SYS_getpid), getpid());
+}
+
+/*
+ * A handler that makes the ring-3 frame one IRETQ cannot enter: libdune
+ * reports it to the vector-13 handler as a ring-3 #GP with error code 0
+ * and that frame, and enters it once that handler made it sound.
+ */
+enum { BF_RIP, BF_CS, BF_SS, BF_CS_LIMIT, BF_N };
+static volatile int bf_case, bf_gp_count;
+static volatile uint64_t bf_gp_rip, bf_gp_cs, bf_gp_ss, bf_gp_err;
+
+void bf_user(void);
+void bf_resume(void);
+__asm__(".text\n"
+	"bf_user:\n"
+	"	ud2\n"
+	"	jmp bf_user\n"
+	"bf_resume:\n"
+	"	mov $1000, %eax\n"		/* MAGIC_DONE */
+	"	mov $0x42, %edi\n"
+	"	syscall\n"
+	"1:	jmp 1b\n");
+
+static void bf_ud(struct dune_tf *tf)
+{
+	switch (bf_case) {
+	case BF_RIP:
+		tf->rip = 0x0000800000000000ULL;	/* not canonical */
+		break;
+	case BF_CS:
+		tf->cs = GD_UD | 3;			/* a data segment */
+		break;
+	case BF_SS:
+		tf->ss = GD_UT | 3;			/* a code segment */
+		break;
+	default:
+		tf->cs = 0x400 | 3;			/* beyond the GDT */
+		break;
+	}
+}
+
+static void bf_gp(struct dune_tf *tf)
+{
+	bf_gp_count++;
+	bf_gp_rip = tf->rip;
+	bf_gp_cs = tf->cs;
+	bf_gp_ss = tf->ss;
+	bf_gp_err = tf->err;
+	tf->rip = (uintptr_t)bf_resume;
+	tf->cs = GD_UT | 3;
+	tf->ss = GD_UD | 3;
+}
+
+static void bf_child(void *arg)
+{
+	struct dune_tf tf;
+
+	(void)arg;
+	dup2(2, 1);	/* dune_printf's report too */
+	if (dune_init_and_enter())
+		_exit(3);
+	bf_case = BF_RIP;
+	dune_register_intr_handler(T_ILLOP, bf_ud);
+	user_tf(&tf, bf_user);
+	dune_jump_to_user(&tf);
+	_exit(4);
+}
+
+CTEST(user_bad_frame,
+      .id = "api.user.bad_frame",
+      .profile = "user",
+      .what = "(extension) a handler that returns to a ring-3 frame IRETQ cannot enter (RIP not canonical, CS a data segment or beyond the GDT, SS a code segment) has it reported to the vector-13 handler as a ring-3 #GP with that frame and error code 0; once that handler made it sound ring 3 goes on there, and ring 0 is intact; without a #GP handler the process ends with status 139 and says why",
+      .needs = "dune")
+{
+	static const uint64_t want_rip = 0x0000800000000000ULL;
+	char err[2048];
+	struct dune_tf tf;
+	int st;
+
+	st = run_capturing_stderr(bf_child, NULL, err, sizeof(err));
+	CT_EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 139,
+		  "without a #GP handler: wait status %#x, want exit 139", st);
+	CT_EXPECT(strstr(err, "ring 3") != NULL, "without a #GP handler: no report (output: %.300s)", err);
+	ENTER();
+	dune_register_syscall_handler(syscall_handler);
+	dune_register_intr_handler(T_ILLOP, bf_ud);
+	dune_register_intr_handler(T_GPFLT, bf_gp);
+	for (int c = 0; c < BF_N; c++) {
+		bf_case = c;
+		bf_gp_count = 0;
+		user_tf(&tf, bf_user);
+		CT_EXPECT(dune_jump_to_user(&tf) == 0x42, "case %d: ring 3 did not go on", c);
+		CT_EXPECT(bf_gp_count == 1, "case %d: %d #GP reports, want 1", c, bf_gp_count);
+		CT_EXPECT(bf_gp_err == 0, "case %d: error code %#lx", c, (unsigned long)bf_gp_err);
+		CT_EXPECT((bf_gp_cs & 3) == 3, "case %d: the #GP frame's CS %#lx is not ring 3's", c,
+			  (unsigned long)bf_gp_cs);
+		if (c == BF_RIP)
+			CT_EXPECT(bf_gp_rip == want_rip, "case %d: #GP frame rip %#lx", c,
+				  (unsigned long)bf_gp_rip);
+		else
+			CT_EXPECT(bf_gp_rip == (uintptr_t)bf_user, "case %d: #GP frame rip %#lx, want %#lx",
+				  c, (unsigned long)bf_gp_rip, (unsigned long)(uintptr_t)bf_user);
+		if (c == BF_CS)
+			CT_EXPECT_EQ(bf_gp_cs, GD_UD | 3);
+		if (c == BF_CS_LIMIT)
+			CT_EXPECT_EQ(bf_gp_cs, 0x400 | 3);
+		CT_EXPECT_EQ(bf_gp_ss, c == BF_SS ? GD_UT | 3 : GD_UD | 3);
+		CT_EXPECT_EQ(ts_tls, 7);
+		CT_EXPECT_EQ(syscall(SYS_getpid), getpid());
+	}
+}

@@ -73,6 +73,7 @@ static int next_vcpu_id;
 static struct kvm_cpuid2 *cpuid;
 static uint64_t guest_xcr0;
 static bool has_xsave;
+static bool has_fsgsbase;
 static int phys_bits;
 static uintptr_t cur_brk;
 static bool vm_apic;		/* the VM has KVM's local APICs (split irqchip) */
@@ -360,6 +361,8 @@ static int kvm_open(void)
 		}
 		if (e->function == 0xd && e->index == 0)
 			guest_xcr0 = e->eax | ((uint64_t)e->edx << 32);
+		if (e->function == 7 && e->index == 0)
+			has_fsgsbase = e->ebx & 1;	/* RDGSBASE and co. (dune.S) */
 	}
 	if (has_xsave) {
 		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -627,6 +630,8 @@ state:
 		s.cr4 |= CR4_OSXSAVE;
 	if (dune_guest_pcid)
 		s.cr4 |= CR4_PCIDE;
+	if (has_fsgsbase)
+		s.cr4 |= CR4_FSGSBASE;
 	s.efer = 0x500 /* LME|LMA */ | 0x1 /* SCE */ | 0x800 /* NXE */;
 	if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
 		return vcpu_fail("KVM_SET_SREGS (64-bit ring-0 state)", errno);

@@ -147,7 +147,7 @@ static void vmx_forked(void)
 
 /*
  * Run the guest's IDT entry vec as if the CPU had delivered it, at rip;
- * false if it cannot be now: in_usermode with IF=0 is ring 0 between
+ * false if it cannot be now: ring 3's bit with IF=0 is ring 0 between
  * setting it and IRETQ (or the ring-3 syscall entry before clearing it).
  *
  * Ring 0: a hardware-style interrupt frame below the red zone, then the
@@ -163,7 +163,7 @@ static bool vmx_deliver(struct dune_percpu *pc, struct dune_config *conf, uint64
 {
 	uint64_t *sp;
 
-	if (pc->in_usermode) {
+	if (dune_percpu_in_user(pc)) {
 		if (!(conf->rflags & 0x200UL) || pc->sig_vec)
 			return false;
 		pc->sig_rip = rip;

@@ -11,6 +11,18 @@
  * time TSS.IST2 moves down one chunk, so a trap inside the handler gets a
  * chunk of its own (nesting works, the red zone survives).  A system call
  * from ring 3 runs on the per-CPU trap stack.
+ *
+ * Ring 3 runs while bit 0 of TSS.IST2 is set (PC_IN_USER_BIT): the CPU
+ * ignores the low four bits of an IST pointer (it aligns the stack to 16
+ * bytes), so the bit costs nothing to keep: the entries from ring 3 clear
+ * it as they move IST2 down, their returns set it as they put IST2 back.
+ * And every return to ring 3 leaves IST2 256 bytes away (bit 8 toggled)
+ * from where the frame it returns from was put: an IRETQ that faults on
+ * its frame (a handler made it one IRETQ cannot enter) then delivers the
+ * #GP, and its entry pushes the registers, clear of that frame (below it,
+ * or above it by more than a struct dune_tf), and dune_bad_iret reports it
+ * as a ring-3 #GP.  IST2 values are therefore 64 or 320 bytes below a
+ * chunk's top (entry.c).
  */
 #include "internal.h"
 
@@ -47,6 +59,61 @@
 	mov %r8, %rdx
 	shr $32, %rdx
 	wrmsr
+.endm
+
+/*
+ * A trap from ring 3, its registers pushed (GS = ring 3's, FS = ring 3's,
+ * KERNEL_GS_BASE = the per-CPU area): ring 0's GS and FS bases, ring 3's
+ * GS base in PC_UGS and, with \fsgs, in r12 (callee-saved: still there
+ * when the handler returns).  \fsgs = 1: with RDGSBASE/WRGSBASE/WRFSBASE (CR4.FSGSBASE,
+ * dune_fsgsbase), the per-CPU area from SGDT (internal.h: PC_GDT); 0: with
+ * the MSRs.  Uses rax rcx rdx r8 r12 and 16 bytes below rsp.
+ */
+.macro USER_ENTER fsgs
+	.if \fsgs
+	rdgsbase %r12
+	sgdt -16(%rsp)			/* the GDT's base is the per-CPU area */
+	mov -14(%rsp), %rax
+	wrgsbase %rax
+	mov %r12, %gs:PC_UGS
+	mov %gs:PC_KFS, %rax
+	wrfsbase %rax
+	.else
+	swapgs
+	USER_GS_SAVE
+	mov $MSR_FS_BASE, %ecx
+	mov %gs:PC_KFS, %eax
+	mov %gs:PC_KFS+4, %edx
+	wrmsr
+	.endif
+.endm
+
+/* back to ring 3's FS base (PC_UFS) and GS base (r12, or PC_UGS); GS last */
+.macro USER_LEAVE fsgs
+	.if \fsgs
+	mov %gs:PC_UFS, %rax
+	wrfsbase %rax
+	wrgsbase %r12
+	.else
+	mov $MSR_FS_BASE, %ecx
+	mov %gs:PC_UFS, %eax
+	mov %gs:PC_UFS+4, %edx
+	wrmsr
+	mov $MSR_GS_BASE, %ecx
+	mov %gs:PC_UGS, %eax
+	mov %gs:PC_UGS+4, %edx
+	wrmsr
+	.endif
+.endm
+
+/* USER_ENTER as dune_fsgsbase says (the paths without a copy per variant) */
+.macro USER_ENTER_ANY
+	testb $1, dune_fsgsbase(%rip)
+	jz 101f
+	USER_ENTER 1
+	jmp 102f
+101:	USER_ENTER 0
+102:
 .endm
 
 /* the general-purpose registers of struct dune_tf but rax (rcx's slot
@@ -121,8 +188,13 @@
 	sub $8, %rsp
 	call dune_trap_dispatch
 	add $8, %rsp
+	.if \ring0
 	popq %gs:PC_TSS_IST2
 	jmp __dune_pop_tf
+	.else
+	USER_TF_BACK
+	jmp __dune_pop_user
+	.endif
 #else
 	.if \pf == 1
 	mov %rdi, %rdx			/* tf */
@@ -137,11 +209,12 @@
 	lea dune_trap_fast(%rip), %rcx
 	call *(%rcx,\vreg,8)
 	.endif
-	popq %gs:PC_TSS_IST2		/* rsp = tf again */
 	.if \ring0
+	popq %gs:PC_TSS_IST2		/* rsp = tf again */
 	POP_KERNEL_TF
 	.else
-	jmp __dune_pop_tf
+	USER_TF_BACK
+	jmp __dune_pop_user
 	.endif
 #endif
 .endm
@@ -266,6 +339,19 @@ __dune_vmx_boot:
 /* ------------------------------------------------------------ traps */
 
 /*
+ * Everything that runs with ring 3's GS or FS base in ring 0 before an
+ * IRETQ to ring 3 (the ring-3 halves of the exception entries and the
+ * returns to ring 3) lies in this section, between these two labels: a
+ * #GP, #NP or #SS in ring 0 at an address inside is an IRETQ that could
+ * not enter its frame (dune_bad_iret).
+ */
+	.section .text.dune_user, "ax", @progbits
+	.globl __dune_user_text
+	.hidden __dune_user_text
+__dune_user_text:
+	.text
+
+/*
  * 256 stubs, 16 bytes apart; vectors with a hardware error code skip the
  * push.  Each jumps to the entry its IST needs: IST1 (#DF, NMI, #MC) stays
  * on its stack, #DB has a check of its own, the rest share the common entry.
@@ -351,6 +437,30 @@ dune_trap_db:
 	cld
 .endm
 
+/*
+ * The same for a trap from ring 3, after USER_ENTER: TSS.IST2 moves down
+ * and its bit 0 (ring 3 runs) goes; rdi = tf.
+ */
+.macro USER_TF_REST
+	mov %rsp, %rdi
+	pushq %gs:PC_TSS_IST2
+	subq $(IST_CHUNK + 1), %gs:PC_TSS_IST2
+	cld
+.endm
+
+/*
+ * After the handler of a trap from ring 3 (rsp = TSS.IST2's old value,
+ * then the tf): IST2 back with ring 3's bit, 256 bytes off the frame (see
+ * the top of this file); a frame the handler made ring 0's is returned to
+ * as such.
+ */
+.macro USER_TF_BACK
+	xorq $256, (%rsp)
+	popq %gs:PC_TSS_IST2
+	testb $3, TF_CS(%rsp)
+	jz __dune_user_to_kernel
+.endm
+
 /* from ring 0 through a stub: rax = vector */
 dune_trap_common:
 	testb $3, 24(%rsp)
@@ -361,19 +471,69 @@ dune_trap_kernel:
 	TRAP_CALL 0, 1, %rax
 
 /*
+ * A #GP, #NP or #SS in ring 0 inside __dune_user_text: the IRETQ of a
+ * return to ring 3 could not enter its frame (RIP not canonical, CS or SS
+ * not ring 3's; a handler or dune_pop_trap_frame's caller made it so).
+ * GS and FS are ring 3's already, the registers are, and IST2 says ring 3
+ * runs: the state of a trap from ring 3.  rsp: rax (pushed), the error
+ * code and the CPU's frame, whose RSP points at the frame IRETQ was
+ * popping.  That frame becomes the tf's, error code 0, and
+ * dune_bad_user_frame reports it to the vector-13 handler as a ring-3 #GP;
+ * it returns when the frame can be entered now.
+ */
+dune_bad_iret:
+	GPR_PUSH
+	mov TF_RSP(%rsp), %rsi
+	mov (%rsi), %rax
+	mov %rax, TF_RIP(%rsp)
+	mov 8(%rsi), %rax
+	mov %rax, TF_CS(%rsp)
+	mov 16(%rsi), %rax
+	mov %rax, TF_RFLAGS(%rsp)
+	mov 24(%rsi), %rax
+	mov %rax, TF_RSP(%rsp)
+	mov 32(%rsi), %rax
+	mov %rax, TF_SS(%rsp)
+	movq $0, TF_ERR(%rsp)
+	USER_ENTER_ANY
+	USER_TF_REST
+	call dune_bad_user_frame
+	USER_TF_BACK
+	jmp __dune_pop_user
+
+/* rax pushed: to dune_bad_iret if the fault's RIP is in __dune_user_text */
+.macro IRET_FAULT_CHECK
+	push %rax
+	lea __dune_user_text(%rip), %rax
+	cmp %rax, 16(%rsp)		/* the faulting rip */
+	jb 103f
+	lea __dune_user_text_end(%rip), %rax
+	cmp %rax, 16(%rsp)
+	jb dune_bad_iret
+103:
+.endm
+
+/*
  * The exceptions' own entries (entry.c puts them in the IDT; not #DB and
  * the IST1 vectors): no vector to push, the handler's slot in
- * dune_trap_fast known; from ring 3 the generic path.
+ * dune_trap_fast known.  From ring 3 their second half, in
+ * __dune_user_text: the frame where the CPU put it (IST2), ring 0's GS and
+ * FS, the handler, and the return, inline.  Two copies: \fsgs = 1 with
+ * the FSGSBASE instructions, 0 with the MSRs (dune_fsgsbase picks).
  */
-.macro EXC_ENTRY vec, err
+.macro EXC_ENTRY vec, err, fsgs
 	.p2align 4
-dune_exc_\vec:
+dune_exc\fsgs\()_\vec:
 	.if !\err
 	pushq $0
 	.endif
 	testb $3, 16(%rsp)
-	jnz 1f
+	jnz dune_uexc\fsgs\()_\vec
+	.if (\vec == 11) || (\vec == 12) || (\vec == 13)
+	IRET_FAULT_CHECK
+	.else
 	push %rax
+	.endif
 	TF_SAVE_REST 1
 	.if \vec == 14
 	TRAP_CALL 1, 1
@@ -387,46 +547,71 @@ dune_exc_\vec:
 	POP_KERNEL_TF
 #endif
 	.endif
-1:	pushq $\vec
-	jmp dune_trap_user
+
+	.section .text.dune_user, "ax", @progbits
+	.p2align 4
+dune_uexc\fsgs\()_\vec:
+	push %rax
+	GPR_PUSH
+	USER_ENTER \fsgs
+	USER_TF_REST
+#ifdef DUNE_MUTANT_LIB_HANDLER_MISALIGN
+	/* mutant LIB_HANDLER_MISALIGN: handlers run 8 bytes off the ABI's
+	 * 16-byte stack alignment */
+	mov $\vec, %esi
+	sub $8, %rsp
+	call dune_trap_dispatch
+	add $8, %rsp
+#else
+	/* (vector 14's slot is always its thunk to dune_trap_dispatch) */
+	call *(dune_trap_fast + 8 * \vec)(%rip)
+#endif
+	USER_TF_BACK
+	USER_LEAVE \fsgs
+	TF_POP_IRET
+	.text
 .endm
 
+	.irp f, 0, 1
 	.irp v, 0, 3, 4, 5, 6, 7, 9, 16, 19, 20, 22, 23, 24, 25, 26, 27, 28, 31
-	EXC_ENTRY \v, 0
+	EXC_ENTRY \v, 0, \f
 	.endr
 	.irp v, 10, 11, 12, 13, 14, 17, 21, 29, 30
-	EXC_ENTRY \v, 1
+	EXC_ENTRY \v, 1, \f
+	.endr
 	.endr
 
-/* their addresses by vector (0: none, the stub) */
+/* their addresses by vector (0: none, the stub): MSR copy, then FSGSBASE copy */
 	.section .data.rel.local, "aw"
 	.p2align 3
 	.globl dune_exc_entries
 	.hidden dune_exc_entries
 dune_exc_entries:
-	.quad dune_exc_0, 0, 0, dune_exc_3, dune_exc_4, dune_exc_5, dune_exc_6, dune_exc_7
-	.quad 0, dune_exc_9, dune_exc_10, dune_exc_11, dune_exc_12, dune_exc_13, dune_exc_14, 0
-	.quad dune_exc_16, dune_exc_17, 0, dune_exc_19, dune_exc_20, dune_exc_21, dune_exc_22, dune_exc_23
-	.quad dune_exc_24, dune_exc_25, dune_exc_26, dune_exc_27, dune_exc_28, dune_exc_29, dune_exc_30, dune_exc_31
+	.irp f, 0, 1
+	.quad dune_exc\f\()_0, 0, 0, dune_exc\f\()_3, dune_exc\f\()_4, dune_exc\f\()_5, dune_exc\f\()_6, dune_exc\f\()_7
+	.quad 0, dune_exc\f\()_9, dune_exc\f\()_10, dune_exc\f\()_11, dune_exc\f\()_12, dune_exc\f\()_13, dune_exc\f\()_14, 0
+	.quad dune_exc\f\()_16, dune_exc\f\()_17, 0, dune_exc\f\()_19, dune_exc\f\()_20, dune_exc\f\()_21, dune_exc\f\()_22, dune_exc\f\()_23
+	.quad dune_exc\f\()_24, dune_exc\f\()_25, dune_exc\f\()_26, dune_exc\f\()_27, dune_exc\f\()_28, dune_exc\f\()_29, dune_exc\f\()_30, dune_exc\f\()_31
+	.endr
 	.size dune_exc_entries, . - dune_exc_entries
 	.text
 
 /*
- * From ring 3: the same, where the CPU put the frame (IST2; IST1 for #DF,
- * NMI, #MC), with TSS.IST2 moved down for the handler as from ring 0.
+ * From ring 3 through a stub (vector pushed; IST2, or IST1 for #DF, NMI,
+ * #MC), as the exceptions' own entries do it.
  */
 dune_trap_user:
-	swapgs				/* GS is ring 0's */
 	xchg %rax, (%rsp)		/* tf.rax = rax, rax = vector */
-	TF_SAVE_REST 0
+	GPR_PUSH
 	mov %eax, %esi
-	USER_GS_SAVE
-	mov $MSR_FS_BASE, %ecx
-	mov %gs:PC_KFS, %eax
-	mov %gs:PC_KFS+4, %edx
-	wrmsr
-	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
+	USER_ENTER_ANY
+	USER_TF_REST
 	TRAP_CALL 0, 0, %rsi
+
+/* a handler made a ring-3 frame ring 0's: GS and FS are ring 0's already */
+__dune_user_to_kernel:
+	andq $-2, %gs:PC_TSS_IST2
+	TF_POP_IRET
 
 /* IST1 (#DF, NMI, #MC): the frame stays on IST1; from ring 3 as above */
 dune_trap_ist1:
@@ -442,23 +627,32 @@ dune_trap_ist1:
 	add $8, %rsp
 	jmp __dune_pop_tf
 
-/* rsp = struct dune_tf: return to it */
+/*
+ * rsp = struct dune_tf: return to it.  To ring 3: IST2 gets ring 3's bit
+ * and moves 256 bytes (top of file); __dune_pop_user then loads ring 3's FS
+ * (PC_UFS) and GS (PC_UGS) bases and enters it.  A frame IRETQ cannot
+ * enter faults there, in __dune_user_text (dune_bad_iret).
+ */
 	.globl __dune_pop_tf
 	.type __dune_pop_tf, @function
 __dune_pop_tf:
 	testb $3, TF_CS(%rsp)
 	jz 1f
-	/* a ring-3 frame IRETQ would fault on in ring 0 (RIP not canonical,
-	 * not the ring-3 selectors): not entered.  RSP may be anything. */
-	CANONICAL TF_RIP(%rsp), 9f
-	movzwl TF_CS(%rsp), %eax
-	or $0x10, %eax			/* 64-bit or 32-bit ring-3 code */
-	cmp $(GD_UT | 3), %eax
-	jne 9f
-	cmpw $(GD_UD | 3), TF_SS(%rsp)
-	jne 9f
-	movq $1, %gs:PC_IN_USER
-	mov $MSR_FS_BASE, %ecx
+	xorq $(256 | PC_IN_USER_BIT), %gs:PC_TSS_IST2
+	jmp __dune_pop_user
+1:	TF_POP_IRET
+	.size __dune_pop_tf, . - __dune_pop_tf
+
+	.section .text.dune_user, "ax", @progbits
+__dune_pop_user:
+	testb $1, dune_fsgsbase(%rip)
+	jz 1f
+	mov %gs:PC_UFS, %rax
+	wrfsbase %rax
+	mov %gs:PC_UGS, %rax		/* last use of ring 0's GS */
+	wrgsbase %rax
+	TF_POP_IRET
+1:	mov $MSR_FS_BASE, %ecx
 	mov %gs:PC_UFS, %eax
 	mov %gs:PC_UFS+4, %edx
 	wrmsr
@@ -466,14 +660,8 @@ __dune_pop_tf:
 	mov %gs:PC_UGS, %eax
 	mov %gs:PC_UGS+4, %edx
 	wrmsr
-1:	TF_POP_IRET
-9:	mov %rsp, %rdi			/* reported as a ring-3 #GP; may not return */
-	mov %rsp, %rbx
-	and $-16, %rsp
-	call dune_bad_user_frame
-	mov %rbx, %rsp
-	jmp __dune_pop_tf
-	.size __dune_pop_tf, . - __dune_pop_tf
+	TF_POP_IRET
+	.text
 
 	.globl dune_pop_trap_frame
 	.type dune_pop_trap_frame, @function
@@ -512,10 +700,9 @@ dune_jump_to_user:
 dune_ret_from_user:
 	movslq %edi, %rax
 	cli
-	movq $0, %gs:PC_IN_USER
 	mov %gs:PC_JTU_RSP, %rsp
 	popq %gs:PC_JTU_RSP
-	popq %gs:PC_TSS_IST2		/* the ring-0 traps left on the way are over */
+	popq %gs:PC_TSS_IST2		/* ring 0's again; its traps on the way are over */
 	pop %r15
 	pop %r14
 	pop %r13
@@ -590,7 +777,7 @@ __dune_syscall_user:
 	mov %gs:PC_KFS, %eax
 	mov %gs:PC_KFS+4, %edx
 	wrmsr
-	movq $0, %gs:PC_IN_USER		/* last: ring 0's GS and FS are back */
+	andq $-2, %gs:PC_TSS_IST2	/* last: ring 0's GS and FS are back */
 	mov %rsp, %rdi
 	cld
 	mov dune_syscall_cb_fn(%rip), %rax	/* the handler, if any, directly */
@@ -687,5 +874,11 @@ __dune_vsyscall_page:
 	.fill 0x400 - 8, 1, 0xcc
 	.globl __dune_vsyscall_page_end
 __dune_vsyscall_page_end:
+
+/* the end of __dune_user_text (top of the traps section) */
+	.section .text.dune_user, "ax", @progbits
+	.globl __dune_user_text_end
+	.hidden __dune_user_text_end
+__dune_user_text_end:
 
 	.section .note.GNU-stack, "", @progbits

@@ -25,6 +25,7 @@ bool dune_map_full;
 bool dune_map_full_big_pages;
 __thread struct dune_percpu *dune_pc;
 uintptr_t dune_guest_idt;
+bool dune_fsgsbase;
 
 static bool initialized;
 static int init_pid;		/* the process the backend was set up for */
@@ -71,7 +72,7 @@ bool dune_is_in_guest(void)
 	/* guest ring 0 runs with GD_KT; in host mode (a forked child whose
 	 * fork skipped the atfork handlers, say) CS is the user one */
 	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
-	return cs == GD_KT || dune_pc->in_usermode;
+	return cs == GD_KT || dune_percpu_in_user(dune_pc);
 }
 
 bool dune_has_pcid(void)
@@ -142,8 +143,8 @@ void dune_setup_idt(void)
 
 		uintptr_t fn = (uintptr_t)dune_idt_stubs + (uintptr_t)vec * 16;
 
-		if (vec < 32 && dune_exc_entries[vec])
-			fn = dune_exc_entries[vec];	/* an exception's own entry */
+		if (vec < 32 && dune_exc_entries[dune_fsgsbase][vec])
+			fn = dune_exc_entries[dune_fsgsbase][vec];	/* an exception's own entry */
 		set_gate(idt, vec, fn, ist, vec == 3 ? 3 : 0);
 	}
 }
@@ -202,7 +203,9 @@ void *dune_alloc_percpu(void)
 	pc->stacks = st;
 	pc->stacks_len = len;
 	pc->tss.ist[IST_CRITICAL - 1] = (uintptr_t)st + PGSIZE + STACK_CRIT;
-	pc->tss.ist[IST_TRAP - 1] = (uintptr_t)st + 2 * PGSIZE + STACK_CRIT + STACK_IST;
+	/* 64 below the top (bit 8 set): a return to ring 3 moves it 256 bytes
+	 * down and back (dune.S) */
+	pc->tss.ist[IST_TRAP - 1] = (uintptr_t)st + 2 * PGSIZE + STACK_CRIT + STACK_IST - 64;
 	pc->tss.rsp[0] = (uintptr_t)st + 3 * PGSIZE + STACK_CRIT + STACK_IST + STACK_TRAP;
 	/* 8 mod 16: a struct dune_tf (168 bytes) pushed there leaves the
 	 * stack 16-byte aligned for the handler's call (dune.S) */
@@ -449,6 +452,26 @@ int dune_init(bool map_full)
 	return 0;
 }
 
+/*
+ * In guest ring 0, at each entry: whether CR4.FSGSBASE is on (vmx: the
+ * module sets it where the host has it; kvm: the backend, where the CPU
+ * has it), and the IDT's exception entries to match.  Both copies keep
+ * the same state, so a thread still in one of the other copy's entries
+ * while the gate changes is fine.
+ */
+static void check_fsgsbase(void)
+{
+	uint64_t cr4;
+	bool on;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	on = cr4 & (1UL << 16);
+	if (on == dune_fsgsbase)
+		return;
+	dune_fsgsbase = on;
+	dune_setup_idt();
+}
+
 int dune_enter_ex(void *percpu)
 {
 	struct dune_percpu *pc = percpu;
@@ -497,6 +520,7 @@ int dune_enter_ex(void *percpu)
 			free_percpu(pc);
 		return (int)ret;
 	}
+	check_fsgsbase();
 	return 0;
 }
 

@@ -384,7 +384,7 @@ int dune_syscall_batch(struct dune_syscall_req *reqs, int n)
 
 	if (n < 0 || n > DUNE_SYSCALL_BATCH_MAX || (n && !reqs))
 		return -EINVAL;
-	xl = pc && pc->xl_entry && pc->xl_slot && dune_is_in_guest() && !pc->in_usermode;
+	xl = pc && pc->xl_entry && pc->xl_slot && dune_is_in_guest() && !dune_percpu_in_user(pc);
 	while (i < n) {
 		struct dune_syscall_req *q = &reqs[i];
 		uint32_t idle = XL_IDLE;

@@ -9,34 +9,42 @@
 #ifndef DUNE_INTERNAL_H
 #define DUNE_INTERNAL_H
 
-/* offsets into struct dune_percpu, for dune.S */
-#define PC_SELF		0x00
-#define PC_KFS		0x08
-#define PC_UFS		0x10
-#define PC_IN_USER	0x18
-#define PC_TRAP_TOP	0x20
-#define PC_HOST_TOP	0x28
-#define PC_ENTER_RSP	0x30
-#define PC_USER_RSP	0x38
-#define PC_JTU_RSP	0x40
-#define PC_FLUSH	0x48
-#define PC_SC_NR	0x50
-#define PC_SC_A0	0x58
-#define PC_SC_A1	0x60
-#define PC_SC_A2	0x68
-#define PC_SC_A3	0x70
-#define PC_SC_A4	0x78
-#define PC_SC_A5	0x80
-#define PC_SC_RCX	0x88
-#define PC_SC_R11	0x90
-#define PC_SC_RSP	0x98
-#define PC_SYSCALL_USER	0xa0
-#define PC_UGS		0xa8
-#define PC_XL_ENTRY	0xb0	/* exitless.c: the syscall entry when exit-less, or 0 */
-#define PC_XL_SLOT	0xb8	/* exitless.c: this vCPU's struct dune_xl_slot */
-#define PC_GDT		0x100
+/*
+ * offsets into struct dune_percpu, for dune.S.  The GDT comes first: its
+ * address (SGDT) is the per-CPU area's, which the ring-3 trap entries
+ * need before GS is ring 0's.
+ */
+#define PC_GDT		0x00
+#define PC_TSS_END	(PC_TSS + 104)
+#define PC_SELF		0x0c0
+#define PC_KFS		0x0c8
+#define PC_UFS		0x0d0
+#define PC_SPARE	0x0d8	/* unused */
+#define PC_TRAP_TOP	0x0e0
+#define PC_HOST_TOP	0x0e8
+#define PC_ENTER_RSP	0x0f0
+#define PC_USER_RSP	0x0f8
+#define PC_JTU_RSP	0x100
+#define PC_FLUSH	0x108
+#define PC_SC_NR	0x110
+#define PC_SC_A0	0x118
+#define PC_SC_A1	0x120
+#define PC_SC_A2	0x128
+#define PC_SC_A3	0x130
+#define PC_SC_A4	0x138
+#define PC_SC_A5	0x140
+#define PC_SC_RCX	0x148
+#define PC_SC_R11	0x150
+#define PC_SC_RSP	0x158
+#define PC_SYSCALL_USER	0x160
+#define PC_UGS		0x168
+#define PC_XL_ENTRY	0x170	/* exitless.c: the syscall entry when exit-less, or 0 */
+#define PC_XL_SLOT	0x178	/* exitless.c: this vCPU's struct dune_xl_slot */
 #define PC_TSS		(PC_GDT + NR_GDT_ENTRIES * 8)
 #define PC_TSS_IST2	(PC_TSS + 36 + 8 * (IST_TRAP - 1))	/* tss.ist[IST_TRAP - 1] */
+/* bit 0 of TSS.IST2, which the CPU ignores (it aligns the stack to 16
+ * bytes): set while ring 3 runs (dune.S) */
+#define PC_IN_USER_BIT	1
 
 /* offsets into struct dune_tf */
 #define TF_RDI		0
@@ -141,8 +149,8 @@
  */
 .macro SYSCALL_ENTRY user, xl
 	swapgs
-	cmpq $0, %gs:PC_IN_USER
-	jne \user
+	testb $PC_IN_USER_BIT, %gs:PC_TSS_IST2
+	jnz \user
 	cmpq $0, %gs:PC_XL_ENTRY
 	jne \xl
 .endm
@@ -190,10 +198,13 @@ struct dune_tss {
 } __attribute__((packed));
 
 struct dune_percpu {
+	uint64_t gdt[NR_GDT_ENTRIES];	/* first: see PC_GDT */
+	struct dune_tss tss;
+	uint8_t pad0[PC_SELF - PC_TSS_END];
 	uint64_t self;
 	uint64_t kfs_base;		/* FS base in ring 0 (the thread's TLS) */
 	uint64_t ufs_base;		/* FS base in ring 3 */
-	uint64_t in_usermode;
+	uint64_t spare;
 	uint64_t trap_stack_top;	/* tss.rsp[0] - 8 */
 	uint64_t host_stack_top;	/* where the backend's run loop runs */
 	uint64_t enter_rsp;
@@ -207,9 +218,6 @@ struct dune_percpu {
 	uint64_t ugs_base;		/* GS base in ring 3 (ring 3 may change it) */
 	uint64_t xl_entry;		/* exit-less system calls: where `syscall` goes, or 0 */
 	struct dune_xl_slot *xl_slot;	/* exit-less: this vCPU's shared slot */
-	uint8_t pad0[PC_GDT - 0xc0];
-	uint64_t gdt[NR_GDT_ENTRIES];
-	struct dune_tss tss;
 	/* not touched by assembly */
 	void *backend_priv;
 	int tid;
@@ -230,6 +238,12 @@ struct dune_percpu {
 	struct dune_percpu **live_pprev;
 } __attribute__((aligned(64)));
 
+/* ring 3 runs on pc's vCPU (or ring 0 is between that and IRETQ) */
+static inline bool dune_percpu_in_user(const struct dune_percpu *pc)
+{
+	return pc->tss.ist[IST_TRAP - 1] & PC_IN_USER_BIT;
+}
+
 /* the mapping that holds a struct dune_percpu */
 #define DUNE_PERCPU_MAP_SIZE	PGROUNDUP(sizeof(struct dune_percpu))
 
@@ -238,6 +252,13 @@ _Static_assert(__builtin_offsetof(struct dune_percpu, sc_nr) == PC_SC_NR, "PC_SC
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_arg) == PC_SC_A0, "PC_SC_A0");
 _Static_assert(__builtin_offsetof(struct dune_percpu, sc_rsp) == PC_SC_RSP, "PC_SC_RSP");
 _Static_assert(__builtin_offsetof(struct dune_percpu, gdt) == PC_GDT, "PC_GDT");
+_Static_assert(__builtin_offsetof(struct dune_percpu, tss) == PC_TSS, "PC_TSS");
+_Static_assert(sizeof(struct dune_tss) == PC_TSS_END - PC_TSS, "PC_TSS_END");
+_Static_assert(__builtin_offsetof(struct dune_percpu, self) == PC_SELF, "PC_SELF");
+_Static_assert(__builtin_offsetof(struct dune_percpu, kfs_base) == PC_KFS, "PC_KFS");
+_Static_assert(__builtin_offsetof(struct dune_percpu, ufs_base) == PC_UFS, "PC_UFS");
+_Static_assert(__builtin_offsetof(struct dune_percpu, trap_stack_top) == PC_TRAP_TOP, "PC_TRAP_TOP");
+_Static_assert(__builtin_offsetof(struct dune_percpu, jtu_rsp) == PC_JTU_RSP, "PC_JTU_RSP");
 _Static_assert(__builtin_offsetof(struct dune_percpu, tss) +
 	       __builtin_offsetof(struct dune_tss, ist) + 8 * (IST_TRAP - 1) == PC_TSS_IST2,
 	       "PC_TSS_IST2");
@@ -347,7 +368,12 @@ extern dune_intr_cb dune_trap_fast[256];	/* dune.S: what the trap entries call *
 extern dune_pgflt_cb dune_pgflt_fast;
 extern const char __dune_trap_thunks[];	/* dune.S: 16 bytes a vector, to dune_trap_dispatch */
 void __dune_pgflt_slow(uintptr_t addr, uint64_t fec, struct dune_tf *tf);
-extern const uintptr_t dune_exc_entries[32];	/* dune.S: the exceptions' own entries, or 0 */
+/* dune.S: the exceptions' own entries, or 0: [0] with the MSRs, [1] with the
+ * FSGSBASE instructions for the GS and FS bases of ring 3 */
+extern const uintptr_t dune_exc_entries[2][32];
+/* the guest has CR4.FSGSBASE (dune_enter sees it): dune.S uses RDGSBASE,
+ * WRGSBASE and WRFSBASE instead of the MSRs */
+extern bool dune_fsgsbase __attribute__((visibility("hidden")));
 extern dune_syscall_cb dune_syscall_cb_fn;
 void dune_syscall_dispatch_user(struct dune_tf *tf);
 void dune_bad_user_frame(struct dune_tf *tf);

@@ -86,6 +86,8 @@ unsigned long dune_get_user_fs(void)
 
 void dune_set_user_fs(unsigned long fs_base)
 {
-	if (dune_pc)
+	/* a base that is not canonical is not taken: loading it would fault
+	 * in ring 0 on the way to ring 3 (arch_prctl refuses it too) */
+	if (dune_pc && (uint64_t)((int64_t)(fs_base << 16) >> 16) == fs_base)
 		dune_pc->ufs_base = fs_base;
 }
