@@ -189,18 +189,26 @@ CTEST(abi_apic_rdmsr,
 	ABI_ASSERT_RET(r, &c, DUNE_RET_UNHANDLED_VMEXIT);
 }
 
+/* Run @entry with WRMSR @msr <- @val set up for it (r8, r9:r10); it must exit. */
+static void run_wrmsr(struct apic_vm *a, struct dune_config *c, const unsigned char *entry,
+		      uint32_t msr, uint64_t val)
+{
+	int r;
+
+	apic_conf(a, c, entry);
+	c->r8 = msr;
+	c->r9 = (uint32_t)val;
+	c->r10 = val >> 32;
+	r = abi_enter(&a->vm, c);
+	ABI_ASSERT_RET(r, c, DUNE_RET_EXIT);
+}
+
 /* ICR <- @icr: the ESR the guest reads after it (and 0 once cleared). */
 static uint64_t icr_esr(struct apic_vm *a, uint64_t icr, const char *what)
 {
 	struct dune_config c;
-	int r;
 
-	apic_conf(a, &c, g_apic_wr);
-	c.r8 = X2APIC_ICR;
-	c.r9 = (uint32_t)icr;
-	c.r10 = icr >> 32;
-	r = abi_enter(&a->vm, &c);
-	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
+	run_wrmsr(a, &c, g_apic_wr, X2APIC_ICR, icr);
 	CT_ASSERT(c.status == 0, "ICR <- %#llx (%s): the guest exited with %lld (%s)",
 		  (unsigned long long)icr, what, (long long)c.status,
 		  c.status == GP_STATUS ? "#GP" : c.status == IRQ_STATUS ? "vector 0x40 delivered" : "?");
@@ -247,14 +255,8 @@ static void expect_gp(struct apic_vm *a, const unsigned char *entry, const unsig
 		      uint32_t msr, uint64_t val, const char *what)
 {
 	struct dune_config c;
-	int r;
 
-	apic_conf(a, &c, entry);
-	c.r8 = msr;
-	c.r9 = (uint32_t)val;
-	c.r10 = val >> 32;
-	r = abi_enter(&a->vm, &c);
-	ABI_ASSERT_RET(r, &c, DUNE_RET_EXIT);
+	run_wrmsr(a, &c, entry, msr, val);
 	CT_EXPECT(c.status == GP_STATUS && c.rbx == 0 && c.r12 == abi_gva(&a->vm, insn),
 		  "%s: want #GP(0) at the WRMSR (%#llx), got exit status %lld (%d: #GP), error code %#llx, RIP %#llx",
 		  what, (unsigned long long)abi_gva(&a->vm, insn), (long long)c.status, GP_STATUS,
